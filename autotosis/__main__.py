@@ -1,0 +1,3 @@
+from autotosis.cli.main import main
+
+main()

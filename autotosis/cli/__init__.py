@@ -1,0 +1,1 @@
+"""The click command line: parses options, calls the library, prints. Nothing else."""

@@ -1,0 +1,48 @@
+"""The `autotosis` command group and the edge where library errors become one-line messages."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from autotosis import __version__
+from autotosis.errors import AutotosisError
+
+
+class _Group(click.Group):
+    """Turns AutotosisError into `Error: ...` and exit 1, Ctrl-C into exit 130.
+
+    Set AUTOTOSIS_DEBUG=1 to get the traceback instead.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AutotosisError as exc:
+            if os.environ.get("AUTOTOSIS_DEBUG"):
+                raise
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            if os.environ.get("AUTOTOSIS_DEBUG"):
+                raise
+            click.echo("\nInterrupted; finished files are kept, partial ones removed.", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="autotosis")
+def cli() -> None:
+    """Turn stream VODs into highlight reels of the streamer's big reactions.
+
+    \b
+    autotosis label clips/x.mp4 --segment 0:07-0:32 --facecam auto
+    autotosis train --cpu
+    autotosis compile vod.mp4
+    """
+
+
+def main() -> None:
+    cli(prog_name="autotosis")

@@ -1,0 +1,21 @@
+"""Typed errors: the library raises these, the CLI turns them into one-line messages."""
+
+
+class AutotosisError(Exception):
+    """Base class for every error that is the user's input or environment, not a bug."""
+
+
+class MediaError(AutotosisError):
+    """ffmpeg/ffprobe could not read or write a media file."""
+
+
+class LabelError(AutotosisError):
+    """A label file is missing, malformed or inconsistent with its clip."""
+
+
+class ModelError(AutotosisError):
+    """A checkpoint is missing, corrupt or does not fit the request."""
+
+
+class DataError(AutotosisError):
+    """The labeled data cannot be used as asked (no clips, no positives, ...)."""

@@ -1,0 +1,460 @@
+"""The only module that talks to ffmpeg and ffprobe.
+
+Command lines are built by pure functions (`*_args`) that tests can read without
+running anything; `run` and `_Process` are the two ways they are executed, both of
+which capture stderr and turn a failure into a `MediaError` with a readable tail.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import queue
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import wave
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import ffmpeg
+import numpy as np
+
+from autotosis.errors import MediaError
+from autotosis.fsutil import atomic_path
+
+Box = tuple[float, float, float, float]
+
+# stderr lines that mean something a user can act on, checked in order.
+_KNOWN_ERRORS = [
+    ("No space left on device", "disk full while writing"),
+    ("moov atom not found", "file is truncated or incomplete (no moov atom)"),
+    ("Permission denied", "permission denied"),
+    ("Invalid data found when processing input", "not a readable media file"),
+    ("does not contain any stream", "contains no audio/video stream"),
+    ("Output file #0 does not contain any stream", "contains no usable stream"),
+    ("Stream map '0:a:0' matches no streams", "has no audio stream"),
+    ("Stream map '0:v:0' matches no streams", "has no video stream"),
+]
+_PTS_TIME = re.compile(r"pts_time:\s*(-?[0-9.]+(?:e-?\d+)?)")
+
+
+@functools.cache
+def ffmpeg_bin() -> str:
+    """Path of ffmpeg, looked up on first use so `--help` works without it."""
+    found = shutil.which("ffmpeg")
+    if not found:
+        raise MediaError("ffmpeg not found on PATH: install it (Debian/Ubuntu: apt-get install ffmpeg)")
+    return found
+
+
+@functools.cache
+def ffprobe_bin() -> str:
+    found = shutil.which("ffprobe")
+    if not found:
+        raise MediaError("ffprobe not found on PATH: install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg)")
+    return found
+
+
+@functools.cache
+def _has_fps_mode() -> bool:
+    """ffmpeg >= 5.1 spells `-vsync` as `-fps_mode`; newer releases drop the old name."""
+    out = subprocess.run([ffmpeg_bin(), "-hide_banner", "-h", "long"], capture_output=True, text=True)
+    return "-fps_mode" in out.stdout
+
+
+def explain(stderr: str, path: Path | str | None = None) -> str:
+    """One line a user can act on from an ffmpeg stderr dump."""
+    prefix = f"{path}: " if path is not None else ""
+    for needle, message in _KNOWN_ERRORS:
+        if needle in stderr:
+            return prefix + message
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "rror" in ln or "nvalid" in ln or "failed" in ln.lower()]
+    last = (errors or lines or ["ffmpeg failed with no message"])[-1]
+    return prefix + last[:300]
+
+
+# ---------------------------------------------------------------- probing
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What we need to know about a video, read once by ffprobe.
+
+    `width`/`height` are the displayed size: rotation metadata is already applied,
+    because ffmpeg rotates frames while decoding and face-cam boxes refer to what
+    the user sees.
+    """
+
+    path: Path
+    duration: float
+    width: int
+    height: int
+    fps: Fraction
+    codec: str
+    rotation: int
+    has_audio: bool
+    audio_rate: int | None
+    size_bytes: int
+    mtime_ns: int
+
+    @property
+    def identity(self) -> str:
+        """A cheap key for caches: changes when the file is replaced or edited."""
+        return f"{self.path.resolve()}|{self.size_bytes}|{self.mtime_ns}"
+
+
+def check_readable_file(path: Path | str) -> Path:
+    """Fail early, with the file's name, on the usual user mistakes."""
+    p = Path(path)
+    if not p.exists():
+        raise MediaError(f"{p}: no such file")
+    if p.is_dir():
+        raise MediaError(f"{p}: is a directory, expected a video file")
+    if p.stat().st_size == 0:
+        raise MediaError(f"{p}: file is empty (0 bytes)")
+    return p
+
+
+def _fraction(text: str | None) -> Fraction | None:
+    if not text or "/" not in text and not text.replace(".", "", 1).isdigit():
+        return None
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if value > 0 else None
+
+
+def _rotation(stream: dict) -> int:
+    for side in stream.get("side_data_list", []) or []:
+        if "rotation" in side:
+            return int(round(float(side["rotation"]))) % 360
+    tag = (stream.get("tags") or {}).get("rotate")
+    return int(tag) % 360 if tag and tag.lstrip("-").isdigit() else 0
+
+
+def probe(path: Path | str) -> VideoInfo:
+    """Read duration, size, frame rate and streams; a clear MediaError for anything unusable."""
+    p = check_readable_file(path)
+    try:
+        data = ffmpeg.probe(str(p), cmd=ffprobe_bin())
+    except ffmpeg.Error as exc:
+        raise MediaError(explain(exc.stderr.decode("utf-8", "replace"), p)) from None
+    streams = data.get("streams", [])
+    video = next((s for s in streams if s.get("codec_type") == "video"
+                  and not (s.get("disposition") or {}).get("attached_pic")), None)
+    if video is None:
+        raise MediaError(f"{p}: has no video stream")
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    fps = _fraction(video.get("avg_frame_rate")) or _fraction(video.get("r_frame_rate"))
+    if fps is None or fps > 1000:
+        fps = Fraction(30)
+    duration = None
+    for source in (data.get("format", {}), video):
+        try:
+            duration = float(source["duration"])
+            break
+        except (KeyError, ValueError, TypeError):
+            continue
+    if duration is None or duration <= 0:
+        frames = int(video.get("nb_frames", 0) or 0)
+        if frames <= 0:
+            raise MediaError(f"{p}: cannot tell the video's duration (file may be incomplete)")
+        duration = frames / float(fps)
+    rotation = _rotation(video)
+    width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    if width <= 0 or height <= 0:
+        raise MediaError(f"{p}: video stream has no picture size")
+    if rotation in (90, 270):
+        width, height = height, width
+    stat = p.stat()
+    return VideoInfo(
+        path=p,
+        duration=duration,
+        width=width,
+        height=height,
+        fps=fps,
+        codec=str(video.get("codec_name", "?")),
+        rotation=rotation,
+        has_audio=audio is not None,
+        audio_rate=int(audio["sample_rate"]) if audio and audio.get("sample_rate") else None,
+        size_bytes=stat.st_size,
+        mtime_ns=stat.st_mtime_ns,
+    )
+
+
+# ---------------------------------------------------------------- running
+
+
+def run(args: Sequence[str], output: Path | None = None, source: Path | str | None = None) -> None:
+    """Run ffmpeg to completion; MediaError naming `source` (or `output`) on failure."""
+    cmd = [ffmpeg_bin(), "-hide_banner", "-nostdin", "-nostats", "-y", *args]
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise MediaError(explain(stderr, source if source is not None else output))
+    if output is not None and (not output.exists() or output.stat().st_size == 0):
+        raise MediaError(f"{output}: ffmpeg wrote no output ({explain(stderr)})")
+
+
+class _Process:
+    """An ffmpeg child with stdout/stdin pipes and a thread draining stderr.
+
+    The stderr thread keeps showinfo timestamps in `times` and the last lines in
+    `tail`, so a pipe never fills up and a failure can be explained. Always used
+    as a context manager: leaving the block kills a still-running ffmpeg.
+    """
+
+    def __init__(self, args: Sequence[str], stdin: bool = False, stdout: bool = True):
+        quiet_stdin = [] if stdin else ["-nostdin"]
+        cmd = [ffmpeg_bin(), "-hide_banner", *quiet_stdin, "-nostats", "-y", *args]
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            bufsize=1 << 20,
+        )
+        self.times: queue.Queue[float | None] = queue.Queue()
+        self.tail: collections.deque[str] = collections.deque(maxlen=40)
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in iter(self.proc.stderr.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip()
+            if "showinfo" in line and " n:" in line:
+                match = _PTS_TIME.search(line)
+                if match:
+                    self.times.put(float(match.group(1)))
+                    continue
+            if line and "showinfo" not in line:
+                self.tail.append(line)
+        self.times.put(None)
+
+    def finish(self, source: Path | str | None) -> None:
+        """Wait for a clean exit; MediaError with the stderr tail otherwise."""
+        code = self.proc.wait()
+        self._reader.join(timeout=5)
+        if code != 0:
+            raise MediaError(explain("\n".join(self.tail), source))
+
+    def __enter__(self) -> _Process:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        self.proc.wait()
+        self._reader.join(timeout=5)
+
+
+# ---------------------------------------------------------------- frame streams
+
+
+@dataclass(frozen=True)
+class FrameBatch:
+    """Consecutive sampled frames: `images` (N, H, W, 3) uint8 RGB and their `times` in seconds."""
+
+    times: np.ndarray
+    images: np.ndarray
+
+
+def pixel_box(box: Box, width: int, height: int, source: Path | str = "video") -> tuple[int, int, int, int]:
+    """(x, y, w, h) in pixels for a fractional box; MediaError if it is (nearly) empty."""
+    x0, y0, x1, y1 = box
+    x, y = round(x0 * width), round(y0 * height)
+    w = min(round(x1 * width), width) - x
+    h = min(round(y1 * height), height) - y
+    if w < 2 or h < 2:
+        raise MediaError(
+            f"{source}: face-cam box {list(box)} is only {max(w, 0)}x{max(h, 0)} px "
+            f"in a {width}x{height} video"
+        )
+    return x, y, w, h
+
+
+def frames_args(
+    path: Path | str,
+    info: VideoInfo,
+    fps: float | None,
+    box: Box | None,
+    size: int | tuple[int, int] | None,
+    start: float | None = None,
+    end: float | None = None,
+    keyframes: bool = False,
+) -> tuple[list[str], tuple[int, int]]:
+    """ffmpeg arguments that decode, sample, crop and scale in one pass to an rgb24 pipe.
+
+    Returns the arguments and the (width, height) of each piped frame.
+    """
+    input_opts: dict[str, object] = {}
+    if keyframes:
+        input_opts["skip_frame"] = "nokey"
+    if start:
+        input_opts["ss"] = f"{start:.3f}"
+    if end is not None:
+        input_opts["t"] = f"{end - (start or 0.0):.3f}"
+    stream = ffmpeg.input(str(path), **input_opts).video
+    if fps and not keyframes:
+        stream = stream.filter("fps", fps=f"{fps:g}")
+    out_w, out_h = info.width, info.height
+    if box is not None:
+        x, y, out_w, out_h = pixel_box(box, info.width, info.height, path)
+        stream = stream.crop(x, y, out_w, out_h)
+    if size is not None:
+        out_w, out_h = (size, size) if isinstance(size, int) else size
+        stream = stream.filter("scale", out_w, out_h, flags="area")
+    stream = stream.filter("showinfo")
+    output_opts: dict[str, object] = {"format": "rawvideo", "pix_fmt": "rgb24"}
+    if keyframes or not fps:
+        output_opts["fps_mode" if _has_fps_mode() else "vsync"] = "passthrough"
+    args = stream.output("pipe:", **output_opts).get_args()
+    return args, (out_w, out_h)
+
+
+def frames(
+    path: Path | str,
+    fps: float | None,
+    box: Box | None,
+    size: int | tuple[int, int] | None,
+    start: float | None = None,
+    end: float | None = None,
+    keyframes: bool = False,
+    batch_size: int = 64,
+    info: VideoInfo | None = None,
+) -> Iterator[FrameBatch]:
+    """Stream sampled, cropped, scaled frames as numpy batches; nothing touches the disk.
+
+    Memory is one batch; closing the generator early kills ffmpeg.
+    `keyframes=True` decodes only keyframes (`fps` is then ignored): much faster
+    for sparse scans, at whatever spacing the encoder chose for keyframes.
+    """
+    info = info or probe(path)
+    args, (width, height) = frames_args(path, info, fps, box, size, start, end, keyframes)
+    frame_bytes = width * height * 3
+    offset = start or 0.0
+    with _Process(args) as ffm:
+        assert ffm.proc.stdout is not None
+        index = 0
+        times_done = False
+        while True:
+            images = np.empty((batch_size, height, width, 3), dtype=np.uint8)
+            view = memoryview(images).cast("B")
+            filled = 0
+            while filled < len(view):
+                got = ffm.proc.stdout.readinto(view[filled:])
+                if not got:
+                    break
+                filled += got
+            count = filled // frame_bytes
+            if count == 0:
+                break
+            times = np.empty(count, dtype=np.float64)
+            for k in range(count):
+                value = None if times_done else ffm.times.get(timeout=60)
+                if value is None:
+                    times_done = True
+                    value = (index + k) / fps if fps else float("nan")
+                times[k] = offset + value
+            index += count
+            yield FrameBatch(times=times, images=images[:count])
+            if filled < len(view):
+                break
+        ffm.finish(path)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _write_wav(path: Path, audio: np.ndarray, sample_rate: int) -> None:
+    pcm = np.clip(audio, -1.0, 1.0)
+    pcm = (pcm * 32767).astype("<i2")
+    channels = 1 if pcm.ndim == 1 else pcm.shape[1]
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(channels)
+        handle.setsampwidth(2)
+        handle.setframerate(sample_rate)
+        handle.writeframes(pcm.tobytes())
+
+
+def encode_args(
+    output: Path | str,
+    width: int,
+    height: int,
+    fps: float,
+    audio_path: Path | None = None,
+    crf: int = 23,
+    preset: str = "veryfast",
+    gop: int | None = None,
+    codec: str = "libx264",
+) -> list[str]:
+    """Arguments that encode rgb24 frames from stdin (plus an optional audio file) to `output`."""
+    video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}",
+                         framerate=f"{fps:g}")
+    streams = [video]
+    if audio_path is not None:
+        streams.append(ffmpeg.input(str(audio_path)))
+    opts: dict[str, object] = {"vcodec": codec, "pix_fmt": "yuv420p"}
+    if codec == "libx264":
+        opts.update(crf=crf, preset=preset)
+    if gop:
+        # A fixed keyframe interval with no extra scene-cut keyframes, as OBS writes.
+        opts.update(g=gop, sc_threshold=0)
+    if audio_path is not None:
+        opts.update(acodec="aac", shortest=None)
+    return ffmpeg.output(*streams, str(output), **opts).get_args()
+
+
+def encode_frames(
+    output: Path | str,
+    images: Iterable[np.ndarray],
+    fps: float,
+    audio: np.ndarray | None = None,
+    sample_rate: int = 48000,
+    crf: int = 23,
+    preset: str = "veryfast",
+    gop: int | None = None,
+    codec: str = "libx264",
+) -> Path:
+    """Encode RGB frames (H, W, 3 uint8) and optional float audio [-1, 1] into a video, atomically."""
+    target = Path(output)
+    iterator = iter(images)
+    try:
+        first = next(iterator)
+    except StopIteration:
+        raise MediaError(f"{target}: no frames to encode") from None
+    height, width = first.shape[:2]
+    with tempfile.TemporaryDirectory(prefix="autotosis-") as tmp, atomic_path(target) as part:
+        audio_path = None
+        if audio is not None:
+            audio_path = Path(tmp) / "audio.wav"
+            _write_wav(audio_path, audio, sample_rate)
+        args = encode_args(part, width, height, fps, audio_path, crf, preset, gop, codec)
+        with _Process(args, stdin=True, stdout=False) as ffm:
+            assert ffm.proc.stdin is not None
+            try:
+                ffm.proc.stdin.write(np.ascontiguousarray(first).tobytes())
+                for image in iterator:
+                    if image.shape != first.shape:
+                        raise MediaError(f"{target}: frame size changed from {first.shape} to {image.shape}")
+                    ffm.proc.stdin.write(np.ascontiguousarray(image, dtype=np.uint8).tobytes())
+                ffm.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            ffm.finish(target)
+    return target

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Sets up everything autotosis needs, idempotently: system programs (ffmpeg, a font for
+# captions; Chromium with --test), a virtual environment in .venv and the Python packages.
+# Usage: scripts/setup.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+need_apt=()
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need_apt+=(ffmpeg)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+if [ "$want_test" = 1 ] && [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium); fi
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    if command -v apt-get >/dev/null 2>&1 && { [ -z "$sudo" ] || command -v sudo >/dev/null 2>&1; }; then
+        echo "setup: installing ${need_apt[*]} with apt-get"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+    else
+        echo "setup: please install ${need_apt[*]} with your package manager (no apt-get here)" >&2
+        exit 1
+    fi
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+        || { echo "setup: Python 3.10 or newer is needed ($python is older)" >&2; exit 1; }
+    echo "setup: creating .venv"
+    "$python" -m venv .venv
+fi
+
+extras=""
+[ "$want_test" = 1 ] && extras="[test]"
+stamp=".venv/.autotosis-installed$( [ "$want_test" = 1 ] && echo -test )"
+fingerprint=$(cat setup.cfg requirements.txt pyproject.toml | sha256sum | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$fingerprint" ]; then
+    echo "setup: installing Python packages into .venv (torch is large: the first time takes minutes)"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -r requirements.txt
+    .venv/bin/python -m pip install -q -e ".$extras"
+    echo "$fingerprint" > "$stamp"
+fi

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from autotosis import __version__
+from autotosis.cli.label import label
 from autotosis.errors import AutotosisError
 
 
@@ -46,3 +47,8 @@ def cli() -> None:
 
 def main() -> None:
     cli(prog_name="autotosis")
+
+
+
+for _command in (label,):
+    cli.add_command(_command)

@@ -14,6 +14,7 @@ edited with tomlkit so a user's comments and layout survive `autotosis label`.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import shlex
 from collections.abc import Iterable
@@ -94,7 +95,7 @@ def validate_box(value: object) -> Box:
 
 
 def parse_box(text: str) -> Box:
-    """"x0,y0,x1,y1" as typed on the command line."""
+    """ "x0,y0,x1,y1" as typed on the command line."""
     parts = [p for p in re.split(r"[,\s]+", text.strip().strip("[]()")) if p]
     try:
         numbers = [float(p) for p in parts]
@@ -104,7 +105,7 @@ def parse_box(text: str) -> Box:
 
 
 def parse_segment(text: str) -> Segment:
-    """"0:07.4-0:32.7" or "40.5-47.2" as typed on the command line."""
+    """ "0:07.4-0:32.7" or "40.5-47.2" as typed on the command line."""
     match = re.fullmatch(r"\s*([0-9:.]+)\s*(?:-|\.\.|,)\s*([0-9:.]+)\s*", text)
     if not match:
         raise ValueError(f"segment {text!r} must look like START-END, e.g. 0:07.4-0:32.7")
@@ -134,7 +135,7 @@ def _segments(value: object) -> list[Segment]:
 def check_segments(segments: Iterable[Segment], duration: float | None) -> list[Segment]:
     """Sorted segments; ValueError when two overlap or one runs past the clip."""
     ordered = sorted(segments)
-    for a, b in zip(ordered, ordered[1:]):
+    for a, b in itertools.pairwise(ordered):
         if b.start < a.end:
             raise ValueError(
                 f"segments {format_time(a.start)}-{format_time(a.end)} and "
@@ -290,9 +291,10 @@ def parse_seed_row(line: str) -> tuple[str, Box, list[Segment]] | None:
         return None
     tokens = shlex.split(line)
     if len(tokens) < 2:
-        raise ValueError("expected: path \"[x0, y0, x1, y1]\" \"(start, end)\" ...")
-    box_numbers = re.fullmatch(rf"\[\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\]",
-                               tokens[1].strip())
+        raise ValueError('expected: path "[x0, y0, x1, y1]" "(start, end)" ...')
+    box_numbers = re.fullmatch(
+        rf"\[\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\]", tokens[1].strip()
+    )
     if not box_numbers:
         raise ValueError(f"face-cam box {tokens[1]!r} is not [x0, y0, x1, y1]")
     box = validate_box([float(v) for v in box_numbers.groups()])
@@ -309,7 +311,10 @@ def parse_seed_row(line: str) -> tuple[str, Box, list[Segment]] | None:
 
 
 def import_seed_csv(
-    csv_path: Path | str, labels_dir: Path | str = "labels", label: str = DEFAULT_LABEL, overwrite: bool = False
+    csv_path: Path | str,
+    labels_dir: Path | str = "labels",
+    label: str = DEFAULT_LABEL,
+    overwrite: bool = False,
 ) -> list[tuple[Path, str]]:
     """Convert seed data.csv rows into label files; returns (label file, status) per row.
 

@@ -8,6 +8,7 @@ which capture stderr and turn a failure into a `MediaError` with a readable tail
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import queue
 import re
@@ -122,7 +123,7 @@ def check_readable_file(path: Path | str) -> Path:
 
 
 def _fraction(text: str | None) -> Fraction | None:
-    if not text or "/" not in text and not text.replace(".", "", 1).isdigit():
+    if not text or ("/" not in text and not text.replace(".", "", 1).isdigit()):
         return None
     try:
         value = Fraction(text)
@@ -134,7 +135,7 @@ def _fraction(text: str | None) -> Fraction | None:
 def _rotation(stream: dict) -> int:
     for side in stream.get("side_data_list", []) or []:
         if "rotation" in side:
-            return int(round(float(side["rotation"]))) % 360
+            return round(float(side["rotation"])) % 360
     tag = (stream.get("tags") or {}).get("rotate")
     return int(tag) % 360 if tag and tag.lstrip("-").isdigit() else 0
 
@@ -255,10 +256,8 @@ class _Process:
             self.proc.kill()
         for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if pipe is not None:
-                try:
+                with contextlib.suppress(OSError):
                     pipe.close()
-                except OSError:
-                    pass
         self.proc.wait()
         self._reader.join(timeout=5)
 

@@ -62,7 +62,7 @@ class Timeline:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["time", column])
-        for t, v in zip(self.times.tolist(), self.values.tolist()):
+        for t, v in zip(self.times.tolist(), self.values.tolist(), strict=False):
             writer.writerow([f"{t:.3f}", f"{v:.5f}"])
         atomic_write_text(path, buffer.getvalue())
 

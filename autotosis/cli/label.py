@@ -36,10 +36,10 @@ def _print_list(labels_dir: Path) -> None:
     for row in rows:
         if row.label is None:
             bad += 1
-            click.echo(f"{str(row.path):<34} {'':<8} {'':>4} {'':>9} {'':>9}  ERROR {row.problem}")
+            click.echo(f"{row.path!s:<34} {'':<8} {'':>4} {'':>9} {'':>9}  ERROR {row.problem}")
             continue
         click.echo(
-            f"{str(row.path):<34} {row.label.label:<8} {len(row.label.segments):>4} "
+            f"{row.path!s:<34} {row.label.label:<8} {len(row.label.segments):>4} "
             f"{row.label.positive_seconds:>8.1f}s {row.duration or 0:>8.1f}s  "
             + ("ok" if row.label.facecam else "ok (no facecam box)")
         )

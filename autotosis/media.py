@@ -146,7 +146,12 @@ def probe(path: Path | str) -> VideoInfo:
     try:
         data = ffmpeg.probe(str(p), cmd=ffprobe_bin())
     except ffmpeg.Error as exc:
-        raise MediaError(explain(exc.stderr.decode("utf-8", "replace"), p)) from None
+        stderr = exc.stderr.decode("utf-8", "replace")
+        with open(p, "rb") as handle:
+            head = handle.read(64)
+        if "moov atom not found" in stderr and b"ftyp" not in head:
+            raise MediaError(f"{p}: not a readable media file") from None
+        raise MediaError(explain(stderr, p)) from None
     streams = data.get("streams", [])
     video = next((s for s in streams if s.get("codec_type") == "video"
                   and not (s.get("disposition") or {}).get("attached_pic")), None)

@@ -110,6 +110,11 @@ class VideoInfo:
         return f"{self.path.resolve()}|{self.size_bytes}|{self.mtime_ns}"
 
 
+def arg_path(path: Path | str) -> str:
+    """A path as an ffmpeg argument: absolute, so a name like "-x.mp4" is never read as an option."""
+    return str(Path(path).absolute())
+
+
 def check_readable_file(path: Path | str) -> Path:
     """Fail early, with the file's name, on the usual user mistakes."""
     p = Path(path)
@@ -144,7 +149,7 @@ def probe(path: Path | str) -> VideoInfo:
     """Read duration, size, frame rate and streams; a clear MediaError for anything unusable."""
     p = check_readable_file(path)
     try:
-        data = ffmpeg.probe(str(p), cmd=ffprobe_bin())
+        data = ffmpeg.probe(arg_path(p), cmd=ffprobe_bin())
     except ffmpeg.Error as exc:
         stderr = exc.stderr.decode("utf-8", "replace")
         with open(p, "rb") as handle:
@@ -313,7 +318,7 @@ def frames_args(
         input_opts["ss"] = f"{start:.3f}"
     if end is not None:
         input_opts["t"] = f"{end - (start or 0.0):.3f}"
-    stream = ffmpeg.input(str(path), **input_opts).video
+    stream = ffmpeg.input(arg_path(path), **input_opts).video
     if fps and not keyframes:
         stream = stream.filter("fps", fps=f"{fps:g}")
     out_w, out_h = info.width, info.height
@@ -412,7 +417,7 @@ def encode_args(
                          framerate=f"{fps:g}")
     streams = [video]
     if audio_path is not None:
-        streams.append(ffmpeg.input(str(audio_path)))
+        streams.append(ffmpeg.input(arg_path(audio_path)))
     opts: dict[str, object] = {"vcodec": codec, "pix_fmt": "yuv420p"}
     if codec == "libx264":
         opts.update(crf=crf, preset=preset)
@@ -421,7 +426,7 @@ def encode_args(
         opts.update(g=gop, sc_threshold=0)
     if audio_path is not None:
         opts.update(acodec="aac", shortest=None)
-    return ffmpeg.output(*streams, str(output), **opts).get_args()
+    return ffmpeg.output(*streams, arg_path(output), **opts).get_args()
 
 
 def encode_frames(

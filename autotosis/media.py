@@ -320,7 +320,8 @@ def frames_args(
         input_opts["t"] = f"{end - (start or 0.0):.3f}"
     stream = ffmpeg.input(arg_path(path), **input_opts).video
     if fps and not keyframes:
-        stream = stream.filter("fps", fps=f"{fps:g}")
+        # eof_action=pass keeps the only frame of a video shorter than one sample.
+        stream = stream.filter("fps", fps=f"{fps:g}", eof_action="pass")
     out_w, out_h = info.width, info.height
     if box is not None:
         x, y, out_w, out_h = pixel_box(box, info.width, info.height, path)

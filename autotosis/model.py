@@ -1,0 +1,212 @@
+"""ResNet-18 face-cam classifier: build, save and load checkpoints, predict on uint8 crops.
+
+A checkpoint is a plain dict of tensors and plain values so `torch.load(weights_only=True)`
+can read it without running any pickled code; it carries everything compile needs
+(input size, normalisation, face-cam box, sampling fps, decision threshold).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from autotosis.errors import ModelError
+from autotosis.fsutil import atomic_write_bytes
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+ARCHS = ("resnet18",)
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """What a checkpoint says about how its model was trained and should be used."""
+
+    arch: str = "resnet18"
+    size: int = 128
+    mean: tuple = IMAGENET_MEAN
+    std: tuple = IMAGENET_STD
+    label: str = "rage"
+    facecam: tuple[float, float, float, float] | None = None  # default box (median of training labels)
+    fps: float = 4.0  # sampling fps used in training; compile's default
+    threshold: float = 0.5  # validation-chosen (max-F1) decision threshold
+    metrics: dict = field(default_factory=dict)  # final validation metrics
+    config: dict = field(default_factory=dict)  # resolved training options
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["mean"], out["std"] = list(self.mean), list(self.std)
+        out["facecam"] = list(self.facecam) if self.facecam is not None else None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelMeta:
+        """Rebuild from a checkpoint's plain dict; unknown keys are ignored (newer writers)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        kept = {k: v for k, v in data.items() if k in names}
+        for key in ("mean", "std"):
+            if key in kept:
+                kept[key] = tuple(float(v) for v in kept[key])
+        if kept.get("facecam") is not None:
+            kept["facecam"] = tuple(float(v) for v in kept["facecam"])
+        return cls(**kept)
+
+
+def _head(model: nn.Module) -> None:
+    """One logit: P(label) = sigmoid(logit), which keeps the loss and the threshold simple."""
+    model.fc = nn.Linear(model.fc.in_features, 1)
+
+
+def build_model(arch: str = "resnet18", weights: str | None = None) -> nn.Module:
+    """A ResNet with a one-logit head.
+
+    `weights` is None (random init), "imagenet" (torchvision's own download, cached under
+    ~/.cache/torch) or the path of a local state dict of a torchvision resnet18 (with
+    either the 1000-class or our one-logit head). The head is always freshly initialised
+    unless the file already has a one-logit head.
+    """
+    import torchvision
+
+    if arch not in ARCHS:
+        raise ModelError(f"unknown architecture {arch!r} (known: {', '.join(ARCHS)})")
+    model = torchvision.models.resnet18(weights=None)
+    if weights == "imagenet":
+        try:
+            state = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
+        except Exception as exc:  # URLError, socket errors, HTTP errors: all mean "no download"
+            raise ModelError(
+                f"cannot download ImageNet weights ({type(exc).__name__}: {exc}); "
+                "pass --weights PATH to a local resnet18 state dict, or --weights none to train from scratch"
+            ) from None
+        model.load_state_dict(state)
+        _head(model)
+        return model
+    _head(model)
+    if weights is not None:
+        state = _read_state_file(Path(weights))
+        head = state.get("fc.weight")
+        if head is not None and tuple(head.shape) != (1, model.fc.in_features):
+            state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        trunk_missing = [k for k in missing if not k.startswith("fc.")]
+        if trunk_missing or unexpected:
+            raise ModelError(
+                f"{weights}: not a {arch} state dict "
+                f"({len(trunk_missing)} missing, {len(unexpected)} unexpected keys, e.g. "
+                f"{(trunk_missing or list(unexpected))[0]})"
+            )
+    return model
+
+
+def _torch_load(path: Path) -> Any:
+    """torch.load with weights_only=True, every failure as a one-line ModelError."""
+    if not path.exists():
+        raise ModelError(f"{path}: no such checkpoint")
+    if path.is_dir():
+        raise ModelError(f"{path}: is a directory, expected a checkpoint file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if reason.startswith("Weights only load failed"):
+            reason = "corrupt, or holds objects other than tensors and plain values"
+        raise ModelError(f"{path}: not a readable checkpoint ({reason[:160]})") from None
+
+
+def _read_state_file(path: Path) -> dict[str, torch.Tensor]:
+    """A bare state dict, or the `state_dict` inside one of our checkpoints."""
+    data = _torch_load(path)
+    if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
+        data = data["state_dict"]
+    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
+        raise ModelError(f"{path}: not a state dict of tensors")
+    return data
+
+
+def save_checkpoint(path: Path | str, model: nn.Module, meta: ModelMeta, extra: dict | None = None) -> None:
+    """Write weights + metadata atomically, so a crash or Ctrl-C never leaves half a model."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    payload = {"format": CHECKPOINT_FORMAT, "meta": meta.to_dict(), "state_dict": state,
+               "extra": extra or {}}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(path: Path | str) -> tuple[dict[str, torch.Tensor], ModelMeta, dict]:
+    """(state_dict, meta, extra) of one of our checkpoints; ModelError if it is anything else."""
+    p = Path(path)
+    data = _torch_load(p)
+    if not isinstance(data, dict) or "meta" not in data or "state_dict" not in data:
+        raise ModelError(f"{p}: not an autotosis checkpoint (no metadata)")
+    if data.get("format", 0) > CHECKPOINT_FORMAT:
+        raise ModelError(f"{p}: written by a newer autotosis (format {data['format']}); upgrade to load it")
+    try:
+        meta = ModelMeta.from_dict(data["meta"])
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{p}: metadata is malformed ({exc})") from None
+    if meta.arch not in ARCHS:
+        raise ModelError(f"{p}: architecture {meta.arch!r} is not supported (known: {', '.join(ARCHS)})")
+    if not 16 <= int(meta.size) <= 1024 or len(meta.mean) != 3 or len(meta.std) != 3:
+        raise ModelError(f"{p}: metadata does not fit a 3-channel image model (size {meta.size})")
+    return data["state_dict"], meta, data.get("extra") or {}
+
+
+class Classifier:
+    """A loaded model ready for inference on uint8 crops at `meta.size`."""
+
+    def __init__(self, model: nn.Module, meta: ModelMeta, device: torch.device, batch_size: int = 64):
+        self.model = model.eval().to(device, memory_format=torch.channels_last)
+        self.meta = meta
+        self.device = device
+        self.batch_size = batch_size
+        shape = (1, 3, 1, 1)
+        self._mean = torch.tensor(meta.mean, device=device).view(shape) * 255.0
+        self._std = torch.tensor(meta.std, device=device).view(shape) * 255.0
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """P(label) per image (float32, shape (N,)) for uint8 (N, H, W, 3) RGB crops."""
+        if images.ndim != 4 or images.shape[-1] != 3:
+            raise ModelError(f"expected images shaped (N, H, W, 3), got {tuple(images.shape)}")
+        if images.shape[1:3] != (self.meta.size, self.meta.size):
+            raise ModelError(
+                f"images are {images.shape[2]}x{images.shape[1]} but the model expects "
+                f"{self.meta.size}x{self.meta.size}"
+            )
+        out = np.empty(len(images), dtype=np.float32)
+        cuda = self.device.type == "cuda"
+        with torch.inference_mode(), torch.autocast("cuda", enabled=cuda):
+            for start in range(0, len(images), self.batch_size):
+                chunk = torch.from_numpy(np.ascontiguousarray(images[start:start + self.batch_size]))
+                x = chunk.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
+                x = ((x - self._mean) / self._std).contiguous(memory_format=torch.channels_last)
+                logits = self.model(x).float().view(-1)
+                out[start:start + len(chunk)] = torch.sigmoid(logits).cpu().numpy()
+        return out
+
+
+def load_classifier(path: Path | str, device: str = "cpu") -> Classifier:
+    """Load a checkpoint for inference; ModelError with one line for anything unusable."""
+    state, meta, _ = load_checkpoint(path)
+    model = build_model(meta.arch)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        lines = str(exc).strip().splitlines()
+        reason = lines[1].strip() if len(lines) > 1 else lines[0]
+        raise ModelError(f"{path}: weights do not fit {meta.arch} ({reason[:160]})") from None
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ModelError(f"bad device {device!r}: {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ModelError("CUDA was asked for but no GPU is available; use --cpu")
+    return Classifier(model, meta, dev)

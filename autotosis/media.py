@@ -468,3 +468,36 @@ def encode_frames(
                 pass
             ffm.finish(target)
     return target
+
+
+# ---------------------------------------------------------------- browser preview
+
+
+def browser_proxy_args(
+    source: Path | str, output: Path | str, info: VideoInfo, max_height: int = 720
+) -> list[str]:
+    """Arguments for a quick H.264/AAC MP4 that any browser plays, on the source's own timeline.
+
+    Nothing is trimmed and ffmpeg starts the output at the source's first frame, so a
+    time marked on the proxy is the same time in the original. The picture is scaled
+    down (it is only for looking) and gets a keyframe every second so seeking is snappy.
+    """
+    source_stream = ffmpeg.input(arg_path(source))
+    video = source_stream.video.filter("scale", -2, f"trunc(min(ih,{max_height})/2)*2")
+    streams = [video, source_stream.audio] if info.has_audio else [video]
+    opts: dict[str, object] = {
+        "vcodec": "libx264", "preset": "ultrafast", "crf": 27, "pix_fmt": "yuv420p",
+        "g": max(1, round(float(info.fps))), "movflags": "+faststart",
+    }
+    if info.has_audio:
+        opts.update(acodec="aac", audio_bitrate="128k")
+    return ffmpeg.output(*streams, arg_path(output), **opts).get_args()
+
+
+def make_browser_proxy(source: Path | str, output: Path | str, info: VideoInfo | None = None) -> Path:
+    """Write the browser preview of `source` to `output` atomically (see browser_proxy_args)."""
+    info = info or probe(source)
+    target = Path(output)
+    with atomic_path(target) as part:
+        run(browser_proxy_args(source, part, info), part, source)
+    return target

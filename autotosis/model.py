@@ -95,14 +95,16 @@ def build_model(arch: str = "resnet18", weights: str | None = None) -> nn.Module
         head = state.get("fc.weight")
         if head is not None and tuple(head.shape) != (1, model.fc.in_features):
             state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        trunk_missing = [k for k in missing if not k.startswith("fc.")]
-        if trunk_missing or unexpected:
+        own = model.state_dict()
+        missing = [k for k in own if k not in state and not k.startswith("fc.")]
+        wrong = [k for k, v in state.items() if k not in own or tuple(v.shape) != tuple(own[k].shape)]
+        if missing or wrong:
             raise ModelError(
                 f"{weights}: not a {arch} state dict "
-                f"({len(trunk_missing)} missing, {len(unexpected)} unexpected keys, e.g. "
-                f"{(trunk_missing or list(unexpected))[0]})"
+                f"({len(missing)} missing, {len(wrong)} unexpected or misshapen keys, e.g. "
+                f"{(missing or wrong)[0]})"
             )
+        model.load_state_dict(state, strict=False)
     return model
 
 

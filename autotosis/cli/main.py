@@ -10,6 +10,7 @@ import click
 
 from autotosis import __version__
 from autotosis.cli.label import label
+from autotosis.cli.train import train
 from autotosis.errors import AutotosisError
 
 
@@ -50,5 +51,5 @@ def main() -> None:
 
 
 
-for _command in (label,):
+for _command in (label, train):
     cli.add_command(_command)

@@ -1,0 +1,221 @@
+"""Labeled clips -> face-cam crops held in memory, with a per-clip decode cache.
+
+Decoding is the expensive part, so each clip's crops are cached as one uint8 array
+keyed by what changes the pixels (clip content, box, fps, size); labels are applied
+afterwards from the label file, so editing segments never re-decodes anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from autotosis import labels as labels_lib
+from autotosis import media
+from autotosis.errors import DataError
+from autotosis.fsutil import atomic_path
+from autotosis.labels import LabelFile
+from autotosis.paths import cache_dir
+
+CACHE_VERSION = 1
+Progress = Callable[[int, int, str], None]
+Warn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ClipCrops:
+    """One clip's sampled face-cam crops and, after `apply_labels`, their labels."""
+
+    name: str
+    images: np.ndarray  # (N, size, size, 3) uint8
+    times: np.ndarray  # (N,) seconds from the clip's start
+    labels: np.ndarray  # (N,) uint8, 1 inside a segment
+    seconds: float  # clip duration, for extraction-speed figures
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """All crops of all clips, concatenated; `clip` indexes `names` for the clip-level split."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    times: np.ndarray
+    clip: np.ndarray
+    names: tuple[str, ...]
+    facecam: tuple[float, float, float, float] | None
+    label: str
+    decode_seconds: float  # wall time spent decoding (0 when everything came from the cache)
+    decoded_clip_seconds: float  # seconds of video decoded in that time
+
+    def subset(self, clip_ids: Sequence[int]) -> Dataset:
+        """Frames of the given clips only, in the same order."""
+        mask = np.isin(self.clip, np.asarray(clip_ids, dtype=self.clip.dtype))
+        return Dataset(self.images[mask], self.labels[mask], self.times[mask], self.clip[mask],
+                       self.names, self.facecam, self.label, self.decode_seconds,
+                       self.decoded_clip_seconds)
+
+    @property
+    def positives(self) -> int:
+        return int(self.labels.sum())
+
+
+def cache_key(info: media.VideoInfo, box: media.Box | None, fps: float, size: int) -> str:
+    """Changes whenever the decoded pixels would: clip file (path, size, mtime), box, fps, size."""
+    box_text = "full" if box is None else ",".join(f"{v:.6f}" for v in box)
+    raw = f"v{CACHE_VERSION}|{info.identity}|{box_text}|{fps:g}|{size}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def _cache_file(key: str, root: Path | None) -> Path:
+    return (root if root is not None else cache_dir()) / "crops" / f"{key}.npz"
+
+
+def extract_clip(
+    clip: Path, box: media.Box | None, fps: float, size: int, cache: Path | None = None,
+) -> tuple[np.ndarray, np.ndarray, float, bool]:
+    """(images, times, duration, decoded) for one clip: one ffmpeg pass, or the cache.
+
+    `decoded` says whether ffmpeg ran, so callers can report cache hits and speed.
+    """
+    info = media.probe(clip)
+    path = _cache_file(cache_key(info, box, fps, size), cache)
+    if path.exists():
+        try:
+            with np.load(path) as data:
+                return data["images"], data["times"], info.duration, False
+        except (OSError, ValueError, KeyError, EOFError):
+            path.unlink(missing_ok=True)  # a damaged entry is just re-decoded
+    batches = list(media.frames(clip, fps=fps, box=box, size=size, info=info, batch_size=256))
+    if not batches:
+        raise DataError(f"{clip}: ffmpeg produced no frames")
+    images = np.concatenate([b.images for b in batches])
+    times = np.concatenate([b.times for b in batches])
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, images=images, times=times)
+    return images, times, info.duration, True
+
+
+def apply_labels(times: np.ndarray, label: LabelFile, edge_guard: float) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, keep): 1 inside a segment [start, end); `keep` drops frames within
+    `edge_guard` seconds of a segment edge, where a hand-placed boundary is a guess."""
+    labels = np.zeros(len(times), dtype=np.uint8)
+    keep = np.ones(len(times), dtype=bool)
+    for seg in label.segments:
+        labels[(times >= seg.start) & (times < seg.end)] = 1
+        if edge_guard > 0:
+            for edge in (seg.start, seg.end):
+                keep &= np.abs(times - edge) >= edge_guard
+    return labels, keep
+
+
+def _default_box(boxes: list[media.Box]) -> tuple[float, float, float, float] | None:
+    """The median box is what compile uses on a VOD when no box is given."""
+    if not boxes:
+        return None
+    return tuple(round(float(v), 4) for v in np.median(np.asarray(boxes), axis=0))  # type: ignore[return-value]
+
+
+def select_labels(labels_dir: Path | str, label: str | None = None) -> list[LabelFile]:
+    """The label files to train on; DataError when there is nothing usable."""
+    files = labels_lib.load_all(labels_dir)
+    if not files:
+        raise DataError(f"no label files in {labels_dir}/: label some clips first (autotosis label CLIP ...)")
+    names = sorted({f.label for f in files})
+    if label is None:
+        if len(names) > 1:
+            raise DataError(f"label files name several reactions ({', '.join(names)}): pick one with --label")
+        label = names[0]
+    chosen = [f for f in files if f.label == label]
+    if not chosen:
+        raise DataError(f"no label files with label '{label}' in {labels_dir}/ (found: {', '.join(names)})")
+    if not any(f.segments for f in chosen):
+        raise DataError(f"no positive segments in any '{label}' label file in {labels_dir}/: "
+                        "mark at least one reaction with --segment")
+    return chosen
+
+
+def build_dataset(
+    files: Sequence[LabelFile],
+    fps: float = 4.0,
+    size: int = 128,
+    edge_guard: float = 0.25,
+    cache: Path | None = None,
+    progress: Progress | None = None,
+) -> Dataset:
+    """Decode (or load from cache) every clip's crops and label each frame."""
+    if not files:
+        raise DataError("no label files to build a data set from")
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    names: list[str] = []
+    decode_s = decoded_clip_s = 0.0
+    for index, label in enumerate(files):
+        name = label.path.stem if label.path is not None else label.clip.stem
+        if progress:
+            progress(index, len(files), name)
+        started = time.perf_counter()
+        images, times, duration, decoded = extract_clip(label.clip, label.facecam, fps, size, cache)
+        if decoded:
+            decode_s += time.perf_counter() - started
+            decoded_clip_s += duration
+        flags, keep = apply_labels(times, label, edge_guard)
+        names.append(name)
+        parts.append((images[keep], times[keep], flags[keep]))
+    if progress:
+        progress(len(files), len(files), "")
+    clip_ids = np.concatenate([np.full(len(p[0]), i, dtype=np.int32) for i, p in enumerate(parts)])
+    return Dataset(
+        images=np.concatenate([p[0] for p in parts]),
+        times=np.concatenate([p[1] for p in parts]),
+        labels=np.concatenate([p[2] for p in parts]),
+        clip=clip_ids,
+        names=tuple(names),
+        facecam=_default_box([f.facecam for f in files if f.facecam is not None]),
+        label=files[0].label,
+        decode_seconds=decode_s,
+        decoded_clip_seconds=decoded_clip_s,
+    )
+
+
+def split_by_clip(
+    data: Dataset, val_fraction: float = 0.2, seed: int = 0, warn: Warn | None = None,
+) -> tuple[list[int], list[int]]:
+    """(train clip ids, val clip ids): whole clips on one side, so neighbouring near-identical
+    frames never leak into validation. Clips with and without positives are split separately
+    so both sides get some of each when possible; the result depends only on names and seed."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise DataError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    n = len(data.names)
+    has_pos = [bool(data.labels[data.clip == i].any()) for i in range(n)]
+    rng = np.random.default_rng(seed)
+    val: list[int] = []
+    for group in (True, False):
+        ids = sorted((i for i in range(n) if has_pos[i] == group), key=lambda i: data.names[i])
+        ids = [ids[j] for j in rng.permutation(len(ids))]
+        take = round(val_fraction * len(ids))
+        if group and val_fraction > 0 and len(ids) >= 2:
+            take = min(max(take, 1), len(ids) - 1)
+        val += ids[:take]
+    if val_fraction > 0 and not val and n >= 2:
+        val = [sorted(range(n), key=lambda i: data.names[i])[int(rng.integers(n))]]
+    train = sorted(set(range(n)) - set(val))
+    val = sorted(val)
+    if warn:
+        if not any(has_pos[i] for i in train):
+            warn("no training clip has a positive segment: the model cannot learn the reaction")
+        if val and not any(has_pos[i] for i in val):
+            warn("no validation clip has a positive segment: AP and the threshold will be meaningless")
+        if not val:
+            warn("no validation clips (too few clips or --val-fraction 0): metrics come from training data")
+    return train, val
+
+
+def describe(data: Dataset) -> dict:
+    """Plain numbers for metrics.json."""
+    return {"frames": len(data.labels), "positives": data.positives, "clips": len(data.names),
+            "decode_seconds": round(data.decode_seconds, 3),
+            "decoded_clip_seconds": round(data.decoded_clip_seconds, 3)}

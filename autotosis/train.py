@@ -1,0 +1,355 @@
+"""Train the face-cam classifier: clip-level split, batched augmentation, best-by-AP checkpoint.
+
+Reads top to bottom: `augment` (train transform, whole batch at once with torch ops
+so two CPU cores spend their time in the network, not in image code), `train_one_epoch`,
+`evaluate`, then `train`, which wires data, model, optimiser, checkpoints and reports.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from autotosis import dataset as dataset_lib
+from autotosis import metrics as metrics_lib
+from autotosis.errors import DataError, ModelError
+from autotosis.fsutil import atomic_path, atomic_write_bytes, atomic_write_text
+from autotosis.model import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ModelMeta,
+    build_model,
+    load_checkpoint,
+    save_checkpoint,
+)
+from autotosis.trainconfig import TrainConfig, TrainEvents
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model_path: Path
+    metrics_path: Path
+    plot_path: Path
+    best: dict
+    history: list
+    wall_seconds: float
+
+
+# ---------------------------------------------------------------- transforms
+
+
+def normalise(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """uint8 NHWC -> normalised float NCHW in channels_last (the eval transform)."""
+    x = images.permute(0, 3, 1, 2).float().div_(255.0)
+    return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
+
+
+def augment(
+    images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, gen: torch.Generator,
+) -> torch.Tensor:
+    """Face-cam augmentation for a whole uint8 NHWC batch at once.
+
+    Random resized crop (60-100% of the area, so the face stays in) and horizontal flip
+    as one affine resample; brightness/contrast/saturation jitter for webcam lighting
+    (no hue shift: colour can be part of the reaction); random erasing for hands and
+    overlays in front of the face.
+    """
+    n, device = images.shape[0], images.device
+
+    def uniform(lo: float, hi: float, shape: tuple = (n,)) -> torch.Tensor:
+        return torch.rand(shape, generator=gen).mul_(hi - lo).add_(lo).to(device)
+
+    x = images.permute(0, 3, 1, 2).float().div_(255.0)
+    area, ratio = uniform(0.6, 1.0), torch.exp(uniform(math.log(3 / 4), math.log(4 / 3)))
+    sw, sh = (area * ratio).sqrt().clamp(max=1.0), (area / ratio).sqrt().clamp(max=1.0)
+    flip = torch.where(uniform(0, 1) < 0.5, -1.0, 1.0)
+    theta = torch.zeros(n, 2, 3, device=device)
+    theta[:, 0, 0], theta[:, 1, 1] = sw * flip, sh
+    theta[:, 0, 2], theta[:, 1, 2] = (1 - sw) * uniform(-1, 1), (1 - sh) * uniform(-1, 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+    shape4 = (n, 1, 1, 1)
+    x = x * uniform(0.75, 1.25, shape4)
+    gray = (x * torch.tensor([0.299, 0.587, 0.114], device=device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    x = gray + (x - gray) * uniform(0.75, 1.25, shape4)
+    level = gray.mean((2, 3), keepdim=True)
+    x = (level + (x - level) * uniform(0.75, 1.25, shape4)).clamp_(0.0, 1.0)
+    x = (x - mean) / std
+
+    h, w = x.shape[2], x.shape[3]
+    erase_area, erase_ratio = uniform(0.02, 0.2), torch.exp(uniform(math.log(0.3), math.log(3.3)))
+    eh = (erase_area * erase_ratio).sqrt().clamp(max=1.0) * h
+    ew = (erase_area / erase_ratio).sqrt().clamp(max=1.0) * w
+    y0, x0 = uniform(0, 1) * (h - eh), uniform(0, 1) * (w - ew)
+    ys = torch.arange(h, device=device).view(1, h, 1)
+    xs = torch.arange(w, device=device).view(1, 1, w)
+    box = ((ys >= y0.view(n, 1, 1)) & (ys < (y0 + eh).view(n, 1, 1))
+           & (xs >= x0.view(n, 1, 1)) & (xs < (x0 + ew).view(n, 1, 1)))
+    box &= (uniform(0, 1) < 0.25).view(n, 1, 1)
+    x = x.masked_fill(box.unsqueeze(1), 0.0)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+# ---------------------------------------------------------------- loop
+
+
+def lr_at(step: int, total: int, base: float, warmup: int) -> float:
+    """Linear warm-up then cosine decay: stable start from scratch, small steps at the end."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def balanced_indices(labels: np.ndarray, count: int, gen: torch.Generator) -> np.ndarray:
+    """`count` frame indices drawn so each batch is about half positives: rage is rare."""
+    pos = labels.astype(bool)
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    weights = np.where(pos, 0.5 / max(n_pos, 1), 0.5 / max(n_neg, 1))
+    return torch.multinomial(torch.from_numpy(weights), count, replacement=True, generator=gen).numpy()
+
+
+@dataclass
+class _Loop:
+    """Everything one step needs, built once."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    device: torch.device
+    mean: torch.Tensor
+    std: torch.Tensor
+    scaler: torch.amp.GradScaler | None
+    amp_dtype: torch.dtype | None
+
+
+def train_one_epoch(
+    loop: _Loop, images: np.ndarray, labels: np.ndarray, cfg: TrainConfig, epoch: int,
+    step0: int, total_steps: int, events: TrainEvents,
+) -> tuple[float, float, int]:
+    """(mean loss, images/s, steps) for one pass of balanced batches."""
+    gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+    steps = max(1, math.ceil(len(labels) / cfg.batch_size))
+    order = balanced_indices(labels, steps * cfg.batch_size, gen)
+    loop.model.train()
+    loss_sum, seen, started = 0.0, 0, time.perf_counter()
+    events.epoch_start(epoch, cfg.epochs, steps)
+    for k in range(steps):
+        idx = np.sort(order[k * cfg.batch_size:(k + 1) * cfg.batch_size])
+        batch = torch.from_numpy(images[idx]).to(loop.device, non_blocking=True)
+        target = torch.from_numpy(labels[idx].astype(np.float32)).to(loop.device)
+        x = augment(batch, loop.mean, loop.std, gen)
+        for group in loop.optimizer.param_groups:
+            group["lr"] = lr_at(step0 + k, total_steps, cfg.lr, cfg.warmup_steps)
+        with torch.autocast(loop.device.type, dtype=loop.amp_dtype or torch.float32,
+                            enabled=loop.amp_dtype is not None):
+            loss = F.binary_cross_entropy_with_logits(loop.model(x).float().view(-1), target)
+        loop.optimizer.zero_grad(set_to_none=True)
+        if loop.scaler is not None:
+            loop.scaler.scale(loss).backward()
+            loop.scaler.step(loop.optimizer)
+            loop.scaler.update()
+        else:
+            loss.backward()
+            loop.optimizer.step()
+        value = float(loss.detach())
+        loss_sum += value * len(idx)
+        seen += len(idx)
+        events.step(value, seen / (time.perf_counter() - started))
+    return loss_sum / seen, seen / (time.perf_counter() - started), steps
+
+
+def evaluate(
+    loop: _Loop, images: np.ndarray, labels: np.ndarray, batch_size: int = 128,
+) -> tuple[np.ndarray, float]:
+    """(P(label) per frame, mean loss) without augmentation."""
+    loop.model.eval()
+    scores, loss_sum = [], 0.0
+    with torch.inference_mode():
+        for start in range(0, len(labels), batch_size):
+            batch = torch.from_numpy(images[start:start + batch_size]).to(loop.device)
+            target = torch.from_numpy(labels[start:start + batch_size].astype(np.float32)).to(loop.device)
+            with torch.autocast(loop.device.type, dtype=loop.amp_dtype or torch.float32,
+                                enabled=loop.amp_dtype is not None):
+                logits = loop.model(normalise(batch, loop.mean, loop.std)).float().view(-1)
+            loss_sum += float(F.binary_cross_entropy_with_logits(logits, target, reduction="sum"))
+            scores.append(torch.sigmoid(logits).cpu().numpy())
+    return np.concatenate(scores) if scores else np.zeros(0, np.float32), loss_sum / max(1, len(labels))
+
+
+# ---------------------------------------------------------------- outputs
+
+
+def _plain(value: object) -> object:
+    """JSON has no NaN: undefined metrics become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def write_plot(path: Path, history: list[dict], labels: np.ndarray, scores: np.ndarray) -> None:
+    """Loss and AP per epoch, and the best epoch's validation PR curve, in one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [r["epoch"] for r in history]
+    fig, (ax_loss, ax_ap, ax_pr) = plt.subplots(1, 3, figsize=(13, 4))
+    ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
+    ax_loss.plot(epochs, [r["val_loss"] for r in history], "o-", label="validation")
+    ax_loss.set(title="loss", xlabel="epoch")
+    ax_loss.legend()
+    ax_ap.plot(epochs, [r["ap"] if r["ap"] is not None else float("nan") for r in history], "o-")
+    ax_ap.set(title="validation AP", xlabel="epoch", ylim=(0, 1.02))
+    if labels.any():
+        precision, recall, _ = metrics_lib.pr_curve(labels, scores)
+        ax_pr.step(np.r_[0.0, recall], np.r_[1.0, precision], where="post")
+    ax_pr.set(title="validation PR curve (best epoch)", xlabel="recall", ylabel="precision",
+              xlim=(0, 1), ylim=(0, 1.02))
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- driver
+
+
+def _device(cfg: TrainConfig) -> tuple[torch.device, torch.dtype | None]:
+    if cfg.cpu or not torch.cuda.is_available():
+        return torch.device("cpu"), None
+    return torch.device("cuda"), torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def _state_path(out: Path) -> Path:
+    return out.with_suffix(".state.pt")
+
+
+def train(cfg: TrainConfig, events: TrainEvents | None = None) -> TrainResult:
+    """Extract (cached) crops, split by clip, train, keep the best-AP checkpoint and reports."""
+    events = events or TrainEvents()
+    started = time.perf_counter()
+    if cfg.optimizer not in ("adamw", "sgd"):
+        raise DataError(f"unknown optimizer {cfg.optimizer!r} (adamw or sgd)")
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(max(1, cfg.threads))
+    device, amp_dtype = _device(cfg)
+    model = build_model("resnet18", cfg.weights)  # before decoding: a bad --weights fails fast
+
+    files = dataset_lib.select_labels(cfg.labels_dir, cfg.label)
+    data = dataset_lib.build_dataset(files, cfg.fps, cfg.size, cfg.edge_guard, cfg.cache, events.extract)
+    if data.positives == 0:
+        raise DataError("every positive frame fell inside --edge-guard: lower it or label longer segments")
+    train_ids, val_ids = dataset_lib.split_by_clip(data, cfg.val_fraction, cfg.seed, events.warn)
+    train_set = data.subset(train_ids)
+    val_set = data.subset(val_ids) if val_ids else train_set
+    out = cfg.resolved_out(data.label)
+
+    model = model.to(device, memory_format=torch.channels_last)
+    # No decay on BatchNorm and bias terms: decaying them only fights the normalisation.
+    params = [{"params": [p for p in model.parameters() if p.ndim > 1], "weight_decay": cfg.weight_decay},
+              {"params": [p for p in model.parameters() if p.ndim <= 1], "weight_decay": 0.0}]
+    optimizer: torch.optim.Optimizer = (
+        torch.optim.AdamW(params, lr=cfg.lr) if cfg.optimizer == "adamw"
+        else torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, nesterov=True))
+    shape = (1, 3, 1, 1)
+    loop = _Loop(model, optimizer, device,
+                 torch.tensor(IMAGENET_MEAN, device=device).view(shape),
+                 torch.tensor(IMAGENET_STD, device=device).view(shape),
+                 torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None, amp_dtype)
+
+    history: list[dict] = []
+    best: dict = {}
+    start_epoch, step = 1, 0
+    if cfg.resume:
+        start_epoch, step, history, best = _load_state(_state_path(out), model, optimizer, cfg)
+    steps_per_epoch = max(1, math.ceil(len(train_set.labels) / cfg.batch_size))
+    total_steps = steps_per_epoch * cfg.epochs
+    best_scores = np.zeros(0, np.float32)
+    stale = history[-1]["epoch"] - best["epoch"] if history else 0
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        if stale >= cfg.patience:
+            break
+        train_loss, ips, steps = train_one_epoch(loop, train_set.images, train_set.labels, cfg, epoch,
+                                                 step, total_steps, events)
+        step += steps
+        scores, val_loss = evaluate(loop, val_set.images, val_set.labels)
+        record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "images_per_s": ips,
+                  "seconds": time.perf_counter() - started,
+                  **metrics_lib.summary(val_set.labels, scores)}
+        history.append(_plain(record))
+        better = not best or _rank(record) > _rank(best)
+        if better:
+            best, best_scores, stale = dict(history[-1]), scores, 0
+            meta = ModelMeta(size=cfg.size, label=data.label, facecam=data.facecam, fps=cfg.fps,
+                             threshold=float(record["threshold"]), metrics=best, config=cfg.to_dict())
+            save_checkpoint(out, model, meta, {"epoch": epoch, "clips": list(data.names),
+                                               "val_clips": [data.names[i] for i in val_ids]})
+        else:
+            stale += 1
+        _save_state(_state_path(out), model, optimizer, cfg, epoch, step, history, best)
+        events.epoch_end({**history[-1], "best": better})
+    if not best:
+        raise ModelError(f"{_state_path(out)}: the resumed run had already stopped early; nothing to train")
+    if len(best_scores) == 0:  # resumed after the best epoch: score it again for the PR curve
+        model.load_state_dict(load_checkpoint(out)[0])
+        best_scores, _ = evaluate(loop, val_set.images, val_set.labels)
+
+    metrics_path, plot_path = out.with_suffix(".metrics.json"), out.with_suffix(".png")
+    wall = time.perf_counter() - started
+    report = {"model": str(out), "best": best, "history": history, "config": cfg.to_dict(),
+              "device": str(device), "wall_seconds": wall,
+              "data": {**dataset_lib.describe(data), "train_clips": [data.names[i] for i in train_ids],
+                       "val_clips": [data.names[i] for i in val_ids],
+                       "train_frames": len(train_set.labels),
+                       "val_frames": len(val_set.labels) if val_ids else 0}}
+    atomic_write_text(metrics_path, json.dumps(_plain(report), indent=2) + "\n")
+    write_plot(plot_path, history, val_set.labels.astype(bool), best_scores)
+    _state_path(out).unlink(missing_ok=True)  # finished: resume state is no longer needed
+    return TrainResult(out, metrics_path, plot_path, best, history, wall)
+
+
+def _rank(record: dict) -> tuple[float, float]:
+    """Higher is better: validation AP, then lower validation loss to break ties."""
+    ap = record.get("ap")
+    return (ap if ap is not None and math.isfinite(ap) else -1.0, -record["val_loss"])
+
+
+def _save_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, cfg: TrainConfig,
+                epoch: int, step: int, history: list, best: dict) -> None:
+    """Weights + optimiser after each epoch so Ctrl-C costs at most one epoch (--resume)."""
+    buffer = io.BytesIO()
+    torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                "step": step, "history": history, "best": best, "size": cfg.size}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _load_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+                cfg: TrainConfig) -> tuple[int, int, list, dict]:
+    if not path.exists():
+        raise ModelError(f"{path}: nothing to resume (no interrupted run for this --out)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if state["size"] != cfg.size:
+            raise ModelError(f"{path}: was trained at --size {state['size']}, not {cfg.size}")
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"{path}: cannot resume from it ({type(exc).__name__})") from None
+    return state["epoch"] + 1, state["step"], state["history"], state["best"]

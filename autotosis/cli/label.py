@@ -63,6 +63,9 @@ def _print_list(labels_dir: Path) -> None:
 @click.option("--list", "list_", is_flag=True, help="List every label file with its positive/total seconds.")
 @click.option("--import", "import_csv", type=click.Path(path_type=Path),
               help="Convert eqy/autotosis data.csv rows into label files.")
+@click.option("--ui", is_flag=True, help="Label in the browser instead: CLIPS is a folder (default clips/).")
+@click.option("--port", type=int, default=0, help="Port for --ui (default: any free one).")
+@click.option("--no-browser", is_flag=True, help="With --ui, only print the URL.")
 def label(
     clips: tuple[Path, ...],
     segments: list,
@@ -72,6 +75,9 @@ def label(
     labels_dir: Path,
     list_: bool,
     import_csv: Path | None,
+    ui: bool,
+    port: int,
+    no_browser: bool,
 ) -> None:
     """Mark where the reactions are in CLIPS and where the face-cam sits.
 
@@ -79,7 +85,14 @@ def label(
     autotosis label clips/x.mp4 -s 0:07.4-0:32.7 -s 40.5-47.2 --facecam auto
     autotosis label --list
     autotosis label --import data.csv
+    autotosis label --ui clips/
     """
+    if ui:
+        from autotosis.cli.serve import run_app
+        from autotosis.web.labeler import labeler_app
+
+        run_app(labeler_app(Path.cwd(), clips[0] if clips else None, labels_dir), port, not no_browser)
+        return
     if import_csv is not None:
         for path, status in labels_lib.import_seed_csv(import_csv, labels_dir):
             click.echo(f"{path}: {status}")

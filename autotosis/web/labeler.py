@@ -1,0 +1,180 @@
+"""The labeler page's JSON API: list clips, open one, save its label file, detect the face-cam.
+
+Saving goes through `labels.save_label`, so the page writes exactly the TOML files the
+CLI writes (atomic, comments kept) and refuses to overwrite a file edited on disk since
+the page read it unless the user says so.
+"""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from autotosis import labels as labels_lib
+from autotosis import media, paths
+from autotosis.errors import AutotosisError, LabelError
+from autotosis.timecode import parse_time
+from autotosis.timeline import Segment
+from autotosis.web.proxy import ProxyCache, browser_playable
+from autotosis.web.server import HttpError, Request, WebApp
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".webm", ".flv", ".ts", ".m4v", ".avi"})
+
+
+def proxy_folder(project: Path) -> Path:
+    """paths.cache_dir() is relative to the project folder unless AUTOTOSIS_CACHE is absolute."""
+    return project / paths.cache_dir() / "proxy"
+
+
+class Labeler:
+    """Routes for one run of `autotosis label --ui` over the clips in `clips_dir`."""
+
+    def __init__(self, app: WebApp, clips_dir: Path, labels_dir: Path, proxies: ProxyCache):
+        self.app = app
+        self.clips_dir = clips_dir.resolve()
+        self.labels_dir = labels_dir.resolve()
+        self.proxies = proxies
+        app.get("/api/clips")(self.clips)
+        app.get("/api/clip")(self.clip)
+        app.post("/api/save")(self.save)
+        app.post("/api/detect")(self.detect)
+        app.get("/api/proxy")(self.proxy_status)
+        app.post("/api/proxy")(self.proxy_start)
+        app.file_routes["/proxy/"] = self.proxy_file
+
+    # ------------------------------------------------------------ helpers
+
+    def _clip_path(self, request: Request) -> Path:
+        text = request.body.get("clip") if request.body else request.query.get("clip")
+        if not isinstance(text, str):
+            raise HttpError(HTTPStatus.BAD_REQUEST, "which clip? (clip=clips/x.mp4)")
+        path = self.app.project_file(text)
+        if not path.is_relative_to(self.clips_dir) or path.suffix.lower() not in VIDEO_SUFFIXES:
+            folder = self.app.relative(self.clips_dir)
+            raise HttpError(HTTPStatus.FORBIDDEN, f"not a clip in {folder}/: {text}")
+        return path
+
+    def _label_path(self, clip: Path) -> Path:
+        return labels_lib.label_path_for(clip, self.labels_dir)
+
+    def _row(self, clip: Path) -> dict[str, Any]:
+        label_path = self._label_path(clip)
+        row: dict[str, Any] = {
+            "clip": self.app.relative(clip), "label_file": self.app.relative(label_path),
+            "status": "unlabeled", "segments": 0, "positive": 0.0, "facecam": False, "problem": None,
+        }
+        if label_path.exists():
+            try:
+                parsed = labels_lib.load_label(label_path, check_clip=False)
+            except LabelError as exc:
+                row.update(status="error", problem=str(exc))
+            else:
+                row.update(status="labeled", segments=len(parsed.segments),
+                           positive=round(parsed.positive_seconds, 3), facecam=parsed.facecam is not None)
+        return row
+
+    # ------------------------------------------------------------ routes
+
+    def clips(self, request: Request) -> dict[str, Any]:
+        """Every video in the clips folder with its label status, sorted by name."""
+        found = sorted(p for p in self.clips_dir.rglob("*")
+                       if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file() and not p.name.startswith("."))
+        return {"clips": [self._row(p) for p in found if p.resolve().is_relative_to(self.clips_dir)]}
+
+    def clip(self, request: Request) -> dict[str, Any]:
+        """One clip: what the player needs, its current label and the file's digest for saving."""
+        path = self._clip_path(request)
+        info = media.probe(path)
+        label_path = self._label_path(path)
+        rel = self.app.relative(path)
+        playable = browser_playable(info)
+        out: dict[str, Any] = {
+            **self._row(path),
+            "duration": info.duration, "width": info.width, "height": info.height,
+            "fps": float(info.fps), "codec": info.codec, "playable": playable,
+            "video": "/media/" + quote(rel) if playable else None,
+            "proxy": None if playable else {**self.proxies.status(info), "url": "/proxy/" + quote(rel)},
+            "label": None, "digest": labels_lib.digest(label_path),
+        }
+        if label_path.exists():
+            try:
+                parsed = labels_lib.load_label(label_path, check_clip=False)
+            except LabelError:
+                return out
+            out["label"] = {
+                "label": parsed.label,
+                "facecam": list(parsed.facecam) if parsed.facecam else None,
+                "segments": [[s.start, s.end] for s in parsed.segments],
+            }
+        return out
+
+    def save(self, request: Request) -> dict[str, Any]:
+        """Validate against the clip, then write the label file unless it changed on disk meanwhile."""
+        path = self._clip_path(request)
+        body = request.body
+        label_path = self._label_path(path)
+        duration = media.probe(path).duration
+        name = body.get("label") or labels_lib.DEFAULT_LABEL
+        if not isinstance(name, str) or not re.fullmatch(r"[\w-]+", name):
+            raise HttpError(HTTPStatus.BAD_REQUEST, f"label must be a single word, got {name!r}")
+        try:
+            box = labels_lib.validate_box(body["facecam"]) if body.get("facecam") is not None else None
+            pairs = body.get("segments") or []
+            if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                raise ValueError("segments must be a list of [start, end] pairs")
+            segments = labels_lib.check_segments(
+                [Segment(parse_time(round(a, 3)), parse_time(round(b, 3))) for a, b in pairs], duration)
+        except (ValueError, TypeError) as exc:
+            raise HttpError(HTTPStatus.BAD_REQUEST, str(exc)) from None
+        on_disk = labels_lib.digest(label_path)
+        if not body.get("force") and on_disk != body.get("digest"):
+            raise HttpError(
+                HTTPStatus.CONFLICT,
+                f"{self.app.relative(label_path)} changed on disk since it was opened; "
+                "reload it, or save again to overwrite",
+                conflict=True,
+            )
+        updated = labels_lib.LabelFile(clip=path, facecam=box, label=name, segments=tuple(segments))
+        labels_lib.save_label(updated, label_path, expect_digest=on_disk)
+        return self.clip(Request(request.path, {"clip": self.app.relative(path)}, {}))
+
+    def detect(self, request: Request) -> dict[str, Any]:
+        """Propose the face-cam box with the same detector as `--facecam auto`."""
+        from autotosis.facecam import detect_facecam
+
+        guess = detect_facecam(self._clip_path(request))
+        return {"box": list(guess.box), "face": list(guess.face),
+                "frames_with_face": guess.frames_with_face, "frames_sampled": guess.frames_sampled}
+
+    def proxy_status(self, request: Request) -> dict[str, Any]:
+        return dict(self.proxies.status(media.probe(self._clip_path(request))))
+
+    def proxy_start(self, request: Request) -> dict[str, Any]:
+        """Begin the browser preview of a clip (made once, cached under the cache folder)."""
+        return dict(self.proxies.start(media.probe(self._clip_path(request))))
+
+    def proxy_file(self, text: str) -> Path:
+        path = self._clip_path(Request("/proxy/", {"clip": text}, {}))
+        target = self.proxies.path_for(media.probe(path))
+        if not target.exists():
+            raise HttpError(HTTPStatus.NOT_FOUND, "preview not ready yet")
+        return target
+
+
+def labeler_app(project: Path, clips_dir: Path | None = None, labels_dir: Path | None = None) -> WebApp:
+    """The labeler page over `clips_dir` (default project/clips); it must lie inside the project."""
+    project = project.resolve()
+    clips = (clips_dir or project / "clips").resolve()
+    label_folder = (labels_dir or project / "labels").resolve()
+    for folder, what in ((clips, "clips"), (label_folder, "labels")):
+        if not folder.is_relative_to(project):
+            raise AutotosisError(f"{folder}: the {what} folder must be inside the project folder {project}")
+    if not clips.is_dir():
+        raise AutotosisError(f"{clips}: no such clips folder")
+    app = WebApp(project=project, page="labeler.html", roots=[clips, label_folder, project / "output"],
+                 title="autotosis label")
+    Labeler(app, clips, label_folder, ProxyCache(proxy_folder(project)))
+    return app

@@ -1,0 +1,100 @@
+"""Shared by the web tests: a tiny project with real clips, a live server, Debian's Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from autotosis import media
+from autotosis.web.server import TOKEN_HEADER, WebApp, make_server, serve_in_thread, url_of
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+WIDTH, HEIGHT = 640, 360
+INSET = (0.62, 0.04, 0.98, 0.68)  # where the "face-cam" photo sits, as fractions of the frame
+
+
+def stream_frames(seconds: float, fps: int, seed: int = 0) -> Iterator[np.ndarray]:
+    """A stream-like picture: a moving game scene and a face-cam inset (skimage's astronaut)."""
+    skimage_data = pytest.importorskip("skimage.data")
+    x0, y0, x1, y1 = (round(INSET[0] * WIDTH), round(INSET[1] * HEIGHT),
+                      round(INSET[2] * WIDTH), round(INSET[3] * HEIGHT))
+    inset = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((x1 - x0, y1 - y0)))
+    rng = np.random.default_rng(seed)
+    xs = np.arange(WIDTH)[None, :]
+    ys = np.arange(HEIGHT)[:, None]
+    for i in range(int(seconds * fps)):
+        img = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+        img[..., 0] = 30 + (xs + 3 * i) % 60
+        img[..., 1] = 50 + (ys * 2 + 5 * i) % 80
+        img[..., 2] = 90 + ((xs + ys + 9 * i) // 40 % 2) * 40
+        cx = (i * 11) % (WIDTH - 120)
+        img[230:290, cx:cx + 60] = rng.integers(120, 255, 3)
+        img[y0:y1, x0:x1] = inset
+        yield img
+
+
+def make_clip(path: Path, seconds: float = 8.0, fps: int = 15, codec: str = "libx264") -> Path:
+    rate = 16000
+    t = np.arange(int(seconds * rate)) / rate
+    audio = 0.2 * np.sin(2 * np.pi * 330 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)
+    return media.encode_frames(path, stream_frames(seconds, fps), fps=fps, audio=audio, sample_rate=rate,
+                               codec=codec)
+
+
+class LiveServer:
+    """A running server for `app` on a free port, with small HTTP helpers."""
+
+    def __init__(self, app: WebApp):
+        self.app = app
+        self.httpd = make_server(app, 0)
+        self.thread = serve_in_thread(self.httpd)
+        self.url = url_of(self.httpd)
+        self.port = self.httpd.server_address[1]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def request(self, method: str, path: str, body: dict | None = None, token: str | None = "auto",
+                headers: dict[str, str] | None = None) -> tuple[int, dict]:
+        """(status, JSON body); `token="auto"` sends the right token, None sends none."""
+        sent = dict(headers or {})
+        if token == "auto":
+            token = self.app.token
+        if token is not None:
+            sent[TOKEN_HEADER] = token
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url.rstrip("/") + path, data=data, method=method, headers=sent)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the whole run (launching costs about a second)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def screenshot_path(name: str) -> Path | None:
+    """Where to keep a page screenshot: AUTOTOSIS_SCREENSHOTS=docs/img refreshes the README's."""
+    folder = os.environ.get("AUTOTOSIS_SCREENSHOTS")
+    return Path(folder) / name if folder else None

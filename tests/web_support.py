@@ -94,7 +94,12 @@ def browser():
         chromium.close()
 
 
-def screenshot_path(name: str) -> Path | None:
-    """Where to keep a page screenshot: AUTOTOSIS_SCREENSHOTS=docs/img refreshes the README's."""
+def save_screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """AUTOTOSIS_SCREENSHOTS=docs/img refreshes the README's pictures (palette PNG, small in git)."""
     folder = os.environ.get("AUTOTOSIS_SCREENSHOTS")
-    return Path(folder) / name if folder else None
+    if not folder:
+        return
+    target = Path(folder) / name
+    page.screenshot(path=str(target))
+    small = Image.open(target).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small.save(target, optimize=True)

@@ -285,6 +285,6 @@ def url_of(server: ThreadingHTTPServer) -> str:
 
 def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
     """Run the server in the background (tests, and the CLI while it opens a browser)."""
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     return thread

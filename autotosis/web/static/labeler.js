@@ -69,7 +69,7 @@ async function openClip(clip) {
   $("empty").hidden = true;
   const stage = $("stage");
   stage.style.aspectRatio = `${info.width} / ${info.height}`;
-  stage.style.width = `min(100%, calc(60vh * ${info.width / info.height}))`;
+  stage.style.width = `min(100%, calc(58vh * ${info.width / info.height}))`;
   $("current").textContent = `${info.clip} → ${info.label_file}`;
   $("label-name").value = edit().label;
   video.dataset.proxy = "";

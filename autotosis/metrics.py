@@ -51,7 +51,10 @@ def best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> tuple[float, fl
     precision, recall, thresholds = pr_curve(labels, scores)
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
     best = int(np.argmax(f1))
-    return float(thresholds[best]), float(f1[best])
+    # Midway to the next lower score: the same F1 here, but not on the edge of the
+    # positives' scores (a saturated 1.0 would be brittle on new footage).
+    lower = thresholds[best + 1] if best + 1 < len(thresholds) else 0.0
+    return float((thresholds[best] + lower) / 2), float(f1[best])
 
 
 def summary(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:

@@ -208,3 +208,14 @@ def test_cli_train_writes_model_metrics_plot(project: Path, tmp_path: Path) -> N
     assert f"model:   {out}" in text and "val AP" in text
     assert out.exists() and out.with_suffix(".metrics.json").exists() and out.with_suffix(".png").exists()
     assert not [p for p in os.listdir(out.parent) if ".part" in p]
+
+
+def test_metrics_match_hand_computed_values() -> None:
+    from autotosis.metrics import best_f1_threshold, roc_auc
+
+    y = np.array([1, 0, 1, 1, 0, 0, 1, 0], dtype=bool)
+    s = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+    assert average_precision(y, s) == pytest.approx((1 + 2 / 3 + 3 / 4 + 4 / 7) / 4)
+    assert roc_auc(y, s) == pytest.approx(11 / 16)
+    assert best_f1_threshold(y, s) == pytest.approx((0.55, 0.75))  # midway between 0.6 and 0.5
+    assert np.isnan(average_precision(np.zeros(3, bool), s[:3]))

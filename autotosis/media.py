@@ -501,3 +501,196 @@ def make_browser_proxy(source: Path | str, output: Path | str, info: VideoInfo |
     with atomic_path(target) as part:
         run(browser_proxy_args(source, part, info), part, source)
     return target
+
+
+# ---------------------------------------------------------------- audio
+
+
+def audio_args(path: Path | str, rate: int, highpass: float | None = 100.0) -> list[str]:
+    """Arguments that decode only the first audio stream, as mono float32 PCM at `rate`, to a pipe.
+
+    The high-pass drops rumble and hum that carry energy but not loudness to the ear
+    (a rough stand-in for the K-weighting of EBU R128 loudness).
+    """
+    stream = ffmpeg.input(arg_path(path)).audio
+    if highpass:
+        stream = stream.filter("highpass", f=f"{highpass:g}")
+    return stream.output("pipe:", format="f32le", ac=1, ar=rate, acodec="pcm_f32le").get_args()
+
+
+def audio_chunks(path: Path | str, rate: int = 8000, seconds: float = 30.0,
+                 highpass: float | None = 100.0) -> Iterator[np.ndarray]:
+    """Stream mono float32 samples in chunks of `seconds`: memory stays one chunk for any length."""
+    chunk_bytes = max(1, round(rate * seconds)) * 4
+    with _Process(audio_args(path, rate, highpass)) as ffm:
+        assert ffm.proc.stdout is not None
+        while True:
+            data = ffm.proc.stdout.read(chunk_bytes)
+            if len(data) >= 4:
+                yield np.frombuffer(data[: len(data) - len(data) % 4], dtype="<f4")
+            if len(data) < chunk_bytes:
+                break
+        ffm.finish(path)
+
+
+# ---------------------------------------------------------------- decoding speed
+
+
+def decode_args(path: Path | str, keyframes: bool = False) -> list[str]:
+    """`ffmpeg -i VOD -f null -`: decode the video and throw it away (the cost floor of a scan)."""
+    opts: dict[str, object] = {"skip_frame": "nokey"} if keyframes else {}
+    return ffmpeg.input(arg_path(path), **opts).video.output("-", format="null").get_args()
+
+
+def lavfi_vod_args(output: Path | str, duration: float, width: int, height: int, fps: float,
+                   gop_seconds: float = 2.0) -> list[str]:
+    """A long synthetic VOD from ffmpeg's own sources (moving test pattern + tone), fast to make.
+
+    Keyframes every `gop_seconds` like a streaming encoder; `ultrafast` so an hour of
+    1080p60 takes minutes, not hours.
+    """
+    video = ffmpeg.input(f"testsrc2=size={width}x{height}:rate={fps:g}:duration={duration:g}", format="lavfi")
+    audio = ffmpeg.input(f"sine=frequency=440:beep_factor=4:sample_rate=48000:duration={duration:g}",
+                         format="lavfi")
+    return ffmpeg.output(
+        video, audio, arg_path(output), vcodec="libx264", preset="ultrafast", pix_fmt="yuv420p",
+        g=max(1, round(fps * gop_seconds)), sc_threshold=0, acodec="aac", audio_bitrate="96k",
+    ).get_args()
+
+
+def make_lavfi_vod(output: Path | str, duration: float, width: int, height: int, fps: float) -> Path:
+    """Write a synthetic VOD (see lavfi_vod_args) atomically."""
+    target = Path(output)
+    with atomic_path(target) as part:
+        run(lavfi_vod_args(part, duration, width, height, fps), part)
+    return target
+
+
+# ---------------------------------------------------------------- reel pieces
+
+
+@dataclass(frozen=True)
+class PieceEncoding:
+    """One encoding for every piece of a reel, so they concatenate without re-encoding video.
+
+    Pieces carry PCM audio (in Matroska): AAC would add ~21 ms of encoder priming per
+    piece, and after a few dozen pieces the sound would lag the picture visibly. The
+    reel's audio is encoded to AAC once, when the pieces are joined.
+    """
+
+    fps: str  # the VOD's frame rate as ffmpeg reads it, e.g. "30" or "30000/1001"
+    preset: str = "veryfast"
+    crf: int = 20
+    audio: bool = True
+    audio_rate: int = 48000
+    suffix: str = ".mkv"
+
+
+def filter_value(text: str) -> str:
+    """Escape a filter option value for a filter graph given on the command line.
+
+    Two levels, as ffmpeg parses them: `\\ ' :` inside the option value, then
+    `\\ ' [ ] , ;` for the graph around it.
+    """
+    for char in "\\':":
+        text = text.replace(char, "\\" + char)
+    for char in "\\'[],;":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def piece_args(
+    vod: Path | str, start: float, duration: float, output: Path | str, encoding: PieceEncoding,
+    subtitles: Path | None = None, fonts_dir: Path | None = None,
+) -> list[str]:
+    """Cut [start, start + duration) with input seeking and re-encode it, optionally with burnt-in subtitles.
+
+    `-ss` before `-i` jumps to the keyframe before `start` and decodes only from there, so a
+    piece costs its own seconds whatever the VOD's length; re-encoding makes the cut frame
+    accurate. Video and audio both start at the cut (timestamps reset to 0), which keeps
+    them in sync. The command's size is fixed: captions live in the `subtitles` file.
+    """
+    chain = []
+    if subtitles is not None:
+        ass = "ass=filename=" + filter_value(arg_path(subtitles))
+        if fonts_dir is not None:
+            ass += ":fontsdir=" + filter_value(arg_path(fonts_dir))
+        chain.append(ass)
+    chain += [f"fps={encoding.fps}", "format=yuv420p"]
+    args = ["-ss", f"{start:.3f}", "-t", f"{duration:.3f}", "-i", arg_path(vod),
+            "-map", "0:v:0", "-vf", ",".join(chain),
+            "-c:v", "libx264", "-preset", encoding.preset, "-crf", str(encoding.crf),
+            "-video_track_timescale", "90000"]
+    if encoding.audio:
+        # async resampling pads a late first audio packet so audio keeps the video's clock.
+        args += ["-map", "0:a:0", "-af", f"aresample={encoding.audio_rate}:async=1",
+                 "-c:a", "pcm_s16le", "-ac", "2", "-ar", str(encoding.audio_rate)]
+    return [*args, arg_path(output)]
+
+
+def concat_list(paths: Sequence[Path | str]) -> str:
+    """A concat-demuxer list: absolute paths in single quotes, each `'` written as `'\\''`."""
+    lines = []
+    for path in paths:
+        quoted = str(Path(path).absolute()).replace("'", "'\\''")
+        lines.append(f"file '{quoted}'")
+    return "\n".join(lines) + "\n"
+
+
+def concat_args(list_file: Path | str, output: Path | str, audio: bool = True) -> list[str]:
+    """Join same-encoding pieces from a concat list: video copied, PCM audio encoded to AAC once.
+
+    `aresample=async=1` fills any timestamp gap between pieces with silence, so the
+    sound stays on the picture's clock across every join.
+    """
+    args = ["-f", "concat", "-safe", "0", "-i", arg_path(list_file), "-map", "0:v:0", "-c:v", "copy"]
+    if audio:
+        args += ["-map", "0:a:0", "-af", "aresample=async=1", "-c:a", "aac", "-b:a", "160k"]
+    return [*args, "-movflags", "+faststart", arg_path(output)]
+
+
+def concat(pieces: Sequence[Path | str], output: Path | str, audio: bool = True) -> Path:
+    """Join encoded pieces into `output` atomically with the concat demuxer."""
+    target = Path(output)
+    with tempfile.TemporaryDirectory(prefix="autotosis-") as tmp, atomic_path(target) as part:
+        list_file = Path(tmp) / "pieces.txt"
+        list_file.write_text(concat_list(pieces), encoding="utf-8")
+        run(concat_args(list_file, part, audio), part, target)
+    return target
+
+
+def crossfade_graph(durations: Sequence[float], fade: float, audio: bool) -> str:
+    """A filter graph that chains xfade (and acrossfade) over N inputs; lives in a script file.
+
+    Each transition starts `fade` seconds before the end of what is joined so far, so the
+    reel is sum(durations) - (N - 1) * fade long.
+    """
+    lines = []
+    video, sound, length = "[0:v]", "[0:a]", durations[0]
+    for k in range(1, len(durations)):
+        fade_k = min(fade, length, durations[k]) * 0.999
+        offset = length - fade_k
+        lines.append(f"{video}[{k}:v]xfade=transition=fade:duration={fade_k:.4f}:offset={offset:.4f}[v{k}]")
+        video = f"[v{k}]"
+        if audio:
+            lines.append(f"{sound}[{k}:a]acrossfade=d={fade_k:.4f}[a{k}]")
+            sound = f"[a{k}]"
+        length = offset + durations[k]
+    lines.append(f"{video}null[vout]")
+    if audio:
+        lines.append(f"{sound}anull[aout]")
+    return ";\n".join(lines) + "\n"
+
+
+def crossfade_args(pieces: Sequence[Path | str], script: Path | str, output: Path | str,
+                   encoding: PieceEncoding) -> list[str]:
+    """Join pieces with cross-fades: the graph is read from `script`, so the command stays short."""
+    args: list[str] = []
+    for piece in pieces:
+        args += ["-i", arg_path(piece)]
+    args += ["-filter_complex_script", arg_path(script), "-map", "[vout]"]
+    if encoding.audio:
+        args += ["-map", "[aout]", "-c:a", "aac", "-b:a", "160k"]
+    args += ["-c:v", "libx264", "-preset", encoding.preset, "-crf", str(encoding.crf), "-pix_fmt", "yuv420p",
+             "-movflags", "+faststart", arg_path(output)]
+    return args

@@ -1,0 +1,173 @@
+"""Segments -> reel: seek-cut and re-encode each piece in parallel, caption it, join the pieces.
+
+Every piece is cut with input seeking, so a reel costs what its own seconds cost,
+not the VOD's length. The live caption (label, score coloured green -> red, VOD
+time) is a small ASS subtitle file per piece that ffmpeg burns in: the command line
+stays the same size however long the segment or the VOD, and the file holds one
+event per score sample or VOD second. All pieces share one encoding, so the concat
+demuxer joins them without re-encoding; `crossfade` re-encodes once through xfade.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autotosis import media
+from autotosis.errors import AutotosisError
+from autotosis.fsutil import atomic_path
+from autotosis.timecode import format_time
+from autotosis.timeline import Segment, Timeline
+
+FONTS_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
+              Path("/usr/local/share/fonts"))
+FONT = "DejaVu Sans"
+
+
+def _jobs() -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, cores))
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """Reel encoding defaults, written once; `autotosis compile` options read them."""
+
+    preset: str = "veryfast"  # x264 speed/size trade-off: veryfast keeps a reel render in seconds
+    crf: int = 20  # visually clean for game footage; lower is bigger and better
+    overlay: bool = True  # burn in label, live score and VOD time
+    crossfade: float = 0.0  # seconds of xfade/acrossfade between pieces; 0: hard cuts, no re-encode
+    jobs: int = field(default_factory=_jobs)  # pieces encoded at once (x264 also threads inside)
+
+    def to_dict(self) -> dict:
+        return {"preset": self.preset, "crf": self.crf, "overlay": self.overlay,
+                "crossfade": self.crossfade, "jobs": self.jobs}
+
+
+def score_colour(score: float) -> str:
+    """ASS colour (&HBBGGRR&) from green at 0 through yellow to red at 1."""
+    s = min(max(float(score), 0.0), 1.0)
+    red, green = round(255 * min(1.0, 2 * s)), round(255 * min(1.0, 2 * (1 - s)))
+    return f"&H00{green:02X}{red:02X}&"
+
+
+def _ass_time(seconds: float) -> str:
+    centis = max(0, round(seconds * 100))
+    hours, rest = divmod(centis, 360000)
+    minutes, rest = divmod(rest, 6000)
+    return f"{hours}:{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}"
+
+
+def _ass_text(text: str) -> str:
+    """Plain text for an ASS event: braces start override blocks and backslashes escapes."""
+    return text.replace("\\", "/").replace("{", "(").replace("}", ")").replace("\n", " ")
+
+
+def caption_ass(segment: Segment, scores: Timeline | None, label: str, width: int, height: int) -> str:
+    """An ASS subtitle file for one piece: `label score` in the score's colour, then the VOD time.
+
+    Events change at every score sample and every VOD second inside the segment;
+    times are relative to the piece, which starts at 0.
+    """
+    size = max(12, round(height / 16))
+    margin = max(4, round(height / 40))
+    header = (
+        "[Script Info]\nScriptType: v4.00+\nWrapStyle: 2\nScaledBorderAndShadow: yes\n"
+        f"PlayResX: {width}\nPlayResY: {height}\n\n[V4+ Styles]\n"
+        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
+        "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, "
+        "Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
+        f"Style: Caption,{FONT},{size},&H00FFFFFF,&H00FFFFFF,&H00000000,&H99000000,-1,0,0,0,100,100,0,0,"
+        f"3,{max(1, size // 8)},0,1,{margin},{margin},{margin},1\n\n[Events]\n"
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+    )
+    cuts = np.arange(np.floor(segment.start) + 1, segment.end)
+    times = np.zeros(0) if scores is None else scores.times
+    inside = times[(times > segment.start) & (times < segment.end)]
+    edges = np.unique(np.concatenate([[segment.start], cuts, inside, [segment.end]]))
+    name = _ass_text(label)
+    lines = []
+    for a, b in itertools.pairwise(edges):
+        text = name
+        if scores is not None and len(scores):
+            index = max(0, int(np.searchsorted(scores.times, a, side="right")) - 1)
+            score = float(scores.values[index])
+            text = f"{{\\c{score_colour(score)}}}{name} {score:.2f}{{\\c&H00FFFFFF&}}"
+        text += f"   {format_time(float(np.floor(a)), 0)}"
+        lines.append(f"Dialogue: 0,{_ass_time(a - segment.start)},{_ass_time(b - segment.start)},"
+                     f"Caption,,0,0,0,,{text}\n")
+    return header + "".join(lines)
+
+
+def fonts_dir() -> Path | None:
+    """Where the caption font lives, so libass finds it without fontconfig set up."""
+    return next((d for d in FONTS_DIRS if d.is_dir()), None)
+
+
+def render_reel(
+    vod: Path | str,
+    segments: Sequence[Segment],
+    output: Path | str,
+    config: RenderConfig = RenderConfig(),
+    scores: Timeline | None = None,
+    label: str = "rage",
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Write the reel of `segments` to `output` atomically; pieces encode `config.jobs` at a time.
+
+    `scores` feeds the live caption (the timeline selection used); an existing reel is
+    only replaced with `force`.
+    """
+    target = Path(output)
+    if not segments:
+        raise AutotosisError(f"{vod}: no segments to render (nothing scored above the threshold)")
+    if target.exists() and not force:
+        raise AutotosisError(f"{target}: already exists; pass --force to replace it")
+    info = media.probe(vod)
+    encoding = media.PieceEncoding(fps=str(info.fps), preset=config.preset, crf=config.crf,
+                                   audio=info.has_audio)
+    rate = float(info.fps)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".pieces-", dir=target.parent) as tmp:
+        folder = Path(tmp)
+        commands = []
+        for k, seg in enumerate(segments):
+            piece = folder / f"piece{k:04d}{encoding.suffix}"
+            subtitles = None
+            if config.overlay:
+                subtitles = folder / f"piece{k:04d}.ass"
+                caption = caption_ass(seg, scores, label, info.width, info.height)
+                subtitles.write_text(caption, encoding="utf-8")
+            # Whole frames only: pieces then end where their audio ends, and joins add no drift.
+            length = max(1, round((min(seg.end, info.duration) - seg.start) * rate)) / rate
+            args = media.piece_args(vod, seg.start, length, piece, encoding, subtitles, fonts_dir())
+            commands.append((args, piece))
+        done = 0
+        if progress is not None:
+            progress(0, len(commands))
+        with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
+            futures = [pool.submit(media.run, args, piece, vod) for args, piece in commands]
+            for future in futures:
+                future.result()
+                done += 1
+                if progress is not None:
+                    progress(done, len(commands))
+        pieces = [piece for _, piece in commands]
+        if config.crossfade > 0 and len(pieces) > 1:
+            durations = [media.probe(p).duration for p in pieces]
+            script = folder / "crossfade.txt"
+            graph = media.crossfade_graph(durations, config.crossfade, encoding.audio)
+            script.write_text(graph, encoding="utf-8")
+            with atomic_path(target) as part:
+                media.run(media.crossfade_args(pieces, script, part, encoding), part, vod)
+        else:
+            media.concat(pieces, target, encoding.audio)
+    return target

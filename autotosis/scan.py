@@ -1,0 +1,219 @@
+"""VOD -> score timeline: ffmpeg decodes and crops while the model scores, at decode speed.
+
+A decode thread pulls sampled face-cam crops out of ffmpeg (media.frames) into a
+small bounded queue; the calling thread runs batched inference on them. Both run at
+once, so the scan costs max(decode, inference) rather than their sum, and memory is
+the queue plus one float per sample whatever the VOD's length.
+
+Results are cached under paths.cache_dir()/scans keyed by the VOD's identity, the
+model file's content, the sampling fps, keyframe mode and the face-cam box, so a
+second compile with other selection options skips the scan. While scanning, the
+scores so far are saved every `checkpoint_seconds` of VOD; an interrupted scan
+resumes from the last saved position.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autotosis import media
+from autotosis.errors import ModelError
+from autotosis.fsutil import atomic_path
+from autotosis.paths import cache_dir
+from autotosis.timeline import Timeline
+
+CACHE_VERSION = 1
+ProgressFn = Callable[[float, float], None]  # (position in the VOD, VOD duration) in seconds
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """Scan defaults, written once; `autotosis compile` options read them."""
+
+    fps: float | None = None  # None: the fps the model was trained at (what it knows)
+    keyframes: bool = False  # decode keyframes only: several times faster, sparser samples
+    device: str = "cpu"  # "cuda" when a GPU is there; decoding stays on the CPU
+    batch_size: int = 32  # big enough for efficient kernels, small enough to keep the queue light
+    threads: int = field(default_factory=_cores)  # torch threads; ffmpeg picks its own
+    queue_batches: int = 4  # decoded batches waiting for the model: smooths hiccups, bounds memory
+    checkpoint_seconds: float = 300.0  # save partial scores every 5 VOD minutes for resuming
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """A score timeline and how it was obtained."""
+
+    timeline: Timeline
+    cached: bool  # read whole from the cache, nothing decoded
+    resumed_from: float  # VOD seconds already scanned by an interrupted earlier run (0 if none)
+    wall_seconds: float
+    samples: int  # samples scored in this run
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes: the model's identity, whatever it is called or wherever it moved."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def scan_key(info: media.VideoInfo, model_digest: str, fps: float | None, box: media.Box | None,
+             keyframes: bool) -> str:
+    """Changes whenever the scores would: VOD (path, size, mtime), model bytes, fps, keyframes, box."""
+    box_text = "full" if box is None else ",".join(f"{v:.6f}" for v in box)
+    rate = "key" if keyframes else f"{fps:g}"
+    raw = f"scan{CACHE_VERSION}|{info.identity}|{model_digest}|{rate}|{box_text}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def _save(path: Path, times: np.ndarray, values: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, times=times, values=values)
+
+
+def _load(path: Path) -> Timeline | None:
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as data:
+            return Timeline(data["times"].astype(np.float64), data["values"].astype(np.float32))
+    except (OSError, ValueError, KeyError, EOFError):
+        path.unlink(missing_ok=True)  # a damaged entry is scanned again
+        return None
+
+
+_DONE = object()
+
+
+def _put(batches: queue.Queue, item: object, stop: threading.Event) -> bool:
+    """Wait for room in the queue unless the scan was stopped; False when it was."""
+    while not stop.is_set():
+        try:
+            batches.put(item, timeout=0.2)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _decode_into(batches: queue.Queue, stop: threading.Event, **frames_kwargs: object) -> None:
+    """Decode thread: put FrameBatches into the bounded queue, then _DONE (or the exception)."""
+    stream = media.frames(**frames_kwargs)  # type: ignore[arg-type]
+    try:
+        for batch in stream:
+            if not _put(batches, batch, stop):
+                return
+        _put(batches, _DONE, stop)
+    except BaseException as exc:  # handed to the scanning thread, which raises it
+        _put(batches, exc, stop)
+    finally:
+        stream.close()  # kills ffmpeg if we stopped early
+
+
+def scan(
+    vod: Path | str,
+    model_path: Path | str,
+    box: media.Box | None,
+    config: ScanConfig = ScanConfig(),
+    progress: ProgressFn | None = None,
+    cache: Path | None = None,
+    fps: float | None = None,
+) -> ScanResult:
+    """Score a VOD with a checkpoint: cached, resumable, decode and inference overlapped.
+
+    `fps` is the resolved sampling rate (config.fps, else the checkpoint's); it is
+    ignored in keyframe mode, where every keyframe is one sample.
+    """
+    started = time.perf_counter()
+    info = media.probe(vod)
+    model_file = Path(model_path)
+    if not model_file.is_file():
+        raise ModelError(f"{model_file}: no such checkpoint")
+    rate = fps if fps is not None else config.fps
+    if not config.keyframes and not rate:
+        raise ValueError("scan needs a sampling fps unless it runs on keyframes")
+    key = scan_key(info, file_digest(model_file), rate, box, config.keyframes)
+    folder = (cache if cache is not None else cache_dir()) / "scans"
+    final, partial = folder / f"{key}.npz", folder / f"{key}.partial.npz"
+    done = _load(final)
+    if done is not None:
+        if progress is not None:
+            progress(info.duration, info.duration)
+        return ScanResult(done, True, 0.0, time.perf_counter() - started, 0)
+
+    import torch
+
+    from autotosis.model import load_classifier
+
+    torch.set_num_threads(config.threads)
+    classifier = load_classifier(model_file, config.device)
+    classifier.batch_size = config.batch_size
+    size = int(classifier.meta.size)
+
+    earlier = _load(partial)
+    times: list[np.ndarray] = [earlier.times] if earlier is not None else []
+    values: list[np.ndarray] = [earlier.values] if earlier is not None else []
+    resume_at, last = 0.0, -1.0
+    if earlier is not None and len(earlier):
+        last = float(earlier.times[-1])
+        # Start half a sample after the last saved one: the next sample on the same grid.
+        resume_at = last + (0.5 / rate if rate and not config.keyframes else 1e-3)
+
+    batches: queue.Queue = queue.Queue(maxsize=config.queue_batches)
+    stop = threading.Event()
+    decoder = threading.Thread(
+        target=_decode_into, name="autotosis-decode", daemon=True, args=(batches, stop),
+        kwargs=dict(path=vod, fps=rate, box=box, size=size, start=resume_at or None,
+                    keyframes=config.keyframes, batch_size=config.batch_size, info=info),
+    )
+    decoder.start()
+    scored = 0
+    saved_at = resume_at
+    finished = False
+    try:
+        while True:
+            item = batches.get()
+            if item is _DONE:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            keep = item.times > last  # never a sample twice across a resume
+            probabilities = classifier.predict(item.images[keep])
+            times.append(item.times[keep])
+            values.append(probabilities)
+            scored += int(keep.sum())
+            if keep.any():
+                last = float(item.times[keep][-1])
+            if progress is not None:
+                progress(min(last, info.duration), info.duration)
+            if last - saved_at >= config.checkpoint_seconds:
+                _save(partial, np.concatenate(times), np.concatenate(values))
+                saved_at = last
+        finished = True
+    finally:
+        stop.set()
+        decoder.join(timeout=10)
+        if not finished and last > saved_at:  # Ctrl-C or a failure: keep what was scored
+            _save(partial, np.concatenate(times), np.concatenate(values))
+    timeline = Timeline(np.concatenate(times) if times else np.zeros(0),
+                        np.concatenate(values) if values else np.zeros(0, np.float32))
+    _save(final, timeline.times, timeline.values)
+    partial.unlink(missing_ok=True)
+    if progress is not None:
+        progress(info.duration, info.duration)
+    return ScanResult(timeline, False, resume_at, time.perf_counter() - started, scored)

@@ -171,8 +171,8 @@ def scan(
     resume_at, last = 0.0, -1.0
     if earlier is not None and len(earlier):
         last = float(earlier.times[-1])
-        # Start half a sample after the last saved one: the next sample on the same grid.
-        resume_at = last + (0.5 / rate if rate and not config.keyframes else 1e-3)
+        # ffmpeg's fps filter samples at start + k / fps: starting one step on keeps the grid.
+        resume_at = last + (1.0 / rate if rate and not config.keyframes else 1e-3)
 
     batches: queue.Queue = queue.Queue(maxsize=config.queue_batches)
     stop = threading.Event()

@@ -59,7 +59,8 @@ def segments_json(vod: Path, segments: Sequence[Segment], label: str, crossfade:
     return json.dumps({"vod": str(vod), "label": label, "segments": rows}, indent=2) + "\n"
 
 
-def chapters_text(segments: Sequence[Segment], label: str, crossfade: float = 0.0, url: str | None = None) -> str:
+def chapters_text(segments: Sequence[Segment], label: str, crossfade: float = 0.0,
+                  url: str | None = None) -> str:
     """One "m:ss title" line per segment; YouTube turns these into chapters (first must be 0:00)."""
     lines = []
     for k, (seg, at) in enumerate(zip(segments, reel_positions(segments, crossfade), strict=True)):
@@ -70,44 +71,41 @@ def chapters_text(segments: Sequence[Segment], label: str, crossfade: float = 0.
     return "\n".join(lines) + "\n"
 
 
-def _edl_fps(fps: Fraction) -> int:
-    """CMX3600 counts whole frames per second: 29.97 is counted as 30 (non-drop-frame)."""
-    return max(1, round(float(fps)))
-
-
-def timecode(seconds: float, fps: int) -> str:
-    """HH:MM:SS:FF at `fps` whole frames per second."""
-    frames = math.floor(seconds * fps + 1e-6)
-    total, ff = divmod(frames, fps)
+def timecode(frames: int, base: int) -> str:
+    """HH:MM:SS:FF for a frame count, counting `base` frames to the second (non-drop-frame)."""
+    total, ff = divmod(frames, base)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}:{ff:02d}"
 
 
+def timecode_frames(text: str, base: int) -> int:
+    """The frame count of an HH:MM:SS:FF timecode (inverse of `timecode`)."""
+    hours, minutes, secs, frames = (int(p) for p in text.split(":"))
+    return (hours * 3600 + minutes * 60 + secs) * base + frames
+
+
 def edl_text(vod: Path, segments: Sequence[Segment], fps: Fraction, title: str, label: str) -> str:
     """A CMX3600 EDL: one cut event per segment, source times in the VOD, record times back to back.
 
-    Cross-fades are not written as dissolves: editors re-create transitions their own way,
-    and a plain cut list imports everywhere.
+    Times become frame numbers at the VOD's real rate, labelled non-drop-frame with whole
+    frames per second (29.97 counts as 30), which is how editors number a file's frames.
+    Cross-fades are not written as dissolves: a plain cut list imports everywhere.
     """
-    rate = _edl_fps(fps)
+    base = max(1, round(float(fps)))
     lines = [f"TITLE: {title[:70]}", "FCM: NON-DROP FRAME", ""]
-    record = 0.0
+    record = 0
     for k, seg in enumerate(segments, start=1):
-        src_in, src_out = timecode(seg.start, rate), timecode(seg.end, rate)
-        rec_in = timecode(record, rate)
-        record += timecode_seconds(src_out, rate) - timecode_seconds(src_in, rate)
-        lines.append(f"{k:03d}  AX       AA/V  C        {src_in} {src_out} {rec_in} {timecode(record, rate)}")
+        first, last = (math.floor(Fraction(t) * fps + Fraction(1, 10**6)) for t in (seg.start, seg.end))
+        length = max(1, last - first)
+        source = f"{timecode(first, base)} {timecode(first + length, base)}"
+        lines.append(f"{k:03d}  AX       AA/V  C        {source} {timecode(record, base)} "
+                     f"{timecode(record + length, base)}")
         lines.append(f"* FROM CLIP NAME: {vod.name}")
         lines.append(f"* COMMENT: {label} peak {seg.peak:.2f} mean {seg.mean:.2f}")
         lines.append("")
+        record += length
     return "\n".join(lines)
-
-
-def timecode_seconds(text: str, fps: int) -> float:
-    """Seconds of an HH:MM:SS:FF timecode at `fps` frames per second."""
-    hours, minutes, secs, frames = (int(p) for p in text.split(":"))
-    return hours * 3600 + minutes * 60 + secs + frames / fps
 
 
 def write_sidecars(folder: Path, vod: Path, segments: Sequence[Segment], label: str, fps: Fraction,

@@ -1,0 +1,203 @@
+"""The compile pipeline: VOD -> scores -> segments -> reel + sidecars, as one function.
+
+`compile_vod` takes plain values (a `CompileOptions`) and returns a `CompileResult`;
+the CLI, the demo and eval call it the same way. Progress and notes go through a
+`CompileEvents` object, never to the terminal.
+
+Output folder (default output/<vod stem>/): reel.mp4, scores.csv (the score the
+segments were chosen on), loudness.csv, segments.json, chapters.txt, reel.edl,
+timeline.png and options.json (every resolved option, enough to render again).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autotosis import loudness as loudness_lib
+from autotosis import media
+from autotosis import render as render_lib
+from autotosis import scan as scan_lib
+from autotosis import select as select_lib
+from autotosis import sidecars as sidecars_lib
+from autotosis.errors import AutotosisError, MediaError, ModelError
+from autotosis.fsutil import atomic_write_text
+from autotosis.paths import MODELS_DIR, OUTPUT_DIR
+from autotosis.timeline import Segment, Timeline
+
+SCORERS = ("model", "loudness", "fused")
+
+
+class CompileEvents:
+    """Progress hooks; the CLI draws bars, library callers may ignore them."""
+
+    def note(self, message: str) -> None: ...
+    def scan_progress(self, position: float, duration: float) -> None: ...
+    def loudness_progress(self, position: float, duration: float) -> None: ...
+    def render_progress(self, done: int, total: int) -> None: ...
+
+
+@dataclass
+class CompileOptions:
+    """Everything compile needs, as plain values; None means "work it out" (see compile_vod)."""
+
+    vod: Path
+    out_dir: Path | None = None  # None: output/<vod stem>
+    model: Path | None = None  # None: the newest models/*.pt, else loudness only
+    scorer: str | None = None  # model | loudness | fused; None: model if there is one, else loudness
+    facecam: media.Box | None = None  # None: the checkpoint's box, else detected on the VOD
+    scan: scan_lib.ScanConfig = field(default_factory=scan_lib.ScanConfig)
+    loudness: loudness_lib.LoudnessConfig = field(default_factory=loudness_lib.LoudnessConfig)
+    select: dict = field(default_factory=dict)  # SelectConfig overrides; None values are ignored
+    fuse_weight: float = 0.5  # share of loudness in the fused score
+    render: render_lib.RenderConfig = field(default_factory=render_lib.RenderConfig)
+    url: str | None = None  # VOD page, for ?t= links in the sidecars
+    force: bool = False  # replace an existing reel
+    cache: Path | None = None  # None: paths.cache_dir()
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    """What compile produced and how."""
+
+    out_dir: Path
+    reel: Path
+    segments: list[Segment]
+    files: dict[str, Path]
+    scorer: str
+    model: Path | None
+    scan: scan_lib.ScanResult | None
+    notes: list[str]
+
+
+def default_model(models_dir: Path = MODELS_DIR) -> Path | None:
+    """The newest checkpoint in models/, which is what `autotosis train` just wrote."""
+    found = [p for p in models_dir.glob("*.pt") if p.is_file() and not p.name.endswith(".state.pt")]
+    return max(found, key=lambda p: p.stat().st_mtime_ns) if found else None
+
+
+def output_dir(vod: Path, out_dir: Path | None = None) -> Path:
+    return out_dir if out_dir is not None else OUTPUT_DIR / vod.stem
+
+
+def compile_vod(options: CompileOptions, events: CompileEvents | None = None) -> CompileResult:
+    """Scan (or reuse the cached scan), measure loudness, select, render, write the sidecars."""
+    events = events or CompileEvents()
+    notes: list[str] = []
+
+    def note(message: str) -> None:
+        notes.append(message)
+        events.note(message)
+
+    vod = options.vod
+    info = media.probe(vod)
+    folder = output_dir(vod, options.out_dir)
+    reel = folder / "reel.mp4"
+    if reel.exists() and not options.force:
+        raise AutotosisError(f"{reel}: already exists; pass --force to replace it")
+
+    model_path = options.model if options.model is not None else default_model()
+    scorer = options.scorer or ("model" if model_path is not None else "loudness")
+    if scorer not in SCORERS:
+        raise AutotosisError(f"unknown scorer {scorer!r} (use {', '.join(SCORERS)})")
+    if scorer == "loudness" and options.scorer is None:
+        note(f"no trained model in {MODELS_DIR}/: choosing highlights by loudness alone "
+             "(train one with `autotosis train`, or pass --model)")
+    if scorer != "loudness" and model_path is None:
+        raise ModelError(f"--scorer {scorer} needs a model: pass --model PATH or run `autotosis train`")
+    if not info.has_audio:
+        if scorer == "loudness":
+            raise MediaError(f"{vod}: has no audio, so loudness cannot pick highlights; train a model first")
+        if scorer == "fused":
+            note(f"{vod}: no audio; using the model score alone")
+            scorer = "model"
+
+    files: dict[str, Path] = {}
+    resolved: dict = {"vod": str(vod.absolute()), "scorer": scorer, "url": options.url,
+                      "loudness": dataclasses.asdict(options.loudness)}
+    label, threshold, model_scores, scan_result = "loud", None, None, None
+    if scorer != "loudness":
+        assert model_path is not None
+        from autotosis.model import load_checkpoint
+
+        _, meta, _ = load_checkpoint(model_path)
+        label, threshold = meta.label, float(meta.threshold)
+        box = options.facecam or meta.facecam
+        if box is None:
+            from autotosis.facecam import detect_facecam
+
+            box = detect_facecam(vod).box
+            note(f"{vod}: no face-cam box given or in the model; detected {list(box)}")
+        fps = options.scan.fps or float(meta.fps)
+        scan_result = scan_lib.scan(vod, model_path, box, options.scan, events.scan_progress,
+                                    options.cache, fps)
+        if scan_result.cached:
+            note("scan: reused the cached scores for this VOD, model, fps and box")
+        model_scores = scan_result.timeline
+        resolved.update(model=str(Path(model_path).absolute()), facecam=list(box), fps=fps, label=label,
+                        scan={**dataclasses.asdict(options.scan), "fps": fps})
+
+    loud = None
+    if info.has_audio:
+        loud, _ = loudness_lib.loudness(vod, options.loudness, events.loudness_progress, options.cache)
+        loud.to_csv(folder / "loudness.csv", column="loudness_db")
+        files["loudness"] = folder / "loudness.csv"
+
+    if scorer == "model":
+        assert model_scores is not None
+        score = model_scores
+    elif scorer == "loudness":
+        assert loud is not None
+        score = select_lib.normalize_loudness(loud)
+    else:
+        assert model_scores is not None and loud is not None
+        score = select_lib.fuse(model_scores, loud, options.fuse_weight)
+        model_scores.to_csv(folder / "model_scores.csv", column="probability")
+        files["model_scores"] = folder / "model_scores.csv"
+    score.to_csv(folder / "scores.csv", column="score")
+    files["scores"] = folder / "scores.csv"
+
+    overrides = {k: v for k, v in options.select.items() if v is not None}
+    if "enter" not in overrides and threshold is not None and scorer == "model":
+        overrides["enter"] = threshold  # the checkpoint's validation threshold
+    config = dataclasses.replace(select_lib.SelectConfig(), **overrides)
+    segments = select_lib.select_segments(score, config, info.duration)
+    resolved.update(select=dataclasses.asdict(config), fuse_weight=options.fuse_weight,
+                    render=options.render.to_dict())
+    atomic_write_text(folder / "options.json", json.dumps(resolved, indent=2, default=str) + "\n")
+    files["options"] = folder / "options.json"
+
+    from autotosis.plot import plot_timeline
+
+    files["plot"] = plot_timeline(folder / "timeline.png", info.duration, segments, score, loud, config.enter,
+                                  f"{vod.name}: {len(segments)} segment(s) by {scorer}")
+    if not segments:
+        raise AutotosisError(f"{vod}: no moment scored above {config.enter:.2f}; lower --threshold "
+                             f"(see {files['plot']})")
+    render_lib.render_reel(vod, segments, reel, options.render, score, label, options.force,
+                           events.render_progress)
+    files["reel"] = reel
+    files.update(sidecars_lib.write_sidecars(folder, vod.absolute(), segments, label, info.fps,
+                                             options.render.crossfade, options.url))
+    return CompileResult(folder, reel, segments, files, scorer, model_path, scan_result, notes)
+
+
+def rerender(folder: Path, segments: list[Segment], events: CompileEvents | None = None) -> Path:
+    """Render a compiled folder's reel again from edited `segments` (the review page's button).
+
+    Only the reel is replaced: segments.json keeps compile's own selection.
+    """
+    events = events or CompileEvents()
+    try:
+        resolved = json.loads((folder / "options.json").read_text(encoding="utf-8"))
+        config = render_lib.RenderConfig(**resolved["render"])
+        vod = Path(resolved["vod"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise AutotosisError(f"{folder / 'options.json'}: cannot read ({exc})") from None
+    scores_path = folder / "scores.csv"
+    score = Timeline.from_csv(scores_path) if scores_path.exists() else None
+    label = resolved.get("label", "loud")
+    return render_lib.render_reel(vod, segments, folder / "reel.mp4", config, score, label, True,
+                                  events.render_progress)

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from autotosis import media
 from autotosis.cli.main import cli
-from autotosis.timeline import Timeline
+from autotosis.timeline import Segment, Timeline
 
 # Until autotosis/select.py lands and cli/main.py registers `compile`, these wait.
 pytestmark = pytest.mark.skipif("compile" not in cli.commands, reason="compile command not registered yet")
@@ -59,6 +59,12 @@ def test_loudness_only_compile_finds_the_burst(vod, project):
 
     again = CliRunner().invoke(cli, ["compile", str(vod)])
     assert again.exit_code == 1 and "already exists; pass --force" in again.output
+
+    from autotosis.compile import rerender  # what the review page calls after edits
+
+    rerender(out, [Segment(1.0, 3.0), Segment(30.0, 31.0)])
+    assert media.probe(out / "reel.mp4").duration == pytest.approx(3.0, abs=0.15)
+    assert json.loads((out / "segments.json").read_text()) == data  # compile's selection is kept
 
 
 def test_model_scan_is_cached_across_selection_options(vod, project):

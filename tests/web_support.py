@@ -43,10 +43,17 @@ def stream_frames(seconds: float, fps: int, seed: int = 0) -> Iterator[np.ndarra
         yield img
 
 
-def make_clip(path: Path, seconds: float = 8.0, fps: int = 15, codec: str = "libx264") -> Path:
+def make_clip(path: Path, seconds: float = 8.0, fps: int = 15, codec: str = "libx264",
+              loud: list[tuple[float, float]] | None = None) -> Path:
+    """A stream-like clip; with `loud`, shouting (loud noise) in those spans and a murmur elsewhere."""
     rate = 16000
     t = np.arange(int(seconds * rate)) / rate
-    audio = 0.2 * np.sin(2 * np.pi * 330 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)
+    if loud is None:
+        audio = 0.2 * np.sin(2 * np.pi * 330 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)
+    else:
+        shouting = np.any([(t >= a) & (t < b) for a, b in loud], axis=0)
+        noise = np.random.default_rng(1).uniform(-1, 1, t.size)
+        audio = np.where(shouting, 0.6, 0.01) * noise
     return media.encode_frames(path, stream_frames(seconds, fps), fps=fps, audio=audio, sample_rate=rate,
                                codec=codec)
 

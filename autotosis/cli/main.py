@@ -10,6 +10,7 @@ import click
 
 from autotosis import __version__
 from autotosis.cli.label import label
+from autotosis.cli.review import review
 from autotosis.cli.train import train
 from autotosis.errors import AutotosisError
 
@@ -51,5 +52,5 @@ def main() -> None:
 
 
 
-for _command in (label, train):
+for _command in (label, train, review):
     cli.add_command(_command)

@@ -1,0 +1,217 @@
+"""The review page's JSON API: a compiled reel's segments, keep/drop and nudge them, re-render.
+
+It reads what `autotosis compile` left in output/<vod>/ (segments.json, scores.csv,
+timeline.png, options.json) and re-runs only the render step with the segments the
+user kept. The decisions are saved to review.json beside them, so the original
+selection stays as compile wrote it and reopening the page shows the last choices.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autotosis import media
+from autotosis.errors import AutotosisError
+from autotosis.fsutil import atomic_write_text
+from autotosis.timeline import Segment, Timeline
+from autotosis.web.labeler import proxy_folder
+from autotosis.web.proxy import ProxyCache, browser_playable
+from autotosis.web.server import HttpError, Request, WebApp
+
+REVIEW_FILE = "review.json"
+
+
+def _score_stats(timeline: Timeline | None, start: float, end: float) -> dict[str, float | None]:
+    """Peak and mean score inside [start, end), recomputed so nudged edges show honest numbers."""
+    if timeline is None or not len(timeline):
+        return {"peak": None, "mean": None}
+    inside = (timeline.times >= start) & (timeline.times < end)
+    if not inside.any():
+        nearest = int(np.argmin(np.abs(timeline.times - (start + end) / 2)))
+        value = float(timeline.values[nearest])
+        return {"peak": round(value, 4), "mean": round(value, 4)}
+    values = timeline.values[inside]
+    return {"peak": round(float(values.max()), 4), "mean": round(float(values.mean()), 4)}
+
+
+class Review:
+    """Routes for `autotosis review output/<vod>`."""
+
+    def __init__(self, app: WebApp, folder: Path, proxies: ProxyCache):
+        self.app = app
+        self.folder = folder.resolve()
+        self.proxies = proxies
+        self.sidecars = read_sidecars(self.folder)
+        self.vod = self.sidecars.vod
+        self._lock = threading.Lock()
+        self._render: dict[str, Any] = {"state": "idle", "error": None}
+        app.get("/api/review")(self.review)
+        app.post("/api/render")(self.render)
+        app.get("/api/render")(self.render_status)
+        app.post("/api/proxy")(self.proxy_start)
+        app.get("/api/proxy")(self.proxy_status)
+        # The VOD usually lives outside the allowed folders: this route serves that one
+        # file (named by compile's sidecars, never by the request) and its proxy.
+        app.file_routes["/vod/"] = self.vod_file
+
+    def _timeline(self) -> Timeline | None:
+        scores = self.folder / "scores.csv"
+        return Timeline.from_csv(scores) if scores.exists() else None
+
+    def review(self, request: Request) -> dict[str, Any]:
+        """Everything the page shows: plot, VOD, segments with scores and the saved decisions."""
+        timeline = self._timeline()
+        saved = self._saved_decisions()
+        segments = []
+        for i, seg in enumerate(self.sidecars.segments):
+            decision = saved.get(i, {"keep": True, "start": seg.start, "end": seg.end})
+            segments.append({
+                "index": i, "start": decision["start"], "end": decision["end"], "keep": decision["keep"],
+                "original": [seg.start, seg.end],
+                "selected_peak": seg.peak, "selected_mean": seg.mean,
+                **_score_stats(timeline, decision["start"], decision["end"]),
+            })
+        info = media.probe(self.vod) if self.vod.exists() else None
+        plot = self.folder / "timeline.png"
+        reel = self.folder / "reel.mp4"
+        return {
+            "folder": self.app.relative(self.folder),
+            "vod": self.vod.name, "vod_exists": info is not None,
+            "duration": info.duration if info else None,
+            "playable": browser_playable(info) if info else False,
+            "plot": "/media/" + self.app.relative(plot) if plot.exists() else None,
+            "reel": "/media/" + self.app.relative(reel) if reel.exists() else None,
+            "segments": segments,
+            "render": dict(self._render),
+        }
+
+    def _saved_decisions(self) -> dict[int, dict[str, Any]]:
+        path = self.folder / REVIEW_FILE
+        if not path.exists():
+            return {}
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))["segments"]
+            return {int(r["index"]): {"keep": bool(r["keep"]), "start": float(r["start"]),
+                                      "end": float(r["end"])} for r in rows}
+        except (ValueError, KeyError, TypeError):
+            return {}  # a hand-damaged review.json only loses the previous choices
+
+    def _decisions(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        rows = body.get("segments")
+        count = len(self.sidecars.segments)
+        if not isinstance(rows, list) or len(rows) != count:
+            raise HttpError(HTTPStatus.BAD_REQUEST, f"expected decisions for all {count} segments")
+        out = []
+        for i, row in enumerate(rows):
+            try:
+                start, end, keep = float(row["start"]), float(row["end"]), bool(row["keep"])
+                Segment(start, end)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise HttpError(HTTPStatus.BAD_REQUEST, f"segment {i + 1}: {exc}") from None
+            out.append({"index": i, "keep": keep, "start": round(start, 3), "end": round(end, 3)})
+        kept = sorted((r for r in out if r["keep"]), key=lambda r: r["start"])
+        for a, b in itertools.pairwise(kept):
+            if b["start"] < a["end"]:
+                message = f"segments {a['index'] + 1} and {b['index'] + 1} overlap"
+                raise HttpError(HTTPStatus.BAD_REQUEST, message)
+        if not kept:
+            raise HttpError(HTTPStatus.BAD_REQUEST, "keep at least one segment to render a reel")
+        return out
+
+    def render(self, request: Request) -> dict[str, Any]:
+        """Save the decisions and re-render the reel from the kept segments, in the background."""
+        decisions = self._decisions(request.body)
+        with self._lock:
+            if self._render["state"] == "running":
+                raise HttpError(HTTPStatus.CONFLICT, "a render is already running")
+            self._render = {"state": "running", "error": None}
+        atomic_write_text(self.folder / REVIEW_FILE, json.dumps({"segments": decisions}, indent=1) + "\n")
+        ordered = sorted(decisions, key=lambda r: r["start"])
+        kept = [Segment(r["start"], r["end"]) for r in ordered if r["keep"]]
+        threading.Thread(target=self._run_render, args=(kept,), daemon=True).start()
+        return dict(self._render)
+
+    def _run_render(self, kept: list[Segment]) -> None:
+        try:
+            from autotosis.compile import rerender  # the render stack loads on the first render only
+
+            rerender(self.folder, kept)
+            result: dict[str, Any] = {"state": "done", "error": None}
+        except AutotosisError as exc:
+            result = {"state": "failed", "error": str(exc)}
+        except Exception as exc:  # a bug must still reach the page, not leave it waiting forever
+            result = {"state": "failed", "error": f"internal error: {exc!r}"}
+        with self._lock:
+            self._render = result
+
+    def render_status(self, request: Request) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._render)
+
+    def _vod_info(self) -> media.VideoInfo:
+        if not self.vod.exists():
+            raise HttpError(HTTPStatus.NOT_FOUND, f"the VOD {self.vod} is gone")
+        return media.probe(self.vod)
+
+    def proxy_start(self, request: Request) -> dict[str, Any]:
+        return dict(self.proxies.start(self._vod_info()))
+
+    def proxy_status(self, request: Request) -> dict[str, Any]:
+        return dict(self.proxies.status(self._vod_info()))
+
+    def vod_file(self, text: str) -> Path:
+        info = self._vod_info()
+        if text == "proxy.mp4":
+            target = self.proxies.path_for(info)
+            if not target.exists():
+                raise HttpError(HTTPStatus.NOT_FOUND, "preview not ready yet")
+            return target
+        if text != "original" + self.vod.suffix.lower():
+            raise HttpError(HTTPStatus.NOT_FOUND, "no such file")
+        return self.vod
+
+
+def review_app(project: Path, folder: Path) -> WebApp:
+    """The review page for one compile output folder (output/<vod>/ inside the project)."""
+    project = project.resolve()
+    folder = folder.resolve()
+    output = project / "output"
+    if not folder.is_relative_to(output):
+        raise AutotosisError(f"{folder}: give a folder inside {output} (what `autotosis compile` wrote)")
+    if not (folder / "segments.json").exists():
+        raise AutotosisError(f"{folder}: no segments.json here; run `autotosis compile` first")
+    app = WebApp(project=project, page="review.html", roots=[output, project / "clips", project / "labels"],
+                 title="autotosis review")
+    Review(app, folder, ProxyCache(proxy_folder(project)))
+    return app
+
+
+@dataclass(frozen=True)
+class Sidecars:
+    """What the page needs from compile's segments.json: the VOD, its label, the selection."""
+
+    vod: Path
+    label: str
+    segments: list[Segment]
+
+
+def read_sidecars(folder: Path) -> Sidecars:
+    """segments.json as compile writes it; a clear error when it is unusable."""
+    try:
+        data = json.loads((folder / "segments.json").read_text(encoding="utf-8"))
+        segments = [Segment(float(s["start"]), float(s["end"]), float(s.get("peak", 0)),
+                            float(s.get("mean", 0))) for s in data["segments"]]
+        vod = Path(data["vod"])
+        label = str(data.get("label", ""))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise AutotosisError(f"{folder / 'segments.json'}: cannot read ({exc})") from None
+    # compile writes the VOD's absolute path; a relative one is taken from the project folder.
+    return Sidecars(vod if vod.is_absolute() else folder.parent.parent / vod, label, segments)

@@ -1,0 +1,140 @@
+// The review page: look at each selected segment, keep or drop it, nudge its edges, render again.
+"use strict";
+
+const NUDGE = 0.5;  // seconds per click on an edge button
+const R = { data: null, segments: [], vodUrl: null };
+const $ = (id) => document.getElementById(id);
+
+function kept() { return R.segments.filter((s) => s.keep); }
+
+function summary() {
+  const total = kept().reduce((sum, s) => sum + (s.end - s.start), 0);
+  $("summary").textContent = `${R.data.vod} · ${R.segments.length} segments selected · ` +
+    `${kept().length} kept · reel about ${fmtTime(total, 1)}`;
+}
+
+function renderStrip() {
+  const strip = $("strip");
+  strip.replaceChildren();
+  const total = R.data.duration || Math.max(1, ...R.segments.map((s) => s.end));
+  for (const s of R.segments) {
+    const block = el("div", { class: `seg${s.keep ? "" : " dropped"}`, title: `#${s.index + 1}` });
+    block.style.left = `${(100 * s.start) / total}%`;
+    block.style.width = `${Math.max(0.3, (100 * (s.end - s.start)) / total)}%`;
+    block.addEventListener("click", () => document.querySelector(`.card[data-index="${s.index}"]`).scrollIntoView({ behavior: "smooth" }));
+    strip.append(block);
+  }
+}
+
+function scoreText(s) {
+  if (s.peak === null) return "no scores";
+  return el("span", {}, "peak ", el("b", {}, s.peak.toFixed(2)), " · mean ", el("b", {}, s.mean.toFixed(2)));
+}
+
+function card(s) {
+  const player = el("video", { preload: "metadata", controls: "", muted: "" });
+  if (R.vodUrl) player.src = `${R.vodUrl}#t=${s.start.toFixed(2)}`;
+  // Play only the segment: start at its start, stop at its end.
+  player.addEventListener("play", () => {
+    if (player.currentTime < s.start - 0.05 || player.currentTime >= s.end - 0.05) player.currentTime = s.start;
+  });
+  player.addEventListener("timeupdate", () => { if (player.currentTime >= s.end) player.pause(); });
+  const nudge = (side, delta) => el("button", { class: "small", title: `move the ${side} ${delta > 0 ? "later" : "earlier"}`,
+    dataset: { nudge: `${side}${delta > 0 ? "+" : "-"}` }, onclick: () => move(s, side, delta) },
+    `${delta > 0 ? "+" : "−"}${NUDGE}`);
+  const toggle = el("button", { class: s.keep ? "on" : "off", dataset: { toggle: "" }, onclick: () => {
+    s.keep = !s.keep;
+    redraw(s);
+  } }, s.keep ? "keep" : "drop");
+  return el("div", { class: `card${s.keep ? "" : " dropped"}`, dataset: { index: s.index } },
+    player,
+    el("div", { class: "row" },
+      el("b", {}, `#${s.index + 1}`),
+      el("span", { class: "span grow" }, `${fmtTime(s.start, 1)} – ${fmtTime(s.end, 1)} (${(s.end - s.start).toFixed(1)} s)`),
+      toggle),
+    el("div", { class: "row" },
+      el("span", { class: "score grow" }, scoreText(s))),
+    el("div", { class: "row" },
+      el("span", { class: "muted" }, "start"), nudge("start", -NUDGE), nudge("start", NUDGE),
+      el("span", { class: "grow" }),
+      el("span", { class: "muted" }, "end"), nudge("end", -NUDGE), nudge("end", NUDGE)));
+}
+
+function move(s, side, delta) {
+  const limit = R.data.duration || Infinity;
+  if (side === "start") s.start = clamp(s.start + delta, 0, s.end - 0.1);
+  else s.end = clamp(s.end + delta, s.start + 0.1, limit);
+  redraw(s);
+}
+
+// Only the changed card is rebuilt, so the other players keep their place.
+function redraw(s) {
+  summary();
+  renderStrip();
+  document.querySelector(`.card[data-index="${s.index}"]`).replaceWith(card(s));
+}
+
+function draw() {
+  summary();
+  renderStrip();
+  $("cards").replaceChildren(...R.segments.map(card));
+}
+
+function showReel() {
+  if (!R.data.reel) { $("reel-info").textContent = "not rendered yet"; return; }
+  $("reel").src = `${R.data.reel}?v=${Date.now()}`;
+  $("reel").addEventListener("loadedmetadata", () => {
+    $("reel-info").textContent = `${fmtTime($("reel").duration, 1)}`;
+  }, { once: true });
+}
+
+async function load() {
+  R.data = await api("GET", "/api/review");
+  R.segments = R.data.segments.map((s) => ({ ...s }));
+  $("current").textContent = R.data.folder;
+  if (R.data.plot) { $("plot").src = R.data.plot; $("plot").hidden = false; }
+  if (!R.data.vod_exists) say(`the VOD ${R.data.vod} is not there any more: previews are off`, "error");
+  else if (R.data.playable) R.vodUrl = `/vod/original${R.data.vod.slice(R.data.vod.lastIndexOf(".")).toLowerCase()}`;
+  else await useProxy();
+  draw();
+  showReel();
+}
+
+async function useProxy() {
+  say("preparing a browser preview of the VOD…");
+  let status = await api("POST", "/api/proxy", {});
+  while (status.state === "preparing") {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    status = await api("GET", "/api/proxy");
+  }
+  if (status.state === "ready") { R.vodUrl = "/vod/proxy.mp4"; say("preview ready", "ok"); }
+  else say(`preview failed: ${status.error}`, "error");
+}
+
+async function render() {
+  $("render").disabled = true;
+  say("rendering the reel…");
+  try {
+    let status = await api("POST", "/api/render", {
+      segments: R.segments.map((s) => ({ start: s.start, end: s.end, keep: s.keep })),
+    });
+    while (status.state === "running") {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      status = await api("GET", "/api/render");
+    }
+    if (status.state !== "done") throw new Error(status.error || "render failed");
+    const fresh = await api("GET", "/api/review");
+    R.data = fresh;
+    R.segments = fresh.segments.map((s) => ({ ...s }));
+    draw();
+    showReel();
+    say(`reel rendered from ${kept().length} segments`, "ok");
+  } catch (err) {
+    say(`not rendered: ${err.message}`, "error");
+  } finally {
+    $("render").disabled = false;
+  }
+}
+
+$("render").addEventListener("click", render);
+load().catch((err) => say(err.message, "error"));

@@ -150,7 +150,7 @@ def compile_vod(options: CompileOptions, events: CompileEvents | None = None) ->
         score = model_scores
     elif scorer == "loudness":
         assert loud is not None
-        score = select_lib.normalize_loudness(loud)
+        score = select_lib.loudness_score(loud)
     else:
         assert model_scores is not None and loud is not None
         score = select_lib.fuse(model_scores, loud, options.fuse_weight)

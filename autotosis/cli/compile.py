@@ -18,7 +18,7 @@ from autotosis.compile import SCORERS, CompileEvents, CompileOptions, compile_vo
 from autotosis.loudness import LoudnessConfig
 from autotosis.render import RenderConfig
 from autotosis.scan import ScanConfig
-from autotosis.select import SelectConfig
+from autotosis.select import LEAVE_RATIO, SelectConfig
 from autotosis.timecode import format_time, parse_duration
 
 S, R, L = ScanConfig(), RenderConfig(), LoudnessConfig()
@@ -154,7 +154,11 @@ SECONDS = click.FloatRange(0)
     help="Score that starts a highlight (default: the model's "
     f"validation threshold; {SEL.enter} for loudness).",
 )
-@click.option("--leave", type=click.FloatRange(0, 1), help=f"Score that ends it {_d(SEL.leave)}.")
+@click.option(
+    "--leave",
+    type=click.FloatRange(0, 1),
+    help=f"Score that ends it (default: {LEAVE_RATIO:g} x the threshold).",
+)
 @click.option("--smooth", type=SECONDS, help=f"Seconds of score smoothing {_d(SEL.smooth)}.")
 @click.option("--min-event", type=SECONDS, help=f"Drop highlights shorter than this {_d(SEL.min_event)}.")
 @click.option("--pad-before", type=SECONDS, help=f"Seconds kept before each highlight {_d(SEL.pad_before)}.")

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from autotosis import __version__
+from autotosis.cli.compile import compile_command
 from autotosis.cli.label import label
 from autotosis.cli.review import review
 from autotosis.cli.train import train
@@ -51,6 +52,5 @@ def main() -> None:
     cli(prog_name="autotosis")
 
 
-
-for _command in (label, train, review):
+for _command in (label, train, compile_command, review):
     cli.add_command(_command)

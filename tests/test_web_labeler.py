@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from web_support import LiveServer, browser, make_clip, save_screenshot  # noqa: F401 - fixture
+from web_support import LiveServer, make_clip, save_screenshot
 
 from autotosis.labels import load_label
 from autotosis.web.labeler import labeler_app
@@ -41,7 +41,7 @@ def server(project):
 
 
 @pytest.fixture
-def page(browser, server):  # noqa: F811 - the fixture imported above
+def page(browser, server):
     # bypass_csp only lets Playwright's own wait_for_function evaluate; the page's CSP is tested apart.
     context = browser.new_context(viewport={"width": 1280, "height": 860}, bypass_csp=True)
     page = context.new_page()

@@ -89,18 +89,6 @@ class LiveServer:
             return exc.code, json.loads(exc.read() or b"{}")
 
 
-@pytest.fixture(scope="session")
-def browser():
-    """One headless Debian Chromium for the whole run (launching costs about a second)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def save_screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     """AUTOTOSIS_SCREENSHOTS=docs/img refreshes the README's pictures (palette PNG, small in git)."""
     folder = os.environ.get("AUTOTOSIS_SCREENSHOTS")

@@ -54,6 +54,7 @@ class Review:
         self._lock = threading.Lock()
         self._render: dict[str, Any] = {"state": "idle", "error": None}
         app.get("/api/review")(self.review)
+        app.get("/api/stats")(self.stats)
         app.post("/api/render")(self.render)
         app.get("/api/render")(self.render_status)
         app.post("/api/proxy")(self.proxy_start)
@@ -65,6 +66,14 @@ class Review:
     def _timeline(self) -> Timeline | None:
         scores = self.folder / "scores.csv"
         return Timeline.from_csv(scores) if scores.exists() else None
+
+    def stats(self, request: Request) -> dict[str, float | None]:
+        """Scores of a nudged span, so the card shows what the new edges hold."""
+        try:
+            start, end = float(request.query["start"]), float(request.query["end"])
+        except (KeyError, ValueError):
+            raise HttpError(HTTPStatus.BAD_REQUEST, "give start and end in seconds") from None
+        return _score_stats(self._timeline(), start, end)
 
     def review(self, request: Request) -> dict[str, Any]:
         """Everything the page shows: plot, VOD, segments with scores and the saved decisions."""

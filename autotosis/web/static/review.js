@@ -65,6 +65,12 @@ function move(s, side, delta) {
   if (side === "start") s.start = clamp(s.start + delta, 0, s.end - 0.1);
   else s.end = clamp(s.end + delta, s.start + 0.1, limit);
   redraw(s);
+  const [start, end] = [s.start, s.end];
+  api("GET", `/api/stats?start=${start}&end=${end}`).then((stats) => {
+    if (s.start !== start || s.end !== end) return;  // a later nudge asked again
+    Object.assign(s, stats);
+    redraw(s);
+  }).catch((err) => say(err.message, "error"));
 }
 
 // Only the changed card is rebuilt, so the other players keep their place.

@@ -1,0 +1,124 @@
+"""The review page in Debian's Chromium: drop a segment, nudge an edge, render the reel again."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from web_support import LiveServer, make_clip, save_screenshot
+
+from autotosis import media
+from autotosis.compile import CompileOptions, compile_vod
+from autotosis.web.review import review_app
+
+pytestmark = pytest.mark.browser
+
+LOUD = [(3.0, 6.0), (15.0, 18.0), (27.0, 30.5)]  # where the "streamer" shouts, far enough apart not to merge
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> Path:
+    """A real `compile` (loudness scorer: no model needed) of a 36 s VOD with three loud moments."""
+    project = tmp_path_factory.mktemp("project")
+    vod = make_clip(project / "vod.mp4", seconds=36.0, loud=LOUD)
+    folder = project / "output" / "vod"
+    result = compile_vod(CompileOptions(vod=vod, out_dir=folder, scorer="loudness",
+                                        cache=project / ".autotosis-cache"))
+    assert len(result.segments) >= 2, result.segments
+    return folder
+
+
+@pytest.fixture
+def output(compiled, tmp_path, monkeypatch) -> Path:
+    """A fresh copy of the compiled folder per test (the page writes review.json and a new reel)."""
+    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "output" / "vod"
+    shutil.copytree(compiled, folder)
+    return folder
+
+
+def selected(folder: Path) -> list[tuple[float, float]]:
+    return [(s["start"], s["end"]) for s in json.loads((folder / "segments.json").read_text())["segments"]]
+
+
+def test_drop_a_segment_and_render(browser, output):
+    live = LiveServer(review_app(output.parent.parent, output))
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(live.url)
+        spans = selected(output)
+        page.wait_for_selector(".card[data-index='1']")
+        assert page.locator(".card").count() == len(spans)
+        assert "peak" in page.locator(".card[data-index='0'] .score").inner_text()
+        page.wait_for_function("document.querySelector('.card video').readyState >= 1", timeout=20000)
+
+        page.click(".card[data-index='1'] [data-toggle]")
+        assert "dropped" in page.locator(".card[data-index='1']").get_attribute("class")
+        page.click(".card[data-index='0'] [data-nudge='start+']")  # half a second later
+        page.click(".card[data-index='0'] [data-nudge='end-']")  # half a second earlier
+
+        page.click("#render")
+        page.wait_for_selector("#message.ok:has-text('reel rendered')", timeout=60000)
+        kept = [(spans[0][0] + 0.5, spans[0][1] - 0.5), *spans[2:]]
+        reel = media.probe(output / "reel.mp4")
+        assert reel.duration == pytest.approx(sum(b - a for a, b in kept), abs=0.1 * len(kept) + 0.1)
+        decisions = json.loads((output / "review.json").read_text())["segments"]
+        assert [d["keep"] for d in decisions] == [i != 1 for i in range(len(spans))]
+        assert (decisions[0]["start"], decisions[0]["end"]) == pytest.approx(kept[0], abs=1e-3)
+        assert selected(output) == spans  # compile's own selection is left as it was
+        page.wait_for_function("document.getElementById('reel').readyState >= 1", timeout=20000)
+        assert "dropped" in page.locator(".card[data-index='1']").get_attribute("class")  # kept after reload
+        if os.environ.get("AUTOTOSIS_SCREENSHOTS"):
+            page.wait_for_function("[...document.querySelectorAll('video')].every((v) => v.readyState >= 2)",
+                                   timeout=20000)
+            page.wait_for_timeout(1500)  # let the players' loading spinners fade out
+            save_screenshot(page, "review.png")
+    finally:
+        context.close()
+        live.close()
+    assert not errors
+
+
+def test_render_needs_the_token_and_sane_values(output):
+    live = LiveServer(review_app(output.parent.parent, output))
+    try:
+        rows = [{"start": a, "end": b, "keep": True} for a, b in selected(output)]
+        assert live.request("POST", "/api/render", {"segments": rows}, token=None)[0] == 403
+        assert live.request("POST", "/api/render", {"segments": rows[:-1]})[0] == 400
+        overlapping = [dict(r) for r in rows]
+        overlapping[0]["end"] = rows[1]["start"] + 0.5
+        assert live.request("POST", "/api/render", {"segments": overlapping})[0] == 400
+        none_kept = [{**r, "keep": False} for r in rows]
+        assert live.request("POST", "/api/render", {"segments": none_kept})[0] == 400
+        assert not (output / "review.json").exists()
+        status, body = live.request("GET", "/api/review")
+        assert status == 200 and body["vod"] == "vod.mp4"
+        assert live.request("GET", "/vod/../../etc/passwd")[0] == 404
+    finally:
+        live.close()
+
+
+def test_review_command_serves_the_page(output):
+    """`autotosis review output/vod --no-browser` finds the project from the folder and serves it."""
+    proc = subprocess.Popen([sys.executable, "-m", "autotosis", "review", str(output), "--no-browser"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = proc.stdout.readline()
+        assert "http://127.0.0.1:" in line, line + proc.stderr.read()
+        port = int(line.split("127.0.0.1:")[1].split("/")[0])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/api/review")
+        assert json.loads(conn.getresponse().read())["vod"] == "vod.mp4"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

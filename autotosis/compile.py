@@ -1,8 +1,9 @@
 """The compile pipeline: VOD -> scores -> segments -> reel + sidecars, as one function.
 
 `compile_vod` takes plain values (a `CompileOptions`) and returns a `CompileResult`;
-the CLI, the demo and eval call it the same way. Progress and notes go through a
-`CompileEvents` object, never to the terminal.
+the CLI and the demo call it the same way. Its first half, `score_vod` (scorer, scan,
+loudness, score) plus `selection_config`, is what `autotosis eval` reuses without
+rendering. Progress and notes go through a `CompileEvents` object, never to the terminal.
 
 Output folder (default output/<vod stem>/): reel.mp4, scores.csv (the score the
 segments were chosen on), loudness.csv, segments.json, chapters.txt, reel.edl,
@@ -28,6 +29,9 @@ from autotosis.paths import MODELS_DIR, OUTPUT_DIR
 from autotosis.timeline import Segment, Timeline
 
 SCORERS = ("model", "loudness", "fused")
+# Fused score = (1 - w) x model + w x loudness: even weight, since neither is known to be
+# the better judge on a new channel until eval says so.
+FUSE_WEIGHT = 0.5
 
 
 class CompileEvents:
@@ -51,7 +55,7 @@ class CompileOptions:
     scan: scan_lib.ScanConfig = field(default_factory=scan_lib.ScanConfig)
     loudness: loudness_lib.LoudnessConfig = field(default_factory=loudness_lib.LoudnessConfig)
     select: dict = field(default_factory=dict)  # SelectConfig overrides; None values are ignored
-    fuse_weight: float = 0.5  # share of loudness in the fused score
+    fuse_weight: float = FUSE_WEIGHT  # share of loudness in the fused score
     render: render_lib.RenderConfig = field(default_factory=render_lib.RenderConfig)
     url: str | None = None  # VOD page, for ?t= links in the sidecars
     force: bool = False  # replace an existing reel
@@ -82,8 +86,39 @@ def output_dir(vod: Path, out_dir: Path | None = None) -> Path:
     return out_dir if out_dir is not None else OUTPUT_DIR / vod.stem
 
 
-def compile_vod(options: CompileOptions, events: CompileEvents | None = None) -> CompileResult:
-    """Scan (or reuse the cached scan), measure loudness, select, render, write the sidecars."""
+@dataclass(frozen=True)
+class Scored:
+    """A VOD scored and ready for selection: what compile, eval and the demo share.
+
+    Nothing is rendered or written; `write_scores` saves the timelines when wanted.
+    """
+
+    info: media.VideoInfo
+    score: Timeline  # the 0..1 score segments are chosen on
+    loudness: Timeline | None  # dBFS per window; None without audio
+    model_scores: Timeline | None  # the model's probabilities; None for the loudness scorer
+    scorer: str  # model | loudness | fused, after falling back (fused without audio is model)
+    model: Path | None
+    label: str  # what a highlight is called: the model's label, "loud" for loudness
+    threshold: float | None  # the checkpoint's validation threshold, when a model was loaded
+    scan: scan_lib.ScanResult | None
+    resolved: dict  # every resolved scoring option, the start of options.json
+    notes: tuple[str, ...]
+
+    @property
+    def default_enter(self) -> float:
+        """The entry threshold when none is given: the model's own for the model score."""
+        if self.scorer == "model" and self.threshold is not None:
+            return self.threshold
+        return select_lib.SelectConfig().enter
+
+
+def score_vod(options: CompileOptions, events: CompileEvents | None = None,
+              info: media.VideoInfo | None = None) -> Scored:
+    """Probe, pick the scorer, scan (or reuse the cached scan), measure loudness, build the score.
+
+    `info` saves a second probe when the caller has probed already.
+    """
     events = events or CompileEvents()
     notes: list[str] = []
 
@@ -92,12 +127,7 @@ def compile_vod(options: CompileOptions, events: CompileEvents | None = None) ->
         events.note(message)
 
     vod = options.vod
-    info = media.probe(vod)
-    folder = output_dir(vod, options.out_dir)
-    reel = folder / "reel.mp4"
-    if reel.exists() and not options.force:
-        raise AutotosisError(f"{reel}: already exists; pass --force to replace it")
-
+    info = info if info is not None else media.probe(vod)
     model_path = options.model if options.model is not None else default_model()
     scorer = options.scorer or ("model" if model_path is not None else "loudness")
     if scorer not in SCORERS:
@@ -114,7 +144,6 @@ def compile_vod(options: CompileOptions, events: CompileEvents | None = None) ->
             note(f"{vod}: no audio; using the model score alone")
             scorer = "model"
 
-    files: dict[str, Path] = {}
     resolved: dict = {"vod": str(vod.absolute()), "scorer": scorer, "url": options.url,
                       "loudness": dataclasses.asdict(options.loudness)}
     label, threshold, model_scores, scan_result = "loud", None, None, None
@@ -142,8 +171,6 @@ def compile_vod(options: CompileOptions, events: CompileEvents | None = None) ->
     loud = None
     if info.has_audio:
         loud, _ = loudness_lib.loudness(vod, options.loudness, events.loudness_progress, options.cache)
-        loud.to_csv(folder / "loudness.csv", column="loudness_db")
-        files["loudness"] = folder / "loudness.csv"
 
     if scorer == "model":
         assert model_scores is not None
@@ -154,34 +181,65 @@ def compile_vod(options: CompileOptions, events: CompileEvents | None = None) ->
     else:
         assert model_scores is not None and loud is not None
         score = select_lib.fuse(model_scores, loud, options.fuse_weight)
-        model_scores.to_csv(folder / "model_scores.csv", column="probability")
-        files["model_scores"] = folder / "model_scores.csv"
-    score.to_csv(folder / "scores.csv", column="score")
-    files["scores"] = folder / "scores.csv"
+    return Scored(info, score, loud, model_scores, scorer, model_path, label, threshold, scan_result,
+                  resolved, tuple(notes))
 
-    overrides = {k: v for k, v in options.select.items() if v is not None}
-    if "enter" not in overrides and threshold is not None and scorer == "model":
-        overrides["enter"] = threshold  # the checkpoint's validation threshold
-    config = dataclasses.replace(select_lib.SelectConfig(), **overrides)
-    segments = select_lib.select_segments(score, config, info.duration)
-    resolved.update(select=dataclasses.asdict(config), fuse_weight=options.fuse_weight,
-                    render=options.render.to_dict())
+
+def write_scores(folder: Path, scored: Scored) -> dict[str, Path]:
+    """loudness.csv, model_scores.csv (fused only: the part the model gave) and scores.csv."""
+    files: dict[str, Path] = {}
+    if scored.loudness is not None:
+        files["loudness"] = folder / "loudness.csv"
+        scored.loudness.to_csv(files["loudness"], column="loudness_db")
+    if scored.scorer == "fused" and scored.model_scores is not None:
+        files["model_scores"] = folder / "model_scores.csv"
+        scored.model_scores.to_csv(files["model_scores"], column="probability")
+    files["scores"] = folder / "scores.csv"
+    scored.score.to_csv(files["scores"], column="score")
+    return files
+
+
+def selection_config(select: dict, scored: Scored) -> select_lib.SelectConfig:
+    """SelectConfig from the user's overrides (None: not given) over the scorer's defaults."""
+    overrides = {k: v for k, v in select.items() if v is not None}
+    overrides.setdefault("enter", scored.default_enter)
+    return dataclasses.replace(select_lib.SelectConfig(), **overrides)
+
+
+def compile_vod(options: CompileOptions, events: CompileEvents | None = None) -> CompileResult:
+    """Scan (or reuse the cached scan), measure loudness, select, render, write the sidecars."""
+    events = events or CompileEvents()
+    vod = options.vod
+    info = media.probe(vod)
+    folder = output_dir(vod, options.out_dir)
+    reel = folder / "reel.mp4"
+    if reel.exists() and not options.force:
+        raise AutotosisError(f"{reel}: already exists; pass --force to replace it")
+
+    scored = score_vod(options, events, info)
+    files = write_scores(folder, scored)
+    config = selection_config(options.select, scored)
+    segments = select_lib.select_segments(scored.score, config, info.duration)
+    resolved = {**scored.resolved, "select": dataclasses.asdict(config), "fuse_weight": options.fuse_weight,
+                "render": options.render.to_dict()}
     atomic_write_text(folder / "options.json", json.dumps(resolved, indent=2, default=str) + "\n")
     files["options"] = folder / "options.json"
 
     from autotosis.plot import plot_timeline
 
-    files["plot"] = plot_timeline(folder / "timeline.png", info.duration, segments, score, loud, config.enter,
-                                  f"{vod.name}: {len(segments)} segment(s) by {scorer}")
+    files["plot"] = plot_timeline(folder / "timeline.png", info.duration, segments, scored.score,
+                                  scored.loudness, config.enter,
+                                  f"{vod.name}: {len(segments)} segment(s) by {scored.scorer}")
     if not segments:
         raise AutotosisError(f"{vod}: no moment scored above {config.enter:.2f}; lower --threshold "
                              f"(see {files['plot']})")
-    render_lib.render_reel(vod, segments, reel, options.render, score, label, options.force,
+    render_lib.render_reel(vod, segments, reel, options.render, scored.score, scored.label, options.force,
                            events.render_progress)
     files["reel"] = reel
-    files.update(sidecars_lib.write_sidecars(folder, vod.absolute(), segments, label, info.fps,
+    files.update(sidecars_lib.write_sidecars(folder, vod.absolute(), segments, scored.label, info.fps,
                                              options.render.crossfade, options.url))
-    return CompileResult(folder, reel, segments, files, scorer, model_path, scan_result, notes)
+    return CompileResult(folder, reel, segments, files, scored.scorer, scored.model, scored.scan,
+                         list(scored.notes))
 
 
 def rerender(folder: Path, segments: list[Segment], events: CompileEvents | None = None) -> Path:

@@ -9,20 +9,17 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 from progress.bar import Bar
 
-from autotosis import labels as labels_lib
-from autotosis.compile import SCORERS, CompileEvents, CompileOptions, compile_vod
-from autotosis.loudness import LoudnessConfig
+from autotosis.cli.options import SECONDS, scoring_fields, scoring_options, selection_options
+from autotosis.compile import CompileEvents, CompileOptions, compile_vod
 from autotosis.render import RenderConfig
-from autotosis.scan import ScanConfig
-from autotosis.select import LEAVE_RATIO, SelectConfig
-from autotosis.timecode import format_time, parse_duration
+from autotosis.timecode import format_time
 
-S, R, L = ScanConfig(), RenderConfig(), LoudnessConfig()
-SEL = SelectConfig()
+R = RenderConfig()
 
 
 class _Bars(CompileEvents):
@@ -82,92 +79,10 @@ class _Bars(CompileEvents):
             self._close()
 
 
-def _facecam(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
-    if value is None:
-        return None
-    try:
-        return labels_lib.parse_box(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _d(value: object) -> str:
-    return f"(default: {value})"
-
-
-SECONDS = click.FloatRange(0)
-
-
 @click.command(name="compile")
 @click.argument("vod", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--model",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Checkpoint to score with (default: the newest models/*.pt; none: loudness only).",
-)
-@click.option(
-    "--scorer",
-    type=click.Choice(SCORERS),
-    help="What picks the moments: the model, audio loudness, or both fused "
-    "(default: model if there is one, else loudness).",
-)
-@click.option(
-    "--fuse-weight",
-    type=click.FloatRange(0, 1),
-    default=0.5,
-    show_default=True,
-    help="Share of loudness in the fused score.",
-)
-@click.option(
-    "-f",
-    "--facecam",
-    callback=_facecam,
-    help="Face-cam box x0,y0,x1,y1 as fractions (default: the model's, else detected).",
-)
-@click.option(
-    "--fps", type=click.FloatRange(0, min_open=True), help="Samples scored per second (default: the model's)."
-)
-@click.option(
-    "--keyframes", is_flag=True, help="Decode keyframes only: several times faster, sparser scores."
-)
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=S.device, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=S.batch_size, show_default=True)
-@click.option(
-    "--threads",
-    type=click.IntRange(1),
-    default=S.threads,
-    show_default=True,
-    help="CPU threads for the model.",
-)
-@click.option(
-    "--threshold",
-    type=click.FloatRange(0, 1),
-    help="Score that starts a highlight (default: the model's "
-    f"validation threshold; {SEL.enter} for loudness).",
-)
-@click.option(
-    "--leave",
-    type=click.FloatRange(0, 1),
-    help=f"Score that ends it (default: {LEAVE_RATIO:g} x the threshold).",
-)
-@click.option("--smooth", type=SECONDS, help=f"Seconds of score smoothing {_d(SEL.smooth)}.")
-@click.option("--min-event", type=SECONDS, help=f"Drop highlights shorter than this {_d(SEL.min_event)}.")
-@click.option("--pad-before", type=SECONDS, help=f"Seconds kept before each highlight {_d(SEL.pad_before)}.")
-@click.option("--pad-after", type=SECONDS, help=f"Seconds kept after each highlight {_d(SEL.pad_after)}.")
-@click.option("--merge-gap", type=SECONDS, help=f"Join highlights closer than this {_d(SEL.merge_gap)}.")
-@click.option(
-    "--max-length", callback=_duration, help=f"Reel budget, e.g. 10m or 1h30m {_d(SEL.max_length)}."
-)
-@click.option("--top", type=click.IntRange(1), help="Keep only the N best highlights.")
+@scoring_options
+@selection_options
 @click.option("--preset", default=R.preset, show_default=True, help="x264 preset for the reel.")
 @click.option(
     "--crf",
@@ -197,24 +112,6 @@ SECONDS = click.FloatRange(0)
 @click.option("--force", is_flag=True, help="Replace an existing reel.")
 def compile_command(
     vod: Path,
-    model: Path | None,
-    scorer: str | None,
-    fuse_weight: float,
-    facecam: object,
-    fps: float | None,
-    keyframes: bool,
-    device: str,
-    batch_size: int,
-    threads: int,
-    threshold: float | None,
-    leave: float | None,
-    smooth: float | None,
-    min_event: float | None,
-    pad_before: float | None,
-    pad_after: float | None,
-    merge_gap: float | None,
-    max_length: float | None,
-    top: int | None,
     preset: str,
     crf: int,
     no_overlay: bool,
@@ -223,6 +120,7 @@ def compile_command(
     url: str | None,
     out_dir: Path | None,
     force: bool,
+    **scoring: Any,
 ) -> None:
     """Turn VOD into a highlight reel in output/<vod>/ (reel.mp4 and sidecars).
 
@@ -234,25 +132,10 @@ def compile_command(
     options = CompileOptions(
         vod=vod,
         out_dir=out_dir,
-        model=model,
-        scorer=scorer,
-        facecam=facecam,  # type: ignore[arg-type]
-        scan=ScanConfig(fps=fps, keyframes=keyframes, device=device, batch_size=batch_size, threads=threads),
-        select={
-            "enter": threshold,
-            "leave": leave,
-            "smooth": smooth,
-            "min_event": min_event,
-            "pad_before": pad_before,
-            "pad_after": pad_after,
-            "merge_gap": merge_gap,
-            "max_length": max_length,
-            "top": top,
-        },
-        fuse_weight=fuse_weight,
         render=RenderConfig(preset=preset, crf=crf, overlay=not no_overlay, crossfade=crossfade, jobs=jobs),
         url=url,
         force=force,
+        **scoring_fields(scoring),
     )
     result = compile_vod(options, _Bars())
     total = sum(s.duration for s in result.segments)

@@ -1,0 +1,154 @@
+"""Scoring and selection options shared by `compile` and `eval`, written once.
+
+Both commands must score and select the same way (eval measures what compile would
+make), so they take these options from the same decorator stacks; defaults and help
+text come from the library's config dataclasses. `scoring_fields` turns the parsed
+values back into `CompileOptions` fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from autotosis import labels as labels_lib
+from autotosis.compile import FUSE_WEIGHT, SCORERS
+from autotosis.scan import ScanConfig
+from autotosis.select import LEAVE_RATIO, SelectConfig
+from autotosis.timecode import parse_duration
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+S, SEL = ScanConfig(), SelectConfig()
+SECONDS = click.FloatRange(0)
+# CLI option name -> SelectConfig field.
+SELECT_FIELDS = {
+    "threshold": "enter",
+    "leave": "leave",
+    "smooth": "smooth",
+    "min_event": "min_event",
+    "pad_before": "pad_before",
+    "pad_after": "pad_after",
+    "merge_gap": "merge_gap",
+    "max_length": "max_length",
+    "top": "top",
+}
+SCAN_FIELDS = ("fps", "keyframes", "device", "batch_size", "threads")
+
+
+def _facecam(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
+    if value is None:
+        return None
+    try:
+        return labels_lib.parse_box(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _d(value: object) -> str:
+    return f"(default: {value})"
+
+
+def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """Apply click options in the order listed, so --help lists them in that order."""
+
+    def apply(function: F) -> F:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+scoring_options = _stack(
+    click.option(
+        "--model",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Checkpoint to score with (default: the newest models/*.pt; none: loudness only).",
+    ),
+    click.option(
+        "--scorer",
+        type=click.Choice(SCORERS),
+        help="What picks the moments: the model, audio loudness, or both fused "
+        "(default: model if there is one, else loudness).",
+    ),
+    click.option(
+        "--fuse-weight",
+        type=click.FloatRange(0, 1),
+        default=FUSE_WEIGHT,
+        show_default=True,
+        help="Share of loudness in the fused score.",
+    ),
+    click.option(
+        "-f",
+        "--facecam",
+        callback=_facecam,
+        help="Face-cam box x0,y0,x1,y1 as fractions (default: the model's, else detected).",
+    ),
+    click.option(
+        "--fps",
+        type=click.FloatRange(0, min_open=True),
+        help="Samples scored per second (default: the model's).",
+    ),
+    click.option(
+        "--keyframes", is_flag=True, help="Decode keyframes only: several times faster, sparser scores."
+    ),
+    click.option("--device", type=click.Choice(["cpu", "cuda"]), default=S.device, show_default=True),
+    click.option("--batch-size", type=click.IntRange(1), default=S.batch_size, show_default=True),
+    click.option(
+        "--threads",
+        type=click.IntRange(1),
+        default=S.threads,
+        show_default=True,
+        help="CPU threads for the model.",
+    ),
+)
+
+selection_options = _stack(
+    click.option(
+        "--threshold",
+        type=click.FloatRange(0, 1),
+        help="Score that starts a highlight (default: the model's "
+        f"validation threshold; {SEL.enter} for loudness).",
+    ),
+    click.option(
+        "--leave",
+        type=click.FloatRange(0, 1),
+        help=f"Score that ends it (default: {LEAVE_RATIO:g} x the threshold).",
+    ),
+    click.option("--smooth", type=SECONDS, help=f"Seconds of score smoothing {_d(SEL.smooth)}."),
+    click.option("--min-event", type=SECONDS, help=f"Drop highlights shorter than this {_d(SEL.min_event)}."),
+    click.option(
+        "--pad-before", type=SECONDS, help=f"Seconds kept before each highlight {_d(SEL.pad_before)}."
+    ),
+    click.option("--pad-after", type=SECONDS, help=f"Seconds kept after each highlight {_d(SEL.pad_after)}."),
+    click.option("--merge-gap", type=SECONDS, help=f"Join highlights closer than this {_d(SEL.merge_gap)}."),
+    click.option(
+        "--max-length", callback=_duration, help=f"Reel budget, e.g. 10m or 1h30m {_d(SEL.max_length)}."
+    ),
+    click.option("--top", type=click.IntRange(1), help="Keep only the N best highlights."),
+)
+
+
+def scoring_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """`CompileOptions` keyword arguments from what the two stacks parsed."""
+    return {
+        "model": values["model"],
+        "scorer": values["scorer"],
+        "facecam": values["facecam"],
+        "fuse_weight": values["fuse_weight"],
+        "scan": ScanConfig(**{name: values[name] for name in SCAN_FIELDS}),
+        "select": {field: values[option] for option, field in SELECT_FIELDS.items()},
+    }

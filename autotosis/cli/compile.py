@@ -22,7 +22,7 @@ from autotosis.timecode import format_time
 R = RenderConfig()
 
 
-class _Bars(CompileEvents):
+class ProgressBars(CompileEvents):
     """Bars on stderr: VOD position with speed (x real time) and ETA, then pieces rendered."""
 
     def __init__(self) -> None:
@@ -137,7 +137,7 @@ def compile_command(
         force=force,
         **scoring_fields(scoring),
     )
-    result = compile_vod(options, _Bars())
+    result = compile_vod(options, ProgressBars())
     total = sum(s.duration for s in result.segments)
     scan = result.scan
     if scan is not None and not scan.cached:

@@ -10,6 +10,7 @@ import click
 
 from autotosis import __version__
 from autotosis.cli.compile import compile_command
+from autotosis.cli.eval import eval_command
 from autotosis.cli.label import label
 from autotosis.cli.review import review
 from autotosis.cli.train import train
@@ -52,5 +53,5 @@ def main() -> None:
     cli(prog_name="autotosis")
 
 
-for _command in (label, train, compile_command, review):
+for _command in (label, train, compile_command, eval_command, review):
     cli.add_command(_command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import Any
 
@@ -18,7 +19,7 @@ from autotosis.errors import AutotosisError
 
 
 class _Group(click.Group):
-    """Turns AutotosisError into `Error: ...` and exit 1, Ctrl-C into exit 130.
+    """Turns AutotosisError and OSError into `Error: ...` and exit 1, Ctrl-C/SIGTERM into exit 130.
 
     Set AUTOTOSIS_DEBUG=1 to get the traceback instead.
     """
@@ -30,6 +31,11 @@ class _Group(click.Group):
             if os.environ.get("AUTOTOSIS_DEBUG"):
                 raise
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # the disk or the system said no: name the file, skip the traceback
+            if os.environ.get("AUTOTOSIS_DEBUG"):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
         except KeyboardInterrupt:
             if os.environ.get("AUTOTOSIS_DEBUG"):
                 raise
@@ -49,7 +55,14 @@ def cli() -> None:
     """
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM and SIGHUP unwind like Ctrl-C, so every `finally` removes partial files and children."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     cli(prog_name="autotosis")
 
 

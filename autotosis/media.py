@@ -16,8 +16,9 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import wave
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -208,8 +209,14 @@ def run(args: Sequence[str], output: Path | None = None, source: Path | str | No
     cmd = [ffmpeg_bin(), "-hide_banner", "-nostdin", "-nostats", "-y", *args]
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE)
-    stderr = proc.stderr.decode("utf-8", "replace")
-    if proc.returncode != 0:
+    _check(proc.returncode, proc.stderr.decode("utf-8", "replace"), output, source)
+
+
+def _check(code: int, stderr: str, output: Path | None, source: Path | str | None) -> None:
+    """MediaError for a failed ffmpeg run: a full disk names the output's folder, anything else the source."""
+    if code != 0:
+        if "No space left on device" in stderr and output is not None:
+            raise MediaError(explain(stderr, output.parent))
         raise MediaError(explain(stderr, source if source is not None else output))
     if output is not None and (not output.exists() or output.stat().st_size == 0):
         raise MediaError(f"{output}: ffmpeg wrote no output ({explain(stderr)})")
@@ -270,6 +277,38 @@ class _Process:
                     pipe.close()
         self.proc.wait()
         self._reader.join(timeout=5)
+
+
+Job = tuple[Sequence[str], Path, Path | str | None]  # (arguments, output, source named in errors)
+
+
+def run_all(jobs: Sequence[Job], parallel: int, done: Callable[[int], None] | None = None) -> None:
+    """Run independent ffmpeg jobs `parallel` at a time; `done(k)` after job k succeeds.
+
+    The children are started and watched from the calling thread, so a failure, Ctrl-C
+    or SIGTERM here kills every ffmpeg still running and starts no more (a thread pool
+    would finish its whole queue first, its workers out of reach of the interrupt).
+    """
+    waiting = list(enumerate(jobs))[::-1]
+    running: dict[int, _Process] = {}
+    try:
+        while waiting or running:
+            while waiting and len(running) < max(1, parallel):
+                k, (args, _, _) = waiting.pop()
+                running[k] = _Process(args, stdout=False)
+            finished = [k for k, ffm in running.items() if ffm.proc.poll() is not None]
+            for k in finished:
+                ffm = running.pop(k)
+                ffm.__exit__()  # reaps the child and its stderr reader
+                _, output, source = jobs[k]
+                _check(ffm.proc.returncode, "\n".join(ffm.tail), output, source)
+                if done is not None:
+                    done(k)
+            if not finished:
+                time.sleep(0.02)
+    finally:
+        for ffm in running.values():
+            ffm.__exit__()
 
 
 # ---------------------------------------------------------------- frame streams

@@ -6,23 +6,27 @@ time) is a small ASS subtitle file per piece that ffmpeg burns in: the command l
 stays the same size however long the segment or the VOD, and the file holds one
 event per score sample or VOD second. All pieces share one encoding, so the concat
 demuxer joins them without re-encoding; `crossfade` re-encodes once through xfade.
+
+Pieces are encoded from the calling thread's watch (media.run_all), so Ctrl-C kills
+them at once, and kept under names that say what they contain until the reel is
+joined: an interrupted or failed render re-uses every piece it already finished.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
-import tempfile
+import shutil
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from autotosis import media
-from autotosis.errors import AutotosisError
-from autotosis.fsutil import atomic_path
+from autotosis.errors import AutotosisError, MediaError
+from autotosis.fsutil import atomic_path, atomic_write_text, exclusive, write_error
 from autotosis.timecode import format_time
 from autotosis.timeline import Segment, Timeline
 
@@ -111,6 +115,32 @@ def fonts_dir() -> Path | None:
     return next((d for d in FONTS_DIRS if d.is_dir()), None)
 
 
+def piece_name(info: media.VideoInfo, segment: Segment, length: float, encoding: media.PieceEncoding,
+               caption: str | None) -> str:
+    """A piece's file name: changes with anything that changes its pixels or sound, so a
+    re-run re-uses exactly the pieces it would encode again and nothing else."""
+    raw = f"piece1|{info.identity}|{segment.start:.6f}|{length:.6f}|{encoding!r}|{caption or ''}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:24] + encoding.suffix
+
+
+def pieces_dir(target: Path) -> Path:
+    """Where a reel's finished pieces wait until the reel is joined: a re-run after Ctrl-C,
+    a full disk or a failed piece starts from them. Deleted once the reel is written."""
+    return target.parent / f".{target.stem}.pieces"
+
+
+def _check_piece(vod: Path | str, part: Path, segment: Segment, length: float) -> None:
+    """A piece much shorter than asked means the VOD's data stops early (a cut-off download
+    whose header still claims the full length): say so instead of joining a broken reel."""
+    try:
+        got = media.probe(part).duration
+    except MediaError:
+        got = 0.0
+    if got < 0.5 * length and length - got > 0.5:
+        span = f"{format_time(segment.start)}-{format_time(segment.end)}"
+        raise MediaError(f"{vod}: no video to cut at {span}; the file stops early (an incomplete download?)")
+
+
 def render_reel(
     vod: Path | str,
     segments: Sequence[Segment],
@@ -124,50 +154,80 @@ def render_reel(
     """Write the reel of `segments` to `output` atomically; pieces encode `config.jobs` at a time.
 
     `scores` feeds the live caption (the timeline selection used); an existing reel is
-    only replaced with `force`.
+    only replaced with `force`. Finished pieces are kept in `pieces_dir(output)` until
+    the reel is joined, so an interrupted render resumes; the output folder is locked
+    meanwhile, so two runs never write one reel.
     """
     target = Path(output)
     if not segments:
         raise AutotosisError(f"{vod}: no segments to render (nothing scored above the threshold)")
-    if target.exists() and not force:
-        raise AutotosisError(f"{target}: already exists; pass --force to replace it")
-    info = media.probe(vod)
-    encoding = media.PieceEncoding(fps=str(info.fps), preset=config.preset, crf=config.crf,
-                                   audio=info.has_audio)
-    rate = float(info.fps)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".pieces-", dir=target.parent) as tmp:
-        folder = Path(tmp)
-        commands = []
-        for k, seg in enumerate(segments):
-            piece = folder / f"piece{k:04d}{encoding.suffix}"
-            subtitles = None
-            if config.overlay:
-                subtitles = folder / f"piece{k:04d}.ass"
-                caption = caption_ass(seg, scores, label, info.width, info.height)
-                subtitles.write_text(caption, encoding="utf-8")
+    with exclusive(target.parent):
+        if target.exists() and not force:
+            raise AutotosisError(f"{target}: already exists; pass --force to replace it")
+        info = media.probe(vod)
+        encoding = media.PieceEncoding(fps=str(info.fps), preset=config.preset, crf=config.crf,
+                                       audio=info.has_audio)
+        rate = float(info.fps)
+        folder = pieces_dir(target)
+        pieces, todo = [], []
+        for seg in segments:
             # Whole frames only: pieces then end where their audio ends, and joins add no drift.
             length = max(1, round((min(seg.end, info.duration) - seg.start) * rate)) / rate
-            args = media.piece_args(vod, seg.start, length, piece, encoding, subtitles, fonts_dir())
-            commands.append((args, piece))
-        done = 0
-        if progress is not None:
-            progress(0, len(commands))
-        with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
-            futures = [pool.submit(media.run, args, piece, vod) for args, piece in commands]
-            for future in futures:
-                future.result()
-                done += 1
-                if progress is not None:
-                    progress(done, len(commands))
-        pieces = [piece for _, piece in commands]
+            caption = caption_ass(seg, scores, label, info.width, info.height) if config.overlay else None
+            piece = folder / piece_name(info, seg, length, encoding, caption)
+            pieces.append(piece)
+            if not piece.exists():
+                todo.append((seg, length, caption, piece))
+        _encode(vod, todo, encoding, config.jobs, len(pieces), progress)
         if config.crossfade > 0 and len(pieces) > 1:
             durations = [media.probe(p).duration for p in pieces]
-            script = folder / "crossfade.txt"
             graph = media.crossfade_graph(durations, config.crossfade, encoding.audio)
-            script.write_text(graph, encoding="utf-8")
+            script = folder / "crossfade.txt"
+            atomic_write_text(script, graph)
             with atomic_path(target) as part:
                 media.run(media.crossfade_args(pieces, script, part, encoding), part, vod)
         else:
             media.concat(pieces, target, encoding.audio)
+        shutil.rmtree(folder, ignore_errors=True)
     return target
+
+
+def _encode(vod: Path | str, todo: list[tuple[Segment, float, str | None, Path]],
+            encoding: media.PieceEncoding, jobs: int, total: int,
+            progress: Callable[[int, int], None] | None) -> None:
+    """Encode the missing pieces; each appears under its final name only once it is whole."""
+    done = total - len(todo)
+    if progress is not None:
+        progress(done, total)
+    if not todo:
+        return
+    folder = todo[0][3].parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise (write_error(exc, folder) or exc) from None
+    commands: list[media.Job] = []
+    for seg, length, caption, piece in todo:
+        subtitles = None
+        if caption is not None:
+            subtitles = piece.with_suffix(".ass")
+            atomic_write_text(subtitles, caption)
+        part = piece.with_name(f".{piece.stem}.part{piece.suffix}")
+        commands.append((media.piece_args(vod, seg.start, length, part, encoding, subtitles, fonts_dir()),
+                         part, vod))
+
+    def finished(k: int) -> None:
+        nonlocal done
+        seg, length, _, piece = todo[k]
+        part = commands[k][1]
+        _check_piece(vod, part, seg, length)
+        os.replace(part, piece)
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    try:
+        media.run_all(commands, jobs, finished)
+    finally:
+        for _, part, _ in commands:
+            part.unlink(missing_ok=True)

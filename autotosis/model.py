@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,19 +109,40 @@ def build_model(arch: str = "resnet18", weights: str | None = None) -> nn.Module
     return model
 
 
-def _torch_load(path: Path) -> Any:
-    """torch.load with weights_only=True, every failure as a one-line ModelError."""
-    if not path.exists():
-        raise ModelError(f"{path}: no such checkpoint")
-    if path.is_dir():
-        raise ModelError(f"{path}: is a directory, expected a checkpoint file")
+# What torch.load's long messages mean for a user, checked in order.
+_LOAD_ERRORS = (
+    ("Weights only load failed", "holds code or objects other than tensors and plain values; "
+                                 "refused without running it (weights-only loading)"),
+    ("central directory", "truncated or damaged (incomplete zip archive)"),
+    ("PytorchStreamReader", "truncated or damaged"),
+    ("invalid load key", "not a PyTorch checkpoint"),
+)
+
+
+def _torch_load(path: Path, data: bytes | None = None) -> Any:
+    """torch.load with weights_only=True (a malicious pickle is refused, never run), every
+    failure as a one-line ModelError naming `path`. `data`: the file's bytes, already read."""
+    if data is None:
+        if not path.exists():
+            raise ModelError(f"{path}: no such checkpoint")
+        if path.is_dir():
+            raise ModelError(f"{path}: is a directory, expected a checkpoint file")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"{path}: cannot read ({exc.strerror})") from None
+    if not data:
+        raise ModelError(f"{path}: checkpoint is empty (0 bytes)")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pickle-protocol notes would break the one-line error
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if reason.startswith("Weights only load failed"):
-            reason = "corrupt, or holds objects other than tensors and plain values"
-        raise ModelError(f"{path}: not a readable checkpoint ({reason[:160]})") from None
+        text = str(exc).strip()
+        reason = next((meaning for needle, meaning in _LOAD_ERRORS if needle in text), None)
+        if reason is None:
+            reason = text.splitlines()[0][:160] if text else type(exc).__name__
+        raise ModelError(f"{path}: not a readable checkpoint ({reason})") from None
 
 
 def _read_state_file(path: Path) -> dict[str, torch.Tensor]:
@@ -143,10 +165,16 @@ def save_checkpoint(path: Path | str, model: nn.Module, meta: ModelMeta, extra: 
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def load_checkpoint(path: Path | str) -> tuple[dict[str, torch.Tensor], ModelMeta, dict]:
-    """(state_dict, meta, extra) of one of our checkpoints; ModelError if it is anything else."""
+def load_checkpoint(
+    path: Path | str, data: bytes | None = None,
+) -> tuple[dict[str, torch.Tensor], ModelMeta, dict]:
+    """(state_dict, meta, extra) of one of our checkpoints; ModelError if it is anything else.
+
+    `data` is the file's content when the caller has read it already (scan hashes and
+    loads the same bytes, so a model replaced meanwhile cannot mix two versions).
+    """
     p = Path(path)
-    data = _torch_load(p)
+    data = _torch_load(p, data)
     if not isinstance(data, dict) or "meta" not in data or "state_dict" not in data:
         raise ModelError(f"{p}: not an autotosis checkpoint (no metadata)")
     if data.get("format", 0) > CHECKPOINT_FORMAT:
@@ -195,9 +223,9 @@ class Classifier:
         return out
 
 
-def load_classifier(path: Path | str, device: str = "cpu") -> Classifier:
+def load_classifier(path: Path | str, device: str = "cpu", data: bytes | None = None) -> Classifier:
     """Load a checkpoint for inference; ModelError with one line for anything unusable."""
-    state, meta, _ = load_checkpoint(path)
+    state, meta, _ = load_checkpoint(path, data)
     model = build_model(meta.arch)
     try:
         model.load_state_dict(state)

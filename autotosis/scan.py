@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from autotosis import media
-from autotosis.errors import ModelError
+from autotosis.errors import MediaError, ModelError
 from autotosis.fsutil import atomic_path
 from autotosis.paths import cache_dir
+from autotosis.timecode import format_time
 from autotosis.timeline import Timeline
 
 CACHE_VERSION = 1
@@ -63,15 +64,6 @@ class ScanResult:
     samples: int  # samples scored in this run
 
 
-def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes: the model's identity, whatever it is called or wherever it moved."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def scan_key(info: media.VideoInfo, model_digest: str, fps: float | None, box: media.Box | None,
              keyframes: bool) -> str:
     """Changes whenever the scores would: VOD (path, size, mtime), model bytes, fps, keyframes, box."""
@@ -95,6 +87,22 @@ def _load(path: Path) -> Timeline | None:
     except (OSError, ValueError, KeyError, EOFError):
         path.unlink(missing_ok=True)  # a damaged entry is scanned again
         return None
+
+
+def _check_complete(vod: Path | str, info: media.VideoInfo, last: float, rate: float | None,
+                    keyframes: bool) -> None:
+    """MediaError when the video stopped well before the length the file claims.
+
+    A download cut short keeps an MP4 header (faststart) that promises the whole VOD;
+    scoring only the first part would let selection and render reach past the data.
+    Keyframe spacing and a stream a little shorter than the container are tolerated.
+    """
+    slack = max(10.0 if keyframes else 2.0, 3.0 / rate if rate else 0.0, 0.02 * info.duration)
+    if info.duration - max(last, 0.0) > slack:
+        raise MediaError(
+            f"{vod}: the video stops at {format_time(max(last, 0.0), 0)} but the file claims "
+            f"{format_time(info.duration, 0)} (an incomplete download?); copy out what is there "
+            "with `ffmpeg -i IN -c copy OUT.mp4` and compile that")
 
 
 _DONE = object()
@@ -147,7 +155,10 @@ def scan(
     rate = fps if fps is not None else config.fps
     if not config.keyframes and not rate:
         raise ValueError("scan needs a sampling fps unless it runs on keyframes")
-    key = scan_key(info, file_digest(model_file), rate, box, config.keyframes)
+    # One read: the cache key and the weights come from the same bytes even if
+    # `autotosis train` replaces the file meanwhile.
+    model_bytes = model_file.read_bytes()
+    key = scan_key(info, hashlib.sha256(model_bytes).hexdigest(), rate, box, config.keyframes)
     folder = (cache if cache is not None else cache_dir()) / "scans"
     final, partial = folder / f"{key}.npz", folder / f"{key}.partial.npz"
     done = _load(final)
@@ -161,7 +172,8 @@ def scan(
     from autotosis.model import load_classifier
 
     torch.set_num_threads(config.threads)
-    classifier = load_classifier(model_file, config.device)
+    classifier = load_classifier(model_file, config.device, model_bytes)
+    del model_bytes
     classifier.batch_size = config.batch_size
     size = int(classifier.meta.size)
 
@@ -210,6 +222,7 @@ def scan(
         decoder.join(timeout=10)
         if not finished and last > saved_at:  # Ctrl-C or a failure: keep what was scored
             _save(partial, np.concatenate(times), np.concatenate(values))
+    _check_complete(vod, info, last, rate, config.keyframes)
     timeline = Timeline(np.concatenate(times) if times else np.zeros(0),
                         np.concatenate(values) if values else np.zeros(0, np.float32))
     _save(final, timeline.times, timeline.values)

@@ -104,6 +104,7 @@ class VideoInfo:
     audio_rate: int | None
     size_bytes: int
     mtime_ns: int
+    container: str = ""  # ffprobe's format names, e.g. "mov,mp4,m4a,3gp,3g2,mj2" or "mpegts"
 
     @property
     def identity(self) -> str:
@@ -198,6 +199,7 @@ def probe(path: Path | str) -> VideoInfo:
         audio_rate=int(audio["sample_rate"]) if audio and audio.get("sample_rate") else None,
         size_bytes=stat.st_size,
         mtime_ns=stat.st_mtime_ns,
+        container=str(data.get("format", {}).get("format_name", "")),
     )
 
 
@@ -212,9 +214,13 @@ def run(args: Sequence[str], output: Path | None = None, source: Path | str | No
     _check(proc.returncode, proc.stderr.decode("utf-8", "replace"), output, source)
 
 
+# ffmpeg 5 still exits 0 after these: the output is cut short all the same.
+_WRITE_FAILURES = ("No space left on device", "Error writing trailer", "Error closing file")
+
+
 def _check(code: int, stderr: str, output: Path | None, source: Path | str | None) -> None:
     """MediaError for a failed ffmpeg run: a full disk names the output's folder, anything else the source."""
-    if code != 0:
+    if code != 0 or any(failure in stderr for failure in _WRITE_FAILURES):
         if "No space left on device" in stderr and output is not None:
             raise MediaError(explain(stderr, output.parent))
         raise MediaError(explain(stderr, source if source is not None else output))
@@ -262,8 +268,7 @@ class _Process:
         """Wait for a clean exit; MediaError with the stderr tail otherwise."""
         code = self.proc.wait()
         self._reader.join(timeout=5)
-        if code != 0:
-            raise MediaError(explain("\n".join(self.tail), source))
+        _check(code, "\n".join(self.tail), None, source)
 
     def __enter__(self) -> _Process:
         return self
@@ -638,9 +643,19 @@ def filter_value(text: str) -> str:
     return text
 
 
+# Containers without a keyframe index: a seek lands on any packet before the target and
+# the decoder waits for the next keyframe, which can be after it.
+_UNINDEXED = {"mpegts", "flv", "mpeg"}
+
+
+def seek_lead(info: VideoInfo) -> float:
+    """Seconds to decode before a cut so it starts on the right frame (see piece_args)."""
+    return 10.0 if _UNINDEXED & set(info.container.split(",")) else 0.0
+
+
 def piece_args(
     vod: Path | str, start: float, duration: float, output: Path | str, encoding: PieceEncoding,
-    subtitles: Path | None = None, fonts_dir: Path | None = None,
+    subtitles: Path | None = None, fonts_dir: Path | None = None, lead: float = 0.0,
 ) -> list[str]:
     """Cut [start, start + duration) with input seeking and re-encode it, optionally with burnt-in subtitles.
 
@@ -656,13 +671,20 @@ def piece_args(
             ass += ":fontsdir=" + filter_value(arg_path(fonts_dir))
         chain.append(ass)
     chain += [f"fps={encoding.fps}", "format=yuv420p"]
-    args = ["-ss", f"{start:.3f}", "-t", f"{duration:.3f}", "-i", arg_path(vod),
-            "-map", "0:v:0", "-vf", ",".join(chain),
+    # `lead` seconds before the cut are decoded and trimmed off in the filters (so the
+    # caption's clock still starts at the cut): for seek_lead's containers, and within
+    # the first second, where an FLV without an index cannot seek at all.
+    lead = start if start < 1.0 else min(start, lead)
+    cut = ["-ss", f"{start - lead:.3f}"] if start > lead else []
+    cut += ["-t", f"{lead + duration:.3f}", "-i", arg_path(vod)]
+    trim = f"trim=start={lead:.3f},setpts=PTS-{lead:.3f}/TB," if lead > 0 else ""
+    atrim = f"atrim=start={lead:.3f},asetpts=PTS-{lead:.3f}/TB," if lead > 0 else ""
+    args = [*cut, "-map", "0:v:0", "-vf", trim + ",".join(chain),
             "-c:v", "libx264", "-preset", encoding.preset, "-crf", str(encoding.crf),
             "-video_track_timescale", "90000"]
     if encoding.audio:
         # async resampling pads a late first audio packet so audio keeps the video's clock.
-        args += ["-map", "0:a:0", "-af", f"aresample={encoding.audio_rate}:async=1",
+        args += ["-map", "0:a:0", "-af", f"{atrim}aresample={encoding.audio_rate}:async=1",
                  "-c:a", "pcm_s16le", "-ac", "2", "-ar", str(encoding.audio_rate)]
     return [*args, arg_path(output)]
 

@@ -178,7 +178,7 @@ def render_reel(
             pieces.append(piece)
             if not piece.exists():
                 todo.append((seg, length, caption, piece))
-        _encode(vod, todo, encoding, config.jobs, len(pieces), progress)
+        _encode(vod, todo, encoding, media.seek_lead(info), config.jobs, len(pieces), progress)
         if config.crossfade > 0 and len(pieces) > 1:
             durations = [media.probe(p).duration for p in pieces]
             graph = media.crossfade_graph(durations, config.crossfade, encoding.audio)
@@ -193,7 +193,7 @@ def render_reel(
 
 
 def _encode(vod: Path | str, todo: list[tuple[Segment, float, str | None, Path]],
-            encoding: media.PieceEncoding, jobs: int, total: int,
+            encoding: media.PieceEncoding, lead: float, jobs: int, total: int,
             progress: Callable[[int, int], None] | None) -> None:
     """Encode the missing pieces; each appears under its final name only once it is whole."""
     done = total - len(todo)
@@ -213,8 +213,8 @@ def _encode(vod: Path | str, todo: list[tuple[Segment, float, str | None, Path]]
             subtitles = piece.with_suffix(".ass")
             atomic_write_text(subtitles, caption)
         part = piece.with_name(f".{piece.stem}.part{piece.suffix}")
-        commands.append((media.piece_args(vod, seg.start, length, part, encoding, subtitles, fonts_dir()),
-                         part, vod))
+        args = media.piece_args(vod, seg.start, length, part, encoding, subtitles, fonts_dir(), lead)
+        commands.append((args, part, vod))
 
     def finished(k: int) -> None:
         nonlocal done

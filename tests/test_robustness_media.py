@@ -66,3 +66,31 @@ def test_truncated_stream_still_reads_what_is_there(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     times = np.concatenate([b.times for b in media.frames(path, 2, None, 8)])
     assert 2 <= len(times) <= 6
+
+
+def _decoded(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Every frame (small) and its time."""
+    batches = list(media.frames(path, None, None, (80, 60)))
+    return np.concatenate([b.times for b in batches]), np.concatenate([b.images for b in batches]).astype(int)
+
+
+@pytest.mark.parametrize(("name", "codec"), [
+    ("vod.mp4", "libx264"), ("vod.mkv", "libx264"), ("vod.webm", "libvpx"), ("vod.flv", "flv1"),
+    ("vod.ts", "mpeg2video"),
+])
+@pytest.mark.parametrize("start", [0.0, 0.4, 1.6])
+def test_pieces_cut_where_asked_in_every_container(tmp_path, name, codec, start):
+    """A piece starts on the source's frame at `start`: an FLV without an index fails to seek
+    before its first keyframe and used to hand over its last frames instead."""
+    from autotosis import render
+    from autotosis.timeline import Segment
+
+    vod = lavfi(tmp_path / name, "-f", "lavfi", "-i", "testsrc2=s=160x120:r=15:d=3", "-f", "lavfi", "-i",
+                "sine=d=3", "-c:v", codec, "-g", "15", "-b:v", "800k")
+    reel = render.render_reel(vod, [Segment(start, start + 1.0)], tmp_path / "reel.mp4",
+                              render.RenderConfig(overlay=False))
+    assert media.probe(reel).duration == pytest.approx(1.0, abs=0.1)
+    times, source = _decoded(vod)
+    first = _decoded(reel)[1][0]
+    error = np.abs(source - first).mean(axis=(1, 2, 3))
+    assert abs(times[int(np.argmin(error))] - start) <= 1.5 / 15  # the frame at `start`, give or take one

@@ -435,15 +435,56 @@ def frames(
 # ---------------------------------------------------------------- writing
 
 
-def _write_wav(path: Path, audio: np.ndarray, sample_rate: int) -> None:
-    pcm = np.clip(audio, -1.0, 1.0)
-    pcm = (pcm * 32767).astype("<i2")
-    channels = 1 if pcm.ndim == 1 else pcm.shape[1]
+# Moving, game-like scenes from ffmpeg's own generators, drawn at a quarter of the
+# size and scaled up with hard pixels: cheap at any resolution and busy enough that
+# a face-cam box which strays into the game sees motion, as it would on a stream.
+BACKDROPS = {
+    "life": "life=size={qw}x{qh}:rate={fps}:ratio=0.12:mold=4:seed={seed}"
+            ":life_color=#e8d060:death_color=#1c2438:mold_color=#3c5a48,scale={w}:{h}:flags=neighbor",
+    "cellauto": "cellauto=size={qw}x{qh}:rate={fps}:rule=110:seed={seed},"
+                "colorchannelmixer=rr=0.3:gg=0.6:bb=0.9,scale={w}:{h}:flags=neighbor",
+    "mandelbrot": "mandelbrot=size={qw}x{qh}:rate={fps}:start_scale={zoom},scale={w}:{h}",
+    "testsrc2": "testsrc2=size={w}x{h}:rate={fps}",
+}
+
+
+@dataclass(frozen=True)
+class Backdrop:
+    """A generated full-frame scene with the piped picture overlaid at (x, y)."""
+
+    kind: str
+    width: int
+    height: int
+    x: int
+    y: int
+    seed: int = 0
+
+    def source(self, fps: float) -> str:
+        """The lavfi source text; every value is a number, so nothing needs escaping."""
+        if self.kind not in BACKDROPS:
+            raise MediaError(f"unknown backdrop {self.kind!r} (known: {', '.join(BACKDROPS)})")
+        return BACKDROPS[self.kind].format(
+            w=self.width, h=self.height, qw=max(8, self.width // 4), qh=max(8, self.height // 4),
+            fps=f"{fps:g}", seed=self.seed, zoom=f"{2.0 + (self.seed % 5) * 0.3:g}")
+
+
+Audio = np.ndarray | Iterable[np.ndarray]
+
+
+def _write_wav(path: Path, audio: Audio, sample_rate: int) -> None:
+    """16-bit WAV from float samples in [-1, 1]: one array, or chunks so hours of sound stay small."""
+    chunks = [audio] if isinstance(audio, np.ndarray) else audio
     with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(channels)
         handle.setsampwidth(2)
         handle.setframerate(sample_rate)
-        handle.writeframes(pcm.tobytes())
+        channels = 0
+        for chunk in chunks:
+            if not channels:
+                channels = 1 if chunk.ndim == 1 else chunk.shape[1]
+                handle.setnchannels(channels)
+            handle.writeframes((np.clip(chunk, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+        if not channels:
+            handle.setnchannels(1)
 
 
 def encode_args(
@@ -456,10 +497,18 @@ def encode_args(
     preset: str = "veryfast",
     gop: int | None = None,
     codec: str = "libx264",
+    backdrop: Backdrop | None = None,
 ) -> list[str]:
-    """Arguments that encode rgb24 frames from stdin (plus an optional audio file) to `output`."""
+    """Arguments that encode rgb24 frames from stdin (plus an optional audio file) to `output`.
+
+    With a `backdrop`, the piped frames are a small picture laid over a full-size
+    background that ffmpeg generates itself, so Python only draws the small part.
+    """
     video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}",
                          framerate=f"{fps:g}")
+    if backdrop is not None:
+        scene = ffmpeg.input(backdrop.source(fps), format="lavfi")
+        video = ffmpeg.overlay(scene, video, x=backdrop.x, y=backdrop.y, eof_action="endall")
     streams = [video]
     if audio_path is not None:
         streams.append(ffmpeg.input(arg_path(audio_path)))
@@ -478,14 +527,18 @@ def encode_frames(
     output: Path | str,
     images: Iterable[np.ndarray],
     fps: float,
-    audio: np.ndarray | None = None,
+    audio: Audio | None = None,
     sample_rate: int = 48000,
     crf: int = 23,
     preset: str = "veryfast",
     gop: int | None = None,
     codec: str = "libx264",
+    backdrop: Backdrop | None = None,
 ) -> Path:
-    """Encode RGB frames (H, W, 3 uint8) and optional float audio [-1, 1] into a video, atomically."""
+    """Encode RGB frames (H, W, 3 uint8) and optional float audio [-1, 1] into a video, atomically.
+
+    `audio` may be one array or an iterable of chunks (written to a WAV as they come).
+    """
     target = Path(output)
     iterator = iter(images)
     try:
@@ -498,7 +551,7 @@ def encode_frames(
         if audio is not None:
             audio_path = Path(tmp) / "audio.wav"
             _write_wav(audio_path, audio, sample_rate)
-        args = encode_args(part, width, height, fps, audio_path, crf, preset, gop, codec)
+        args = encode_args(part, width, height, fps, audio_path, crf, preset, gop, codec, backdrop)
         with _Process(args, stdin=True, stdout=False) as ffm:
             assert ffm.proc.stdin is not None
             try:

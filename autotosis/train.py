@@ -323,10 +323,17 @@ def train(cfg: TrainConfig, events: TrainEvents | None = None) -> TrainResult:
     return TrainResult(out, metrics_path, plot_path, best, history, wall)
 
 
+# AP differences below this are noise on a few hundred validation frames: once AP
+# saturates near 1, the epoch whose scores separate the classes more widely (lower
+# validation loss) should win, not the one that happens to rank one frame better.
+AP_RESOLUTION = 0.002
+
+
 def _rank(record: dict) -> tuple[float, float]:
-    """Higher is better: validation AP, then lower validation loss to break ties."""
+    """Higher is better: validation AP (to AP_RESOLUTION), then lower validation loss."""
     ap = record.get("ap")
-    return (ap if ap is not None and math.isfinite(ap) else -1.0, -record["val_loss"])
+    ap = ap if ap is not None and math.isfinite(ap) else -1.0
+    return (math.floor(ap / AP_RESOLUTION + 1e-9) * AP_RESOLUTION, -record["val_loss"])
 
 
 def _save_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, cfg: TrainConfig,

@@ -11,6 +11,7 @@ import click
 
 from autotosis import __version__
 from autotosis.cli.compile import compile_command
+from autotosis.cli.demo import demo
 from autotosis.cli.eval import eval_command
 from autotosis.cli.label import label
 from autotosis.cli.review import review
@@ -66,5 +67,5 @@ def main() -> None:
     cli(prog_name="autotosis")
 
 
-for _command in (label, train, compile_command, eval_command, review):
+for _command in (label, train, compile_command, eval_command, review, demo):
     cli.add_command(_command)

@@ -18,7 +18,7 @@ from autotosis.trainconfig import TrainConfig, TrainEvents
 D = TrainConfig()
 
 
-class _Bars(TrainEvents):
+class TrainBars(TrainEvents):
     """One bar for extraction, one per epoch with loss and throughput."""
 
     def __init__(self) -> None:
@@ -110,13 +110,13 @@ def train(labels_dir: Path, out: Path | None, label_name: str | None, cpu: bool,
                       patience=patience, batch_size=batch_size, lr=lr, optimizer=optimizer,
                       weights=weights, cpu=cpu, threads=threads, resume=resume)
     try:
-        result = train_lib.train(cfg, _Bars())
+        result = train_lib.train(cfg, TrainBars())
     except ModelError as exc:
         offline = weights == "imagenet" and "cannot download" in str(exc)
         if not (offline and sys.stdin.isatty() and click.confirm(f"{exc}\nTrain from scratch instead?")):
             raise
         cfg.weights = None
-        result = train_lib.train(cfg, _Bars())
+        result = train_lib.train(cfg, TrainBars())
     best = result.best
     click.echo(f"model:   {result.model_path}")
     click.echo(f"metrics: {result.metrics_path}")

@@ -16,6 +16,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from autotosis import loudness as loudness_lib
 from autotosis import media
@@ -51,7 +52,7 @@ class CompileOptions:
     out_dir: Path | None = None  # None: output/<vod stem>
     model: Path | None = None  # None: the newest models/*.pt, else loudness only
     scorer: str | None = None  # model | loudness | fused; None: model if there is one, else loudness
-    facecam: media.Box | None = None  # None: the checkpoint's box, else detected on the VOD
+    facecam: media.Box | Literal["auto"] | None = None  # None: the checkpoint's box, else detected
     scan: scan_lib.ScanConfig = field(default_factory=scan_lib.ScanConfig)
     loudness: loudness_lib.LoudnessConfig = field(default_factory=loudness_lib.LoudnessConfig)
     select: dict = field(default_factory=dict)  # SelectConfig overrides; None values are ignored
@@ -153,12 +154,15 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
 
         _, meta, _ = load_checkpoint(model_path)
         label, threshold = meta.label, float(meta.threshold)
-        box = options.facecam or meta.facecam
-        if box is None:
+        box = meta.facecam if options.facecam is None else options.facecam
+        if box is None or box == "auto":
             from autotosis.facecam import detect_facecam
 
-            box = detect_facecam(vod).box
-            note(f"{vod}: no face-cam box given or in the model; detected {list(box)}")
+            guess = detect_facecam(vod)
+            why = "as asked" if box == "auto" else "no box given or in the model"
+            box = guess.box
+            note(f"{vod}: face-cam detected ({why}) at {list(box)}, a face in "
+                 f"{guess.frames_with_face}/{guess.frames_sampled} sampled frames")
         fps = options.scan.fps or float(meta.fps)
         scan_result = scan_lib.scan(vod, model_path, box, options.scan, events.scan_progress,
                                     options.cache, fps)

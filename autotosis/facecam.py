@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +93,27 @@ def _best_track(detections: list[Detection]) -> list[tuple[float, float, float, 
     return [d[:4] for d in best]
 
 
+# Up to this length one decoding pass samples the frames; a longer video (a VOD) is
+# sampled by seeking to each point, so detection costs seconds, not a full decode.
+SINGLE_PASS_SECONDS = 300.0
+
+
+def _samples(path: Path | str, info: media.VideoInfo, count: int,
+             size: tuple[int, int]) -> Iterator[np.ndarray]:
+    """`count` frames spread evenly over the video, scaled to `size`."""
+    if info.duration <= SINGLE_PASS_SECONDS:
+        for batch in media.frames(path, count / max(info.duration, 1e-3), None, size, info=info):
+            yield from batch.images
+        return
+    for k in range(count):
+        at = (k + 0.5) * info.duration / count
+        stream = media.frames(path, None, None, size, start=at, end=at + 1.0, info=info, batch_size=1)
+        with contextlib.closing(stream):  # one frame is enough: stop ffmpeg right away
+            batch = next(stream, None)
+        if batch is not None:
+            yield batch.images[0]
+
+
 def detect_facecam(path: Path | str, samples: int = 24) -> FacecamGuess:
     """Propose a stable face-cam box from the face seen most consistently across the clip.
 
@@ -100,14 +123,12 @@ def detect_facecam(path: Path | str, samples: int = 24) -> FacecamGuess:
     info = media.probe(path)
     width = min(DETECT_WIDTH, info.width)
     height = max(2, round(info.height * width / info.width))
-    fps = samples / max(info.duration, 1e-3)
     detections: list[Detection] = []
     sampled = 0
-    for batch in media.frames(path, fps, None, (width, height), info=info):
-        for image in batch.images:
-            sampled += 1
-            for x, y, w, h, n in faces_in(image):
-                detections.append(((x + w / 2) / width, (y + h / 2) / height, w / width, h / height, n))
+    for image in _samples(path, info, samples, (width, height)):
+        sampled += 1
+        for x, y, w, h, n in faces_in(image):
+            detections.append(((x + w / 2) / width, (y + h / 2) / height, w / width, h / height, n))
     track = _best_track(detections) if detections else []
     if len(track) < max(2, sampled // 5):
         raise AutotosisError(

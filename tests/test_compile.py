@@ -90,3 +90,20 @@ def test_bad_inputs_are_one_line_errors(vod, project):
     assert no_model.exit_code == 1 and "--scorer model needs a model" in no_model.output
     bad_box = CliRunner().invoke(cli, ["compile", str(vod), "--facecam", "1,2"])
     assert bad_box.exit_code == 2 and "--facecam" in bad_box.output
+
+
+def test_facecam_auto_finds_the_face_cam_on_the_vod(project):
+    """A VOD whose face-cam sits elsewhere than the model's box: `--facecam auto` crops the real one."""
+    from autotosis import synth
+    from autotosis.model import ModelMeta, build_model, save_checkpoint
+
+    inset = (0.05, 0.35, 0.4, 0.95)
+    spec = synth.StreamSpec(duration=8.0, width=320, height=180, fps=10.0, facecam=inset, seed=2)
+    vod = synth.make_stream(project / "left.mp4", spec, preset="ultrafast")
+    save_checkpoint(project / "models" / "rage.pt", build_model(),
+                    ModelMeta(size=32, fps=1.0, threshold=0.0, facecam=(0.7, 0.0, 1.0, 0.4)))
+    result = CliRunner().invoke(cli, ["compile", str(vod), "--facecam", "auto", "--no-overlay", "--top", "1"])
+    assert result.exit_code == 0, result.output
+    assert "face-cam detected (as asked)" in result.output
+    box = json.loads((project / "output" / "left" / "options.json").read_text())["facecam"]
+    assert box == pytest.approx(inset, abs=0.08)

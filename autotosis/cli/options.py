@@ -40,8 +40,8 @@ SCAN_FIELDS = ("fps", "keyframes", "device", "batch_size", "threads")
 
 
 def _facecam(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
-    if value is None:
-        return None
+    if value is None or value == "auto":
+        return value
     try:
         return labels_lib.parse_box(value)
     except ValueError as exc:
@@ -95,7 +95,8 @@ scoring_options = _stack(
         "-f",
         "--facecam",
         callback=_facecam,
-        help="Face-cam box x0,y0,x1,y1 as fractions (default: the model's, else detected).",
+        help="Face-cam box x0,y0,x1,y1 as fractions, or 'auto' to find the face on the VOD "
+        "(default: the model's box).",
     ),
     click.option(
         "--fps",

@@ -67,8 +67,9 @@ def faces_in(image: np.ndarray) -> list[tuple[int, int, int, int, int]]:
     # game and washes out the face-cam (measured: it hid the test photo's face).
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     found, counts = _detector().detectMultiScale2(gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
-    boxes = [(*(int(v) for v in f), int(n)) for f, n in zip(found, np.ravel(counts), strict=True)]
-    return sorted(boxes, key=lambda b: -b[4])  # type: ignore[return-value]
+    boxes = [(int(x), int(y), int(w), int(h), int(n))
+             for (x, y, w, h), n in zip(found, np.ravel(counts), strict=True)]
+    return sorted(boxes, key=lambda b: -b[4])
 
 
 Detection = tuple[float, float, float, float, int]
@@ -109,9 +110,9 @@ def _samples(path: Path | str, info: media.VideoInfo, count: int,
         at = (k + 0.5) * info.duration / count
         stream = media.frames(path, None, None, size, start=at, end=at + 1.0, info=info, batch_size=1)
         with contextlib.closing(stream):  # one frame is enough: stop ffmpeg right away
-            batch = next(stream, None)
-        if batch is not None:
-            yield batch.images[0]
+            first = next(stream, None)
+        if first is not None:
+            yield first.images[0]
 
 
 def detect_facecam(path: Path | str, samples: int = 24) -> FacecamGuess:

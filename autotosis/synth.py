@@ -85,7 +85,7 @@ class StreamSpec:
 # ---------------------------------------------------------------- time -> expression
 
 
-def _smoothstep(x: np.ndarray | float) -> np.ndarray:
+def _smoothstep(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3 - 2 * x)
 
@@ -234,7 +234,8 @@ def _voice(t: np.ndarray, pitch: float, phase_seed: int) -> np.ndarray:
     """A buzzy voice: a few harmonics of a wobbling pitch (how shouting sounds to a loudness meter)."""
     wobble = 1.0 + 0.04 * np.sin(2 * np.pi * 0.7 * t + phase_seed)
     phase = 2 * np.pi * pitch * t * wobble
-    return sum(np.sin(k * phase) / k for k in range(1, 6)) / 1.5
+    harmonics = np.arange(1, 6).reshape(-1, 1)
+    return (np.sin(harmonics * phase) / harmonics).sum(axis=0) / 1.5
 
 
 def audio_chunk(spec: StreamSpec, start: float, samples: int, rate: int = AUDIO_RATE) -> np.ndarray:

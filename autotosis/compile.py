@@ -25,7 +25,7 @@ from autotosis import scan as scan_lib
 from autotosis import select as select_lib
 from autotosis import sidecars as sidecars_lib
 from autotosis.errors import AutotosisError, MediaError, ModelError
-from autotosis.fsutil import atomic_write_text
+from autotosis.fsutil import atomic_write_text, exclusive
 from autotosis.paths import MODELS_DIR, OUTPUT_DIR
 from autotosis.timeline import Segment, Timeline
 
@@ -211,7 +211,16 @@ def selection_config(select: dict, scored: Scored) -> select_lib.SelectConfig:
 
 
 def compile_vod(options: CompileOptions, events: CompileEvents | None = None) -> CompileResult:
-    """Scan (or reuse the cached scan), measure loudness, select, render, write the sidecars."""
+    """Scan (or reuse the cached scan), measure loudness, select, render, write the sidecars.
+
+    The output folder is locked meanwhile: a second compile into it (another VOD with
+    the same name) fails at once instead of mixing its files with this run's.
+    """
+    with exclusive(output_dir(options.vod, options.out_dir), "another autotosis compile"):
+        return _compile_vod(options, events)
+
+
+def _compile_vod(options: CompileOptions, events: CompileEvents | None) -> CompileResult:
     events = events or CompileEvents()
     vod = options.vod
     info = media.probe(vod)

@@ -84,9 +84,11 @@ def exclusive(folder: Path | str, what: str = "another autotosis run") -> Iterat
     Two processes writing one output folder would mix their files; the second one gets
     a one-line error instead. The lock is flock(2) on the folder itself, so no lock file
     is left behind and a killed process releases it. Re-entrant within one process, so
-    a pipeline that locks a folder can call a step that locks it again.
+    a pipeline that locks a folder can call a step that locks it again. A folder made
+    here and still empty at the end (the run failed early) is removed again.
     """
     path = Path(folder)
+    created = not path.exists()
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -109,3 +111,6 @@ def exclusive(folder: Path | str, what: str = "another autotosis run") -> Iterat
             _held[key][0] -= 1
             if _held[key][0] == 0:
                 os.close(_held.pop(key)[1])
+                if created:
+                    with contextlib.suppress(OSError):
+                        path.rmdir()

@@ -15,6 +15,7 @@ resumes from the last saved position.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import queue
 import threading
@@ -105,6 +106,19 @@ def _check_complete(vod: Path | str, info: media.VideoInfo, last: float, rate: f
             "with `ffmpeg -i IN -c copy OUT.mp4` and compile that")
 
 
+def _resume_point(last: float, back: float, grid: float | None) -> float:
+    """Where a resumed decode starts: at least `back` seconds before `last`, on the sampling
+    grid and on a whole millisecond. `-ss` takes milliseconds; a seek between them makes
+    the fps filter hand over each frame one sample late."""
+    if not grid:
+        return max(0.0, last - back)
+    for n in range(math.floor((last - back) * grid), 0, -1):
+        at = n / grid
+        if abs(at * 1000 - round(at * 1000)) < 1e-6:
+            return at
+    return 0.0
+
+
 _DONE = object()
 
 
@@ -180,17 +194,20 @@ def scan(
     earlier = _load(partial)
     times: list[np.ndarray] = [earlier.times] if earlier is not None else []
     values: list[np.ndarray] = [earlier.values] if earlier is not None else []
-    resume_at, last = 0.0, -1.0
+    resume_at, seek_to, last = 0.0, 0.0, -1.0
+    grid = rate if rate and not config.keyframes else None
     if earlier is not None and len(earlier):
         last = float(earlier.times[-1])
-        # ffmpeg's fps filter samples at start + k / fps: starting one step on keeps the grid.
-        resume_at = last + (1.0 / rate if rate and not config.keyframes else 1e-3)
+        resume_at = last + (1.0 / grid if grid else 1e-3)
+        # A seek may land past its target (on the next keyframe, or anywhere in a file
+        # without an index): start a little earlier, on the grid, and drop what is done.
+        seek_to = _resume_point(last, max(1.0, media.seek_lead(info)), grid)
 
     batches: queue.Queue = queue.Queue(maxsize=config.queue_batches)
     stop = threading.Event()
     decoder = threading.Thread(
         target=_decode_into, name="autotosis-decode", daemon=True, args=(batches, stop),
-        kwargs=dict(path=vod, fps=rate, box=box, size=size, start=resume_at or None,
+        kwargs=dict(path=vod, fps=rate, box=box, size=size, start=seek_to or None,
                     keyframes=config.keyframes, batch_size=config.batch_size, info=info),
     )
     decoder.start()
@@ -204,13 +221,15 @@ def scan(
                 break
             if isinstance(item, BaseException):
                 raise item
-            keep = item.times > last  # never a sample twice across a resume
+            stamps = np.round(item.times * grid) / grid if grid else item.times  # one grid across resumes
+            # Strictly increasing: never a sample twice across a resume or at a stream's end.
+            keep = stamps > np.maximum.accumulate(np.concatenate([[last], stamps[:-1]]))
             probabilities = classifier.predict(item.images[keep])
-            times.append(item.times[keep])
+            times.append(stamps[keep])
             values.append(probabilities)
             scored += int(keep.sum())
             if keep.any():
-                last = float(item.times[keep][-1])
+                last = float(stamps[keep][-1])
             if progress is not None:
                 progress(min(last, info.duration), info.duration)
             if last - saved_at >= config.checkpoint_seconds:

@@ -255,7 +255,7 @@ def audio_chunk(spec: StreamSpec, start: float, samples: int, rate: int = AUDIO_
     rage = intensity(t, spec.rage)
     hype = intensity(t, spec.hype)
     speech = 0.05 * voice * syllables * talk_env * (1 - np.maximum(rage, hype))
-    shout = 0.25 * _voice(t, spec.streamer.voice_hz * 1.5, spec.seed + 1) * (0.7 + 0.3 * np.abs(
+    shout = 0.4 * _voice(t, spec.streamer.voice_hz * 1.5, spec.seed + 1) * (0.7 + 0.3 * np.abs(
         np.sin(2 * np.pi * 2.2 * t))) * rage + 0.05 * rng.standard_normal(samples) * rage
     ha_ha = np.sin(2 * np.pi * 5 * t) > 0
     laugh = 0.25 * _voice(t, spec.streamer.voice_hz * 1.8, spec.seed + 2) * ha_ha * hype
@@ -266,7 +266,7 @@ def audio_chunk(spec: StreamSpec, start: float, samples: int, rate: int = AUDIO_
         if inside.any():
             decay = np.exp(-(t[inside] - at) / 0.3)
             bang[inside] += 0.25 * decay * rng.standard_normal(int(inside.sum()))
-    return music + hiss + speech + shout + laugh + bang
+    return np.tanh(music + hiss + speech + shout + laugh + bang)  # a soft limiter, as streaming software has
 
 
 def audio_chunks(spec: StreamSpec, rate: int = AUDIO_RATE, seconds: float = 10.0) -> Iterator[np.ndarray]:

@@ -29,7 +29,7 @@ from autotosis.labels import load_label
 from autotosis.timeline import Segment
 from autotosis.trainconfig import TrainConfig, TrainEvents
 
-DATA_VERSION = 1
+DATA_VERSION = 2  # bump when synth changes what the files hold
 # The streamer's face-cam: top right, as most streams put it. Clips and VOD share it.
 FACECAM = (0.72, 0.04, 0.98, 0.46)
 BACKDROPS = ("life", "cellauto", "testsrc2")

@@ -111,11 +111,12 @@ def build_model(arch: str = "resnet18", weights: str | None = None) -> nn.Module
 
 # What torch.load's long messages mean for a user, checked in order.
 _LOAD_ERRORS = (
-    ("Weights only load failed", "holds code or objects other than tensors and plain values; "
-                                 "refused without running it (weights-only loading)"),
+    ("invalid load key", "not a PyTorch checkpoint"),
     ("central directory", "truncated or damaged (incomplete zip archive)"),
     ("PytorchStreamReader", "truncated or damaged"),
-    ("invalid load key", "not a PyTorch checkpoint"),
+    ("Unsupported operand", "not a PyTorch checkpoint; refused without running it (weights-only loading)"),
+    ("Weights only load failed", "holds code or objects other than tensors and plain values; "
+                                 "refused without running it (weights-only loading)"),
 )
 
 

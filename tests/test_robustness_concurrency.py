@@ -1,14 +1,17 @@
 """Runs side by side: two compiles at once, and compile while `autotosis train` rewrites the model.
 
-Caches are keyed by content and written atomically, output folders are locked, and a
-scan hashes and loads the very same model bytes: nothing one run writes can end up
-in another run's cache or output.
+Caches are keyed by content and written atomically under temp names no glob picks up,
+output folders are locked, and a scan hashes and loads the very same model bytes:
+nothing one run writes can end up in another run's cache or output.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -18,9 +21,10 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from robustness_support import Run
+from robustness_support import ROOT, Run
 
 from autotosis import media, scan
+from autotosis import model as model_lib
 from autotosis.cli.main import cli
 from autotosis.model import ModelMeta, build_model, save_checkpoint
 
@@ -67,55 +71,91 @@ def test_two_compiles_at_once(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.rglob(".*") if ".part" in p.name]
 
 
-WRITER = """
-import sys
-import time
+# `autotosis train` saving a better epoch, frozen (SIGSTOP) just before its rename: the
+# new checkpoint lies complete under its temp name, the old one is still models/rage.pt.
+SAVER = """
+import os, signal, sys
 from pathlib import Path
 from autotosis.fsutil import atomic_write_bytes
-target, versions = Path(sys.argv[1]), [Path(p).read_bytes() for p in sys.argv[2:]]
-while True:
-    for data in versions:
-        atomic_write_bytes(target, data)
-        time.sleep(0.2)  # about as often as a short epoch; easier on a shared disk
+
+
+def stop_before_rename(frame, event, arg):
+    if event == "c_call" and arg is os.replace:
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+
+sys.setprofile(stop_before_rename)
+atomic_write_bytes(Path(sys.argv[1]), Path(sys.argv[2]).read_bytes())
 """
 
 
-def test_compile_while_train_rewrites_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A writer replaces models/rage.pt with two different checkpoints as fast as it can, the
-    way train saves each better epoch. Every compile meanwhile uses one whole checkpoint, and
-    each cached scan holds the scores of the very model its key names."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
-    vod = shout_vod(tmp_path / "vod.mp4", 2.0, seconds=5.0)
-    box = (0.0, 0.0, 0.5, 0.5)
+def _checkpoints(folder: Path, box: tuple[float, ...]) -> list[Path]:
+    """Two checkpoints with different weights, as two epochs of one training run."""
     versions = []
     for seed in (1, 2):
         torch.manual_seed(seed)
-        path = tmp_path / f"version{seed}.pt"
+        path = folder / f"version{seed}.pt"
         save_checkpoint(path, build_model(), ModelMeta(size=32, fps=4.0, threshold=0.0, facecam=box))
         versions.append(path)
-    (tmp_path / "models").mkdir()
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, "models/rage.pt", *map(str, versions)],
-                              cwd=tmp_path)
-    try:
-        while not (tmp_path / "models" / "rage.pt").exists():
-            time.sleep(0.01)
-        for _ in range(4):
-            result = CliRunner().invoke(cli, ["compile", str(vod), "--top", "1", "--no-overlay", "--force"])
-            assert result.exit_code == 0, result.output
-    finally:
-        writer.kill()
-        writer.wait()
+    return versions
 
+
+def _stopped(proc: subprocess.Popen) -> bool:
+    return Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def test_compile_while_train_saves_a_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """compile picks the newest models/*.pt: never train's temp file, complete or not."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
+    vod = shout_vod(tmp_path / "vod.mp4", 2.0, seconds=5.0)
+    old, new = _checkpoints(tmp_path, (0.0, 0.0, 0.5, 0.5))
+    (tmp_path / "models").mkdir()
+    shutil.copy(old, tmp_path / "models" / "rage.pt")
+    saver = subprocess.Popen([sys.executable, "-c", SAVER, "models/rage.pt", str(new)], cwd=tmp_path,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 60
+        while not _stopped(saver):
+            assert saver.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        assert len(list((tmp_path / "models").iterdir())) == 2  # rage.pt and train's temp file
+        result = CliRunner().invoke(cli, ["compile", str(vod), "--top", "1", "--no-overlay"])
+        assert result.exit_code == 0, result.output
+        used = json.loads((tmp_path / "output" / "vod" / "options.json").read_text())["model"]
+        assert Path(used) == (tmp_path / "models" / "rage.pt").absolute()
+    finally:
+        saver.send_signal(signal.SIGCONT)
+        saver.wait()
+    assert (tmp_path / "models" / "rage.pt").read_bytes() == new.read_bytes()
+
+
+def test_model_replaced_between_hash_and_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worst moment for train to replace the model: after scan hashed it for the cache key,
+    before the weights are loaded. The cached scores must still belong to the key's model."""
+    vod = shout_vod(tmp_path / "vod.mp4", 2.0, seconds=5.0)
+    box = (0.0, 0.0, 0.5, 0.5)
+    old, new = _checkpoints(tmp_path, box)
+    target = tmp_path / "rage.pt"
+    shutil.copy(old, target)
+    real_load = model_lib._torch_load
+
+    def replaced_meanwhile(path: Path, *rest: object) -> object:
+        if Path(path) == target and target.read_bytes() == old.read_bytes():
+            shutil.copy(new, tmp_path / "incoming.pt")
+            os.replace(tmp_path / "incoming.pt", target)  # what train's atomic save does
+        return real_load(path, *rest)
+
+    monkeypatch.setattr(model_lib, "_torch_load", replaced_meanwhile)
+    scan.scan(vod, target, box, cache=tmp_path / "cache", fps=4.0)
+    monkeypatch.undo()
     info = media.probe(vod)
-    expected = {}
-    for path in versions:
-        key = scan.scan_key(info, hashlib.sha256(path.read_bytes()).hexdigest(), 4.0, box, False)
-        expected[key] = scan.scan(vod, path, box, cache=tmp_path / "fresh", fps=4.0).timeline.values
-    cached = sorted((tmp_path / "cache" / "scans").glob("*.npz"))
-    assert cached and not [p for p in cached if "partial" in p.name]
-    for entry in cached:
-        assert entry.stem in expected, entry.name  # keyed by one of the two checkpoints' bytes
-        with np.load(entry) as data:
-            assert np.allclose(data["values"], expected[entry.stem], atol=1e-5), entry.name
-    assert not [p for p in tmp_path.rglob(".*") if ".part" in p.name and "models" not in str(p)]
+    (entry,) = (tmp_path / "cache" / "scans").glob("*.npz")
+    for version in (old, new):
+        key = scan.scan_key(info, hashlib.sha256(version.read_bytes()).hexdigest(), 4.0, box, False)
+        if entry.stem == key:
+            expected = scan.scan(vod, version, box, cache=tmp_path / "fresh", fps=4.0).timeline.values
+            with np.load(entry) as data:
+                assert np.allclose(data["values"], expected, atol=1e-5)
+            return
+    pytest.fail(f"{entry.name} is keyed by neither checkpoint")

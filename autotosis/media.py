@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import wave
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -391,7 +391,7 @@ def frames(
     keyframes: bool = False,
     batch_size: int = 64,
     info: VideoInfo | None = None,
-) -> Iterator[FrameBatch]:
+) -> Generator[FrameBatch, None, None]:
     """Stream sampled, cropped, scaled frames as numpy batches; nothing touches the disk.
 
     Memory is one batch; closing the generator early kills ffmpeg.

@@ -63,7 +63,9 @@ class ModelMeta:
 
 def _head(model: nn.Module) -> None:
     """One logit: P(label) = sigmoid(logit), which keeps the loss and the threshold simple."""
-    model.fc = nn.Linear(model.fc.in_features, 1)
+    head = model.fc
+    assert isinstance(head, nn.Linear)
+    model.fc = nn.Linear(head.in_features, 1)
 
 
 def build_model(arch: str = "resnet18", weights: str | None = None) -> nn.Module:
@@ -195,7 +197,7 @@ class Classifier:
     """A loaded model ready for inference on uint8 crops at `meta.size`."""
 
     def __init__(self, model: nn.Module, meta: ModelMeta, device: torch.device, batch_size: int = 64):
-        self.model = model.eval().to(device, memory_format=torch.channels_last)
+        self.model = model.eval().to(device).to(memory_format=torch.channels_last)
         self.meta = meta
         self.device = device
         self.batch_size = batch_size

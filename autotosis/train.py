@@ -13,6 +13,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -259,7 +260,7 @@ def train(cfg: TrainConfig, events: TrainEvents | None = None) -> TrainResult:
     val_set = data.subset(val_ids) if val_ids else train_set
     out = cfg.resolved_out(data.label)
 
-    model = model.to(device, memory_format=torch.channels_last)
+    model = model.to(device).to(memory_format=torch.channels_last)
     # No decay on BatchNorm and bias terms: decaying them only fights the normalisation.
     params = [{"params": [p for p in model.parameters() if p.ndim > 1], "weight_decay": cfg.weight_decay},
               {"params": [p for p in model.parameters() if p.ndim <= 1], "weight_decay": 0.0}]
@@ -291,7 +292,7 @@ def train(cfg: TrainConfig, events: TrainEvents | None = None) -> TrainResult:
         record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "images_per_s": ips,
                   "seconds": time.perf_counter() - started,
                   **metrics_lib.summary(val_set.labels, scores)}
-        history.append(_plain(record))
+        history.append(cast(dict, _plain(record)))
         better = not best or _rank(record) > _rank(best)
         if better:
             best, best_scores, stale = dict(history[-1]), scores, 0

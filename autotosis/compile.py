@@ -150,9 +150,10 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
     label, threshold, model_scores, scan_result = "loud", None, None, None
     if scorer != "loudness":
         assert model_path is not None
-        from autotosis.model import load_checkpoint
+        from autotosis.model import load_checkpoint, read_checkpoint
 
-        _, meta, _ = load_checkpoint(model_path)
+        model_data = read_checkpoint(model_path)  # metadata and weights from one version of the file
+        _, meta, _ = load_checkpoint(model_path, model_data)
         label, threshold = meta.label, float(meta.threshold)
         box = meta.facecam if options.facecam is None else options.facecam
         if box is None or box == "auto":
@@ -165,7 +166,8 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
                  f"{guess.frames_with_face}/{guess.frames_sampled} sampled frames")
         fps = options.scan.fps or float(meta.fps)
         scan_result = scan_lib.scan(vod, model_path, box, options.scan, events.scan_progress,
-                                    options.cache, fps)
+                                    options.cache, fps, model_data)
+        del model_data
         if scan_result.cached:
             note("scan: reused the cached scores for this VOD, model, fps and box")
         model_scores = scan_result.timeline
@@ -216,14 +218,15 @@ def compile_vod(options: CompileOptions, events: CompileEvents | None = None) ->
     The output folder is locked meanwhile: a second compile into it (another VOD with
     the same name) fails at once instead of mixing its files with this run's.
     """
+    info = media.probe(options.vod)  # a bad VOD fails before any folder is made
     with exclusive(output_dir(options.vod, options.out_dir), "another autotosis compile"):
-        return _compile_vod(options, events)
+        return _compile_vod(options, events, info)
 
 
-def _compile_vod(options: CompileOptions, events: CompileEvents | None) -> CompileResult:
+def _compile_vod(options: CompileOptions, events: CompileEvents | None,
+                 info: media.VideoInfo) -> CompileResult:
     events = events or CompileEvents()
     vod = options.vod
-    info = media.probe(vod)
     folder = output_dir(vod, options.out_dir)
     reel = folder / "reel.mp4"
     if reel.exists() and not options.force:
@@ -244,8 +247,8 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None) -> Compi
                                   scored.loudness, config.enter,
                                   f"{vod.name}: {len(segments)} segment(s) by {scored.scorer}")
     if not segments:
-        raise AutotosisError(f"{vod}: no moment scored above {config.enter:.2f}; lower --threshold "
-                             f"(see {files['plot']})")
+        why = select_lib.explain_empty(scored.score, config, info.duration)
+        raise AutotosisError(f"{vod}: no highlights: {why} (see {files['plot']})")
     render_lib.render_reel(vod, segments, reel, options.render, scored.score, scored.label, options.force,
                            events.render_progress)
     files["reel"] = reel

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import io
 import queue
 import re
 import shutil
@@ -22,6 +23,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import ffmpeg
 import numpy as np
@@ -403,15 +405,15 @@ def frames(
     frame_bytes = width * height * 3
     offset = start or 0.0
     with _Process(args) as ffm:
-        assert ffm.proc.stdout is not None
+        pipe = cast(io.BufferedReader, ffm.proc.stdout)  # bufsize > 0: a buffered binary reader
         index = 0
         times_done = False
         while True:
             images = np.empty((batch_size, height, width, 3), dtype=np.uint8)
-            view = memoryview(images).cast("B")
+            view = images.data.cast("B")
             filled = 0
             while filled < len(view):
-                got = ffm.proc.stdout.readinto(view[filled:])
+                got = pipe.readinto(view[filled:])
                 if not got:
                     break
                 filled += got

@@ -122,18 +122,25 @@ _LOAD_ERRORS = (
 )
 
 
+def read_checkpoint(path: Path | str) -> bytes:
+    """A checkpoint file's bytes, read once: whoever needs its metadata and its weights
+    gets both from the same version even if training replaces the file meanwhile."""
+    p = Path(path)
+    if not p.exists():
+        raise ModelError(f"{p}: no such checkpoint")
+    if p.is_dir():
+        raise ModelError(f"{p}: is a directory, expected a checkpoint file")
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{p}: cannot read ({exc.strerror})") from None
+
+
 def _torch_load(path: Path, data: bytes | None = None) -> Any:
     """torch.load with weights_only=True (a malicious pickle is refused, never run), every
     failure as a one-line ModelError naming `path`. `data`: the file's bytes, already read."""
     if data is None:
-        if not path.exists():
-            raise ModelError(f"{path}: no such checkpoint")
-        if path.is_dir():
-            raise ModelError(f"{path}: is a directory, expected a checkpoint file")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ModelError(f"{path}: cannot read ({exc.strerror})") from None
+        data = read_checkpoint(path)
     if not data:
         raise ModelError(f"{path}: checkpoint is empty (0 bytes)")
     try:

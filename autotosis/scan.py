@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from autotosis import media
-from autotosis.errors import MediaError, ModelError
+from autotosis.errors import MediaError
 from autotosis.fsutil import atomic_path
 from autotosis.paths import cache_dir
 from autotosis.timecode import format_time
@@ -155,23 +155,25 @@ def scan(
     progress: ProgressFn | None = None,
     cache: Path | None = None,
     fps: float | None = None,
+    model_data: bytes | None = None,
 ) -> ScanResult:
     """Score a VOD with a checkpoint: cached, resumable, decode and inference overlapped.
 
     `fps` is the resolved sampling rate (config.fps, else the checkpoint's); it is
-    ignored in keyframe mode, where every keyframe is one sample.
+    ignored in keyframe mode, where every keyframe is one sample. `model_data` is the
+    checkpoint's bytes when the caller read them already (model.read_checkpoint).
     """
     started = time.perf_counter()
     info = media.probe(vod)
     model_file = Path(model_path)
-    if not model_file.is_file():
-        raise ModelError(f"{model_file}: no such checkpoint")
     rate = fps if fps is not None else config.fps
     if not config.keyframes and not rate:
         raise ValueError("scan needs a sampling fps unless it runs on keyframes")
     # One read: the cache key and the weights come from the same bytes even if
     # `autotosis train` replaces the file meanwhile.
-    model_bytes = model_file.read_bytes()
+    from autotosis.model import read_checkpoint
+
+    model_bytes = model_data if model_data is not None else read_checkpoint(model_file)
     key = scan_key(info, hashlib.sha256(model_bytes).hexdigest(), rate, box, config.keyframes)
     folder = (cache if cache is not None else cache_dir()) / "scans"
     final, partial = folder / f"{key}.npz", folder / f"{key}.partial.npz"

@@ -237,3 +237,16 @@ def select_segments(score: Timeline, config: SelectConfig = SelectConfig(),
     found = [e for e in events(score, config, duration) if e.duration >= config.min_event - 1e-9]
     found = merge(pad(found, config.pad_before, config.pad_after, duration), config.merge_gap)
     return [Segment(e.start, e.end, e.peak, e.mean) for e in budget(found, config.max_length, config.top)]
+
+
+def explain_empty(score: Timeline, config: SelectConfig, duration: float | None = None) -> str:
+    """Why `select_segments` found nothing, in words that say which option to change."""
+    if len(score) == 0:
+        return "the score timeline is empty"
+    found = events(score, config, duration)
+    if not found:
+        highest = float(np.max(score.values))
+        return f"no moment scored above {config.enter:.2f} (the highest is {highest:.2f}); lower --threshold"
+    longest = max(e.duration for e in found)
+    return (f"every moment above {config.enter:.2f} is shorter than --min-event {config.min_event:g}s "
+            f"(the longest is {longest:.1f}s); lower --min-event")

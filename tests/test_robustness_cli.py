@@ -137,7 +137,9 @@ def test_missing_file(project: Path, model: Path) -> None:
 
 def test_directory(project: Path, model: Path) -> None:
     (project / "a dir.mp4").mkdir()
-    assert_one_line_error(compile_with(model, "a dir.mp4"), "a dir.mp4", "is a directory")
+    result = compile_with(model, "a dir.mp4")
+    assert_one_line_error(result, "a dir.mp4", "is a directory, expected a video file")
+    assert "Usage:" not in result.output and not (project / "output").exists()
     assert_one_line_error(invoke("label", "a dir.mp4", "-s", "0-1"), "a dir.mp4", "is a directory")
 
 

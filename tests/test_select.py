@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autotosis.select import SelectConfig, fuse, hysteresis, loudness_score, select_segments, smooth
+from autotosis.select import (
+    SelectConfig,
+    explain_empty,
+    fuse,
+    hysteresis,
+    loudness_score,
+    select_segments,
+    smooth,
+)
 from autotosis.timeline import Timeline
 
 STEP = 0.5  # two samples per second: sample k at k/2 s covers [k/2 - 0.25, k/2 + 0.25)
@@ -112,3 +120,15 @@ def test_fuse_weights_and_resamples_onto_the_model_grid():
     assert fuse(model, loud, 0.0).values == pytest.approx(model.values)
     with pytest.raises(ValueError, match=r"within 0\.\.1"):
         fuse(model, loud, 1.5)
+
+
+def test_an_empty_selection_says_which_option_to_change():
+    quiet = timeline([(10, 12, 0.3)])
+    assert select_segments(quiet, PLAIN, 30.0) == []
+    assert explain_empty(quiet, PLAIN, 30.0) == (
+        "no moment scored above 0.50 (the highest is 0.30); lower --threshold")
+    blip = timeline([(10, 10.5, 0.9)])
+    strict = SelectConfig(**{**PLAIN.__dict__, "min_event": 2.0})
+    assert select_segments(blip, strict, 30.0) == []
+    assert explain_empty(blip, strict, 30.0) == (
+        "every moment above 0.50 is shorter than --min-event 2s (the longest is 0.5s); lower --min-event")

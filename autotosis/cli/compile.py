@@ -80,7 +80,7 @@ class ProgressBars(CompileEvents):
 
 
 @click.command(name="compile")
-@click.argument("vod", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("vod", type=click.Path(path_type=Path))
 @scoring_options
 @selection_options
 @click.option("--preset", default=R.preset, show_default=True, help="x264 preset for the reel.")

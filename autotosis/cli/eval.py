@@ -51,7 +51,7 @@ def _report(result: Evaluation) -> list[str]:
 
 
 @click.command(name="eval")
-@click.argument("vod", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("vod", type=click.Path(path_type=Path))
 @click.option(
     "--truth",
     "truth_file",

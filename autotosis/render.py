@@ -27,6 +27,7 @@ import numpy as np
 from autotosis import media
 from autotosis.errors import AutotosisError, MediaError
 from autotosis.fsutil import atomic_path, atomic_write_text, exclusive, write_error
+from autotosis.hardware import cores
 from autotosis.timecode import format_time
 from autotosis.timeline import Segment, Timeline
 
@@ -36,8 +37,7 @@ FONT = "DejaVu Sans"
 
 
 def _jobs() -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(4, cores))
+    return max(1, min(4, cores()))
 
 
 @dataclass(frozen=True)

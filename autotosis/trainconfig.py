@@ -4,15 +4,11 @@ defaults for `--help` without importing torch."""
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autotosis.hardware import cores
 from autotosis.paths import LABELS_DIR, MODELS_DIR
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 @dataclass
@@ -36,7 +32,7 @@ class TrainConfig:
     warmup_steps: int = 50  # linear warm-up, then cosine decay to zero over the run
     weights: str | None = None  # None: from scratch (works offline); "imagenet" or a state-dict path
     cpu: bool = False  # default: CUDA when present
-    threads: int = field(default_factory=_cores)  # every core: the network is the only work
+    threads: int = field(default_factory=cores)  # every core: the network is the only work
     resume: bool = False  # continue an interrupted run from <out>.state.pt
     cache: Path | None = None  # None: paths.cache_dir()
 

@@ -152,7 +152,8 @@ def test_model_replaced_between_hash_and_load(tmp_path: Path, monkeypatch: pytes
     info = media.probe(vod)
     (entry,) = (tmp_path / "cache" / "scans").glob("*.npz")
     for version in (old, new):
-        key = scan.scan_key(info, hashlib.sha256(version.read_bytes()).hexdigest(), 4.0, box, False)
+        key = scan.scan_key(info, hashlib.sha256(version.read_bytes()).hexdigest(), 4.0, box, False,
+                            scan.resolved_precision(scan.ScanConfig()))
         if entry.stem == key:
             expected = scan.scan(vod, version, box, cache=tmp_path / "fresh", fps=4.0).timeline.values
             with np.load(entry) as data:

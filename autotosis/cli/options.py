@@ -16,6 +16,7 @@ import click
 
 from autotosis import labels as labels_lib
 from autotosis.compile import FUSE_WEIGHT, SCORERS
+from autotosis.hardware import PRECISIONS
 from autotosis.scan import ScanConfig
 from autotosis.select import LEAVE_RATIO, SelectConfig
 from autotosis.timecode import parse_duration
@@ -36,7 +37,7 @@ SELECT_FIELDS = {
     "max_length": "max_length",
     "top": "top",
 }
-SCAN_FIELDS = ("fps", "keyframes", "device", "batch_size", "threads")
+SCAN_FIELDS = ("fps", "keyframes", "device", "batch_size", "threads", "precision")
 
 
 def _facecam(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
@@ -107,6 +108,13 @@ scoring_options = _stack(
         "--keyframes", is_flag=True, help="Decode keyframes only: several times faster, sparser scores."
     ),
     click.option("--device", type=click.Choice(["cpu", "cuda"]), default=S.device, show_default=True),
+    click.option(
+        "--precision",
+        type=click.Choice(PRECISIONS),
+        default=S.precision,
+        show_default=True,
+        help="Model arithmetic: auto is bf16 where the CPU/GPU has it (about 2x faster), else fp32.",
+    ),
     click.option("--batch-size", type=click.IntRange(1), default=S.batch_size, show_default=True),
     click.option(
         "--threads",

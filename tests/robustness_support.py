@@ -76,4 +76,5 @@ def assert_interrupted_cleanly(run: Run, folder: Path) -> None:
     assert "Interrupted" in run.output and "Traceback" not in run.output, run.output
     time.sleep(0.2)  # a killed child may need a moment to be reaped by init
     assert run.children() == []
-    assert not [p for p in folder.rglob(".*") if ".part" in p.name]  # atomic writes' temp files
+    leftovers = [p for p in folder.rglob(".*") if ".part" in p.name]
+    assert not leftovers, leftovers  # atomic writes' temp files

@@ -6,8 +6,10 @@
 Prints per VOD: bare decode (`ffmpeg -i vod -f null -`) wall time, full and keyframe
 scan wall time, their ratio and x-real-time, and peak RSS of the scanning Python process
 (ffmpeg streams at constant memory). Each scan runs in a fresh subprocess with an empty cache, so
-RSS and time are its own. The model is an untrained ResNet-18 at the default size and
-fps: speed does not depend on the weights. VODs are cached in AUTOTOSIS_CACHE/bench.
+RSS and time are its own. The model is an untrained ResNet-18 at the default size, fps and
+precision: speed does not depend on the weights. VODs are encoded as OBS does by default
+(x264 veryfast: High profile, CABAC, B-frames), which costs what real uploads cost to
+decode; they are cached in AUTOTOSIS_CACHE/bench.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ from autotosis.paths import cache_dir
 
 
 def bench_vod(folder: Path, minutes: float, width: int, height: int, fps: int) -> Path:
-    path = folder / f"vod_{height}p{fps}_{minutes:g}min.mp4"
+    path = folder / f"vod_{height}p{fps}_{minutes:g}min_high.mp4"
     if not path.exists():
         started = time.perf_counter()
-        media.make_lavfi_vod(path, minutes * 60, width, height, fps)
+        media.make_lavfi_vod(path, minutes * 60, width, height, fps, preset="veryfast")
         print(f"  made {path.name} in {time.perf_counter() - started:.0f}s", flush=True)
     return path
 

@@ -86,24 +86,28 @@ def main() -> None:
 
 
 def demo_wall(root: Path, threads: int) -> None:
-    from autotosis import synth
+    """`autotosis train --cpu` with its defaults on the demo clips, crops decoded afresh."""
+    import dataclasses
+    import tempfile
 
-    labels_dir = root / "labels"
-    if not labels_dir.is_dir():
-        started = time.perf_counter()
-        synth.make_training_set(root)
+    from autotosis import demo
+
+    started = time.perf_counter()
+    data = demo.make_data(dataclasses.replace(demo.DemoConfig(), folder=root))
+    if data.made:
         print(f"made the demo set in {time.perf_counter() - started:.0f}s")
-    cfg = train_lib.TrainConfig(labels_dir=labels_dir, out=root / "models" / "rage.pt", cpu=True,
-                                threads=threads, cache=root / ".bench-cache")
-    result = train_lib.train(cfg)
-    data = result.best
+    with tempfile.TemporaryDirectory() as cache:
+        cfg = train_lib.TrainConfig(labels_dir=data.labels_dir, out=root / "models" / "rage.pt", cpu=True,
+                                    threads=threads, cache=Path(cache))
+        result = train_lib.train(cfg)
+    best = result.best
     report = json.loads(result.metrics_path.read_text())["data"]
     per_min = report["decode_seconds"] / max(report["decoded_clip_seconds"] / 60, 1e-9)
     print(f"demo set: {report['clips']} clips, {report['frames']} frames; extraction {per_min:.2f}s "
           f"per minute of clip")
-    print(f"train wall {result.wall_seconds:.0f}s, {len(result.history)} epochs; best epoch {data['epoch']}: "
-          f"val AP {data['ap']:.3f}, accuracy {data['accuracy']:.3f} "
-          f"(at threshold {data['threshold']:.2f}: {data['accuracy_at_threshold']:.3f})")
+    print(f"train wall {result.wall_seconds:.0f}s, {len(result.history)} epochs; best epoch {best['epoch']}: "
+          f"val AP {best['ap']:.3f}, accuracy {best['accuracy']:.3f} "
+          f"(at threshold {best['threshold']:.2f}: {best['accuracy_at_threshold']:.3f})")
 
 
 if __name__ == "__main__":

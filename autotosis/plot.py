@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -61,12 +62,9 @@ def plot_timeline(
         ax.set_title(title or f"{len(segments)} segment(s)", fontsize=10)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper left", fontsize=8)
-        fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png")
+        return _save(fig, path)
     finally:
         plt.close(fig)
-    return path
 
 
 def plot_pr_curve(
@@ -99,9 +97,14 @@ def plot_pr_curve(
         ax.set_title(title or f"threshold {threshold:.2f}", fontsize=9)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="lower left", fontsize=8)
-        fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png")
+        return _save(fig, path)
     finally:
         plt.close(fig)
+
+
+def _save(fig: Any, path: Path) -> Path:
+    """Lay out and write a figure atomically: a reader never sees half a PNG."""
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
     return path

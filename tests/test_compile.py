@@ -3,32 +3,21 @@
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
+from media_support import burst_vod
 
 from autotosis import media
 from autotosis.cli.main import cli
 from autotosis.timeline import Segment, Timeline
 
-# Until autotosis/select.py lands and cli/main.py registers `compile`, these wait.
-pytestmark = pytest.mark.skipif("compile" not in cli.commands, reason="compile command not registered yet")
-
-SR = 48000
 BURST = (20.0, 24.0)
 
 
 @pytest.fixture(scope="module")
 def vod(tmp_path_factory) -> Path:
     """40 s of quiet room noise with a 4 s shout at 0:20."""
-    path = tmp_path_factory.mktemp("compile") / "my vod.mp4"
-    rng = np.random.default_rng(1)
-    audio = 0.01 * rng.standard_normal(40 * SR)
-    a, b = (round(t * SR) for t in BURST)
-    tone = np.sin(np.arange(b - a) / SR * 2 * np.pi * 500)
-    audio[a:b] = 0.7 * tone * (1 + 0.3 * rng.standard_normal(b - a))
-    frames = (np.full((120, 160, 3), (i * 3) % 255, np.uint8) for i in range(40 * 10))
-    return media.encode_frames(path, frames, 10, audio=audio, sample_rate=SR, gop=10)
+    return burst_vod(tmp_path_factory.mktemp("compile") / "my vod.mp4", 40.0, BURST)
 
 
 @pytest.fixture

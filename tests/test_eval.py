@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from media_support import burst_vod
 
-from autotosis import media
 from autotosis.cli.main import cli
 from autotosis.evaluate import (
     event_metrics,
@@ -129,21 +129,13 @@ def test_sweep_thresholds_include_the_one_in_use_once():
 
 # ---------------------------------------------------------------- the command
 
-SR = 48000
 BURST = (20.0, 24.0)
 
 
 @pytest.fixture(scope="module")
 def vod(tmp_path_factory) -> Path:
     """40 s of quiet room noise with a 4 s shout at 0:20 (as in test_compile)."""
-    path = tmp_path_factory.mktemp("eval") / "my vod.mp4"
-    rng = np.random.default_rng(1)
-    audio = 0.01 * rng.standard_normal(40 * SR)
-    a, b = (round(t * SR) for t in BURST)
-    tone = np.sin(np.arange(b - a) / SR * 2 * np.pi * 500)
-    audio[a:b] = 0.7 * tone * (1 + 0.3 * rng.standard_normal(b - a))
-    frames = (np.full((60, 80, 3), (i * 7) % 255, np.uint8) for i in range(40 * 5))
-    return media.encode_frames(path, frames, 5, audio=audio, sample_rate=SR, gop=10)
+    return burst_vod(tmp_path_factory.mktemp("eval") / "my vod.mp4", 40.0, BURST, 80, 60, 5)
 
 
 @pytest.fixture

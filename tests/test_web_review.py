@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from web_support import LiveServer, make_clip, save_screenshot
+from web_support import LiveServer, cli_server, get_json, make_clip, save_screenshot
 
 from autotosis import media
 from autotosis.compile import CompileOptions, compile_vod
@@ -109,16 +106,5 @@ def test_render_needs_the_token_and_sane_values(output):
 
 def test_review_command_serves_the_page(output):
     """`autotosis review output/vod --no-browser` finds the project from the folder and serves it."""
-    proc = subprocess.Popen([sys.executable, "-m", "autotosis", "review", str(output), "--no-browser"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        line = proc.stdout.readline()
-        assert "http://127.0.0.1:" in line, line + proc.stderr.read()
-        port = int(line.split("127.0.0.1:")[1].split("/")[0])
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", "/api/review")
-        assert json.loads(conn.getresponse().read())["vod"] == "vod.mp4"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with cli_server("review", str(output)) as port:
+        assert get_json(port, "/api/review")["vod"] == "vod.mp4"

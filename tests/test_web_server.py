@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import http.client
-import os
-import subprocess
-import sys
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from web_support import LiveServer
+from web_support import LiveServer, cli_server, get_json
 
 from autotosis import labels, media
 from autotosis.web.labeler import labeler_app
@@ -122,16 +120,5 @@ def test_save_rejects_bad_values_and_keeps_the_file(server, project):
 
 def test_cli_serves_until_interrupted(project):
     """`autotosis label --ui --no-browser` prints a 127.0.0.1 URL that serves the page."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "autotosis", "label", "--ui", "--no-browser"],
-                            cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        line = proc.stdout.readline()
-        assert "http://127.0.0.1:" in line, line + proc.stderr.read()
-        port = int(line.split("127.0.0.1:")[1].split("/")[0])
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", "/api/clips")
-        assert b"clips/a.mp4" in conn.getresponse().read()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with cli_server("label", "--ui", cwd=project) as port:
+        assert "clips/a.mp4" in json.dumps(get_json(port, "/api/clips"))

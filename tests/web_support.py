@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -56,6 +60,28 @@ def make_clip(path: Path, seconds: float = 8.0, fps: int = 15, codec: str = "lib
         audio = np.where(shouting, 0.6, 0.01) * noise
     return media.encode_frames(path, stream_frames(seconds, fps), fps=fps, audio=audio, sample_rate=rate,
                                codec=codec)
+
+
+@contextlib.contextmanager
+def cli_server(*args: str, cwd: Path | None = None) -> Iterator[int]:
+    """`python -m autotosis ARGS --no-browser` in a child; yields the port of the URL it prints."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "autotosis", *args, "--no-browser"], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        line = proc.stdout.readline()
+        assert "http://127.0.0.1:" in line, line + proc.stderr.read()
+        yield int(line.split("127.0.0.1:")[1].split("/")[0])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def get_json(port: int, path: str) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path)
+    return json.loads(conn.getresponse().read())
 
 
 class LiveServer:

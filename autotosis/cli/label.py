@@ -7,21 +7,13 @@ from pathlib import Path
 import click
 
 from autotosis import labels as labels_lib
+from autotosis.cli.options import facecam_box
 from autotosis.timecode import format_time
 
 
 def _segment(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list:
     try:
         return [labels_lib.parse_segment(v) for v in values]
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _facecam(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
-    if value is None or value == "auto":
-        return value
-    try:
-        return labels_lib.parse_box(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -54,7 +46,7 @@ def _print_list(labels_dir: Path) -> None:
 @click.argument("clips", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-s", "--segment", "segments", multiple=True, callback=_segment,
               help="A positive span START-END, e.g. 0:07.4-0:32.7 or 40.5-47.2 (repeatable).")
-@click.option("-f", "--facecam", callback=_facecam,
+@click.option("-f", "--facecam", callback=facecam_box,
               help="Face-cam box x0,y0,x1,y1 as fractions of the frame, or 'auto' to detect the face.")
 @click.option("--label", "label_name", help="Reaction name stored in the file (default: rage).")
 @click.option("--replace", is_flag=True, help="Replace the file's segments instead of adding to them.")

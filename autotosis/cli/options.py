@@ -40,7 +40,8 @@ SELECT_FIELDS = {
 SCAN_FIELDS = ("fps", "keyframes", "device", "batch_size", "threads", "precision")
 
 
-def _facecam(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
+def facecam_box(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
+    """`--facecam`: "x0,y0,x1,y1" as a checked box, or "auto" (detect it) as given."""
     if value is None or value == "auto":
         return value
     try:
@@ -95,7 +96,7 @@ scoring_options = _stack(
     click.option(
         "-f",
         "--facecam",
-        callback=_facecam,
+        callback=facecam_box,
         help="Face-cam box x0,y0,x1,y1 as fractions, or 'auto' to find the face on the VOD "
         "(default: the model's box).",
     ),

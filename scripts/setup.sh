@@ -34,15 +34,20 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 
-# This machine's pip config lists local wheel folders that pip warns about on every call.
+# This machine's pip config lists local wheel folders that pip warns about on every call,
+# and setuptools warns about every editable install: neither is for the user.
 quiet_pip() {
-    .venv/bin/python -m pip install -q "$@" 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }
+    PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q "$@" 2>&1 \
+        | { grep -v "^WARNING: Location 'file:" || true; }
     return "${PIPESTATUS[0]}"
 }
 
 extras=""
-[ "$want_test" = 1 ] && extras="[test]"
-stamp=".venv/.autotosis-installed$( [ "$want_test" = 1 ] && echo -test )"
+stamp=".venv/.autotosis-installed"
+if [ "$want_test" = 1 ]; then
+    extras="[test]"
+    stamp="$stamp-test"
+fi
 fingerprint=$(cat setup.cfg requirements.txt pyproject.toml | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$fingerprint" ]; then
     echo "setup: installing Python packages into .venv (torch is large: the first time takes minutes)"

@@ -62,7 +62,8 @@ def demo(quick: bool, folder: Path, seed: int) -> None:
                + ("" if result.data.made else " - reused"))
     click.echo(f"model:    {result.model} (validation AP {best['ap']:.3f}, accuracy {best['accuracy']:.3f})")
     click.echo(f"reel:     {compiled.reel} ({len(compiled.segments)} highlights, {_minutes(reel_length)})")
-    click.echo(f"sidecars: {', '.join(str(p) for k, p in compiled.files.items() if k != 'reel')}")
+    click.echo(f"outputs:  {compiled.out_dir}/: "
+               + ", ".join(sorted(p.name for k, p in compiled.files.items() if k != "reel")))
     click.echo(f"match:    found {found.found}/{found.truth} known moments (recall {found.recall:.2f}); "
                f"{found.hits}/{found.selected} highlights are real (precision {found.precision:.2f}); "
                f"{_minutes(found.non_highlight_seconds)} of the reel is lead-in and tail")

@@ -99,3 +99,20 @@ def test_debug_env_reraises(project, monkeypatch):
     monkeypatch.setenv("AUTOTOSIS_DEBUG", "1")
     result = CliRunner().invoke(cli, ["label", "clips/missing.mp4", "-s", "1-2"])
     assert result.exception is not None and type(result.exception).__name__ == "MediaError"
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    """`autotosis label --list | head -1`: when the reader is gone, exit like SIGPIPE, no error line."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "labels").mkdir()
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "autotosis", "label", "--list"], cwd=tmp_path,
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (141, "")

@@ -32,6 +32,9 @@ class _Group(click.Group):
             if os.environ.get("AUTOTOSIS_DEBUG"):
                 raise
             raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:  # the reader went away (`| head`, a closed pager): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            sys.exit(141)  # what a shell reports for a program ended by SIGPIPE
         except OSError as exc:  # the disk or the system said no: name the file, skip the traceback
             if os.environ.get("AUTOTOSIS_DEBUG"):
                 raise

@@ -24,7 +24,7 @@ class TrainConfig:
     val_fraction: float = 0.2  # a fifth of the clips: enough to rank epochs, most left to learn
     seed: int = 0  # same split and same run every time unless asked otherwise
     epochs: int = 10  # upper bound; early stopping usually ends sooner
-    patience: int = 3  # epochs without a better validation AP before stopping
+    patience: int = 3  # epochs without a better validation AP (or loss) before stopping, late in the run
     batch_size: int = 32  # small batches step often; 32 keeps BatchNorm statistics sane
     lr: float = 1e-3  # AdamW's usual rate for a ResNet trained from scratch
     weight_decay: float = 0.05  # decoupled decay: the regulariser AdamW is designed for

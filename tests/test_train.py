@@ -219,3 +219,15 @@ def test_metrics_match_hand_computed_values() -> None:
     assert roc_auc(y, s) == pytest.approx(11 / 16)
     assert best_f1_threshold(y, s) == pytest.approx((0.55, 0.75))  # midway between 0.6 and 0.5
     assert np.isnan(average_precision(np.zeros(3, bool), s[:3]))
+
+
+@pytest.mark.parametrize(("stale", "epoch", "epochs", "patience", "stop"), [
+    (3, 4, 10, 3, False),  # three stale epochs, but the learning rate is still high
+    (3, 6, 10, 3, True),  # past the middle of the schedule: a plateau now
+    (2, 8, 10, 3, False),  # not stale long enough
+    (1, 3, 4, 1, True),
+])
+def test_early_stopping_waits_for_the_second_half(stale, epoch, epochs, patience, stop):
+    from autotosis.train import stop_early
+
+    assert stop_early(stale, epoch, TrainConfig(epochs=epochs, patience=patience)) is stop

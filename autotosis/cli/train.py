@@ -72,7 +72,8 @@ class TrainBars(TrainEvents):
 @click.option("--epochs", type=click.IntRange(1), default=D.epochs, show_default=True,
               help="Most epochs; early stopping may end sooner.")
 @click.option("--patience", type=click.IntRange(1), default=D.patience, show_default=True,
-              help="Stop after this many epochs without a better validation AP.")
+              help="Stop after this many epochs without a better validation AP or loss "
+                   "(in the second half of the run).")
 @click.option("--batch-size", type=click.IntRange(2), default=D.batch_size, show_default=True)
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=D.lr, show_default=True,
               help="Peak learning rate (warm-up, then cosine decay).")

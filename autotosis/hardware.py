@@ -20,7 +20,7 @@ def cores() -> int:
 def cpu_has_bf16() -> bool:
     """Whether this CPU does bf16 arithmetic natively (AVX512-BF16 or AMX): then bf16
     inference runs about twice as fast as fp32 (measured 293 vs 152 images/s at 128 px on
-    two Zen 4 cores); elsewhere bf16 is emulated and slower, so fp32 stays."""
+    two AMD EPYC cores); elsewhere bf16 is emulated and slower, so fp32 stays."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
             flags = next((line for line in handle if line.startswith("flags")), "")

@@ -167,7 +167,6 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
         fps = options.scan.fps or float(meta.fps)
         scan_result = scan_lib.scan(vod, model_path, box, options.scan, events.scan_progress,
                                     options.cache, fps, model_data)
-        del model_data
         if scan_result.cached:
             note("scan: reused the cached scores for this VOD, model, fps and box")
         model_scores = scan_result.timeline

@@ -14,7 +14,6 @@ goes straight to training.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -169,4 +168,4 @@ def run_demo(config: DemoConfig = DemoConfig(), events: DemoEvents | None = None
     truth = list(load_label(data.truth).segments)
     found = event_metrics(truth, compiled.segments, MIN_OVERLAP)
     seconds["total"] = time.perf_counter() - started
-    return DemoResult(data, model, dataclasses.asdict(trained)["best"], compiled, found, truth, seconds)
+    return DemoResult(data, model, trained.best, compiled, found, truth, seconds)

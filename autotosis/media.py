@@ -464,9 +464,12 @@ def frames(
                     value = (index + k) / fps if fps else float("nan")
                 times[k] = offset + value
             index += count
-            inside = times < end - 1e-6 if end is not None else np.ones(count, dtype=bool)
-            if inside.any():  # the fps filter may add a tick at `end` itself: [start, end) is the promise
-                yield FrameBatch(times=times[inside], images=images[:count][inside])
+            if end is not None and times[-1] >= end - 1e-6:  # the fps filter may add a tick at `end`
+                inside = times < end - 1e-6  # [start, end) is the promise
+                if inside.any():
+                    yield FrameBatch(times=times[inside], images=images[:count][inside])
+            else:
+                yield FrameBatch(times=times, images=images[:count])
             if filled < len(view):
                 break
         ffm.finish(path)

@@ -1,0 +1,65 @@
+"""The only package that talks to ffmpeg and ffprobe.
+
+One module per concern: `runner` (finding and running ffmpeg, its errors), `probe`,
+`frames` (decoding video into numpy), `audio`, `encode` (cutting, joining, previews) and
+`synthetic` (writing generated media). Command lines are built by pure functions
+(`*_args`) that tests can read without running anything. Callers import the package:
+`from autotosis import media`, then `media.probe(...)`.
+"""
+
+from autotosis.errors import MediaError
+from autotosis.media.audio import audio_args, audio_chunks
+from autotosis.media.encode import (
+    PieceEncoding,
+    browser_proxy_args,
+    concat,
+    concat_args,
+    concat_list,
+    crossfade_args,
+    crossfade_graph,
+    filter_value,
+    make_browser_proxy,
+    piece_args,
+    seek_lead,
+)
+from autotosis.media.frames import (
+    SPARSE_RATIO,
+    Box,
+    FrameBatch,
+    decode_args,
+    frames,
+    frames_args,
+    pixel_box,
+)
+from autotosis.media.probe import VideoInfo, probe
+from autotosis.media.runner import (
+    FFmpegProcess,
+    Job,
+    arg_path,
+    check_readable_file,
+    explain,
+    ffmpeg_bin,
+    ffprobe_bin,
+    interrupts_held,
+    run,
+    run_all,
+)
+from autotosis.media.synthetic import (
+    BACKDROPS,
+    Audio,
+    Backdrop,
+    encode_args,
+    encode_frames,
+    lavfi_vod_args,
+    make_lavfi_vod,
+)
+
+__all__ = [
+    "BACKDROPS", "SPARSE_RATIO", "Audio", "Backdrop", "Box", "FFmpegProcess", "FrameBatch", "Job",
+    "MediaError", "PieceEncoding", "VideoInfo", "arg_path", "audio_args", "audio_chunks",
+    "browser_proxy_args", "check_readable_file", "concat", "concat_args", "concat_list",
+    "crossfade_args", "crossfade_graph", "decode_args", "encode_args", "encode_frames", "explain",
+    "ffmpeg_bin", "ffprobe_bin", "filter_value", "frames", "frames_args", "interrupts_held",
+    "lavfi_vod_args", "make_browser_proxy", "make_lavfi_vod", "piece_args", "pixel_box", "probe",
+    "run", "run_all", "seek_lead",
+]

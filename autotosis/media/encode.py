@@ -1,0 +1,188 @@
+"""Encoding and cutting: reel pieces, joins, cross-fades and browser previews."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+
+from autotosis.fsutil import atomic_path
+from autotosis.media.probe import VideoInfo, probe
+from autotosis.media.runner import arg_path, run
+
+
+@dataclass(frozen=True)
+class PieceEncoding:
+    """One encoding for every piece of a reel, so they concatenate without re-encoding video.
+
+    Pieces carry PCM audio (in Matroska): AAC would add ~21 ms of encoder priming per
+    piece, and after a few dozen pieces the sound would lag the picture visibly. The
+    reel's audio is encoded to AAC once, when the pieces are joined.
+    """
+
+    fps: str  # the VOD's frame rate as ffmpeg reads it, e.g. "30" or "30000/1001"
+    preset: str = "veryfast"
+    crf: int = 20
+    audio: bool = True
+    audio_rate: int = 48000
+    suffix: str = ".mkv"
+
+
+def filter_value(text: str) -> str:
+    """Escape a filter option value for a filter graph given on the command line.
+
+    Two levels, as ffmpeg parses them: `\\ ' :` inside the option value, then
+    `\\ ' [ ] , ;` for the graph around it.
+    """
+    for char in "\\':":
+        text = text.replace(char, "\\" + char)
+    for char in "\\'[],;":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+# Containers without a keyframe index: a seek lands on any packet before the target and
+# the decoder waits for the next keyframe, which can be after it.
+_UNINDEXED = {"mpegts", "flv", "mpeg"}
+
+
+def seek_lead(info: VideoInfo) -> float:
+    """Seconds to decode before a cut so it starts on the right frame (see piece_args)."""
+    return 10.0 if _UNINDEXED & set(info.container.split(",")) else 0.0
+
+
+def piece_args(
+    vod: Path | str, start: float, duration: float, output: Path | str, encoding: PieceEncoding,
+    subtitles: Path | None = None, fonts_dir: Path | None = None, lead: float = 0.0,
+) -> list[str]:
+    """Cut [start, start + duration) with input seeking and re-encode it, optionally with burnt-in subtitles.
+
+    `-ss` before `-i` jumps to the keyframe before `start` and decodes only from there, so a
+    piece costs its own seconds whatever the VOD's length; re-encoding makes the cut frame
+    accurate. Video and audio both start at the cut (timestamps reset to 0), which keeps
+    them in sync. The command's size is fixed: captions live in the `subtitles` file.
+    """
+    chain = []
+    if subtitles is not None:
+        ass = "ass=filename=" + filter_value(arg_path(subtitles))
+        if fonts_dir is not None:
+            ass += ":fontsdir=" + filter_value(arg_path(fonts_dir))
+        chain.append(ass)
+    chain += [f"fps={encoding.fps}", "format=yuv420p"]
+    # `lead` seconds before the cut are decoded and trimmed off in the filters (so the
+    # caption's clock still starts at the cut): for seek_lead's containers, and within
+    # the first second, where an FLV without an index cannot seek at all.
+    lead = start if start < 1.0 else min(start, lead)
+    cut = ["-ss", f"{start - lead:.3f}"] if start > lead else []
+    cut += ["-t", f"{lead + duration:.3f}", "-i", arg_path(vod)]
+    trim = f"trim=start={lead:.3f},setpts=PTS-{lead:.3f}/TB," if lead > 0 else ""
+    atrim = f"atrim=start={lead:.3f},asetpts=PTS-{lead:.3f}/TB," if lead > 0 else ""
+    args = [*cut, "-map", "0:v:0", "-vf", trim + ",".join(chain),
+            "-c:v", "libx264", "-preset", encoding.preset, "-crf", str(encoding.crf),
+            "-video_track_timescale", "90000"]
+    if encoding.audio:
+        # async resampling pads a late first audio packet so audio keeps the video's clock.
+        args += ["-map", "0:a:0", "-af", f"{atrim}aresample={encoding.audio_rate}:async=1",
+                 "-c:a", "pcm_s16le", "-ac", "2", "-ar", str(encoding.audio_rate)]
+    return [*args, arg_path(output)]
+
+
+def concat_list(paths: Sequence[Path | str]) -> str:
+    """A concat-demuxer list: absolute paths in single quotes, each `'` written as `'\\''`."""
+    lines = []
+    for path in paths:
+        quoted = str(Path(path).absolute()).replace("'", "'\\''")
+        lines.append(f"file '{quoted}'")
+    return "\n".join(lines) + "\n"
+
+
+def concat_args(list_file: Path | str, output: Path | str, audio: bool = True) -> list[str]:
+    """Join same-encoding pieces from a concat list: video copied, PCM audio encoded to AAC once.
+
+    `aresample=async=1` fills any timestamp gap between pieces with silence, so the
+    sound stays on the picture's clock across every join.
+    """
+    args = ["-f", "concat", "-safe", "0", "-i", arg_path(list_file), "-map", "0:v:0", "-c:v", "copy"]
+    if audio:
+        args += ["-map", "0:a:0", "-af", "aresample=async=1", "-c:a", "aac", "-b:a", "160k"]
+    return [*args, "-movflags", "+faststart", arg_path(output)]
+
+
+def concat(pieces: Sequence[Path | str], output: Path | str, audio: bool = True) -> Path:
+    """Join encoded pieces into `output` atomically with the concat demuxer."""
+    target = Path(output)
+    with tempfile.TemporaryDirectory(prefix="autotosis-") as tmp, atomic_path(target) as part:
+        list_file = Path(tmp) / "pieces.txt"
+        list_file.write_text(concat_list(pieces), encoding="utf-8")
+        run(concat_args(list_file, part, audio), part, target)
+    return target
+
+
+def crossfade_graph(durations: Sequence[float], fade: float, audio: bool) -> str:
+    """A filter graph that chains xfade (and acrossfade) over N inputs; lives in a script file.
+
+    Each transition starts `fade` seconds before the end of what is joined so far, so the
+    reel is sum(durations) - (N - 1) * fade long.
+    """
+    lines = []
+    video, sound, length = "[0:v]", "[0:a]", durations[0]
+    for k in range(1, len(durations)):
+        fade_k = min(fade, length, durations[k]) * 0.999
+        offset = length - fade_k
+        lines.append(f"{video}[{k}:v]xfade=transition=fade:duration={fade_k:.4f}:offset={offset:.4f}[v{k}]")
+        video = f"[v{k}]"
+        if audio:
+            lines.append(f"{sound}[{k}:a]acrossfade=d={fade_k:.4f}[a{k}]")
+            sound = f"[a{k}]"
+        length = offset + durations[k]
+    lines.append(f"{video}null[vout]")
+    if audio:
+        lines.append(f"{sound}anull[aout]")
+    return ";\n".join(lines) + "\n"
+
+
+def crossfade_args(pieces: Sequence[Path | str], script: Path | str, output: Path | str,
+                   encoding: PieceEncoding) -> list[str]:
+    """Join pieces with cross-fades: the graph is read from `script`, so the command stays short."""
+    args: list[str] = []
+    for piece in pieces:
+        args += ["-i", arg_path(piece)]
+    args += ["-filter_complex_script", arg_path(script), "-map", "[vout]"]
+    if encoding.audio:
+        args += ["-map", "[aout]", "-c:a", "aac", "-b:a", "160k"]
+    args += ["-c:v", "libx264", "-preset", encoding.preset, "-crf", str(encoding.crf), "-pix_fmt", "yuv420p",
+             "-movflags", "+faststart", arg_path(output)]
+    return args
+
+
+def browser_proxy_args(
+    source: Path | str, output: Path | str, info: VideoInfo, max_height: int = 720
+) -> list[str]:
+    """Arguments for a quick H.264/AAC MP4 that any browser plays, on the source's own timeline.
+
+    Nothing is trimmed and ffmpeg starts the output at the source's first frame, so a
+    time marked on the proxy is the same time in the original. The picture is scaled
+    down (it is only for looking) and gets a keyframe every second so seeking is snappy.
+    """
+    source_stream = ffmpeg.input(arg_path(source))
+    video = source_stream.video.filter("scale", -2, f"trunc(min(ih,{max_height})/2)*2")
+    streams = [video, source_stream.audio] if info.has_audio else [video]
+    opts: dict[str, object] = {
+        "vcodec": "libx264", "preset": "ultrafast", "crf": 27, "pix_fmt": "yuv420p",
+        "g": max(1, round(float(info.fps))), "movflags": "+faststart",
+    }
+    if info.has_audio:
+        opts.update(acodec="aac", audio_bitrate="128k")
+    return ffmpeg.output(*streams, arg_path(output), **opts).get_args()
+
+
+def make_browser_proxy(source: Path | str, output: Path | str, info: VideoInfo | None = None) -> Path:
+    """Write the browser preview of `source` to `output` atomically (see browser_proxy_args)."""
+    info = info or probe(source)
+    target = Path(output)
+    with atomic_path(target) as part:
+        run(browser_proxy_args(source, part, info), part, source)
+    return target

@@ -1,0 +1,174 @@
+"""Writing generated media: piped frames over lavfi backdrops, and long test-pattern VODs."""
+
+from __future__ import annotations
+
+import tempfile
+import wave
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+import numpy as np
+
+from autotosis.errors import MediaError
+from autotosis.fsutil import atomic_path
+from autotosis.media.runner import FFmpegProcess, arg_path, run
+
+# Moving, game-like scenes from ffmpeg's own generators, drawn at a quarter of the
+# size and scaled up with hard pixels: cheap at any resolution and busy enough that
+# a face-cam box which strays into the game sees motion, as it would on a stream.
+BACKDROPS = {
+    "life": "life=size={qw}x{qh}:rate={fps}:ratio=0.12:mold=4:seed={seed}"
+            ":life_color=#e8d060:death_color=#1c2438:mold_color=#3c5a48,scale={w}:{h}:flags=neighbor",
+    "cellauto": "cellauto=size={qw}x{qh}:rate={fps}:rule=110:seed={seed},"
+                "colorchannelmixer=rr=0.3:gg=0.6:bb=0.9,scale={w}:{h}:flags=neighbor",
+    "mandelbrot": "mandelbrot=size={qw}x{qh}:rate={fps}:start_scale={zoom},scale={w}:{h}",
+    "testsrc2": "testsrc2=size={w}x{h}:rate={fps}",
+}
+
+
+@dataclass(frozen=True)
+class Backdrop:
+    """A generated full-frame scene with the piped picture overlaid at (x, y)."""
+
+    kind: str
+    width: int
+    height: int
+    x: int
+    y: int
+    seed: int = 0
+
+    def source(self, fps: float) -> str:
+        """The lavfi source text; every value is a number, so nothing needs escaping."""
+        if self.kind not in BACKDROPS:
+            raise MediaError(f"unknown backdrop {self.kind!r} (known: {', '.join(BACKDROPS)})")
+        return BACKDROPS[self.kind].format(
+            w=self.width, h=self.height, qw=max(8, self.width // 4), qh=max(8, self.height // 4),
+            fps=f"{fps:g}", seed=self.seed, zoom=f"{2.0 + (self.seed % 5) * 0.3:g}")
+
+
+Audio = np.ndarray | Iterable[np.ndarray]
+
+
+def _write_wav(path: Path, audio: Audio, sample_rate: int) -> None:
+    """16-bit WAV from float samples in [-1, 1]: one array, or chunks so hours of sound stay small."""
+    chunks = [audio] if isinstance(audio, np.ndarray) else audio
+    with wave.open(str(path), "wb") as handle:
+        handle.setsampwidth(2)
+        handle.setframerate(sample_rate)
+        channels = 0
+        for chunk in chunks:
+            if not channels:
+                channels = 1 if chunk.ndim == 1 else chunk.shape[1]
+                handle.setnchannels(channels)
+            handle.writeframes((np.clip(chunk, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+        if not channels:
+            handle.setnchannels(1)
+
+
+def encode_args(
+    output: Path | str,
+    width: int,
+    height: int,
+    fps: float,
+    audio_path: Path | None = None,
+    crf: int = 23,
+    preset: str = "veryfast",
+    gop: int | None = None,
+    codec: str = "libx264",
+    backdrop: Backdrop | None = None,
+) -> list[str]:
+    """Arguments that encode rgb24 frames from stdin (plus an optional audio file) to `output`.
+
+    With a `backdrop`, the piped frames are a small picture laid over a full-size
+    background that ffmpeg generates itself, so Python only draws the small part.
+    """
+    video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}",
+                         framerate=f"{fps:g}")
+    if backdrop is not None:
+        scene = ffmpeg.input(backdrop.source(fps), format="lavfi")
+        video = ffmpeg.overlay(scene, video, x=backdrop.x, y=backdrop.y, eof_action="endall")
+    streams = [video]
+    if audio_path is not None:
+        streams.append(ffmpeg.input(arg_path(audio_path)))
+    opts: dict[str, object] = {"vcodec": codec, "pix_fmt": "yuv420p"}
+    if codec == "libx264":
+        opts.update(crf=crf, preset=preset)
+    if gop:
+        # A fixed keyframe interval with no extra scene-cut keyframes, as OBS writes.
+        opts.update(g=gop, sc_threshold=0)
+    if audio_path is not None:
+        opts.update(acodec="aac", shortest=None)
+    return ffmpeg.output(*streams, arg_path(output), **opts).get_args()
+
+
+def encode_frames(
+    output: Path | str,
+    images: Iterable[np.ndarray],
+    fps: float,
+    audio: Audio | None = None,
+    sample_rate: int = 48000,
+    crf: int = 23,
+    preset: str = "veryfast",
+    gop: int | None = None,
+    codec: str = "libx264",
+    backdrop: Backdrop | None = None,
+) -> Path:
+    """Encode RGB frames (H, W, 3 uint8) and optional float audio [-1, 1] into a video, atomically.
+
+    `audio` may be one array or an iterable of chunks (written to a WAV as they come).
+    """
+    target = Path(output)
+    iterator = iter(images)
+    try:
+        first = next(iterator)
+    except StopIteration:
+        raise MediaError(f"{target}: no frames to encode") from None
+    height, width = first.shape[:2]
+    with tempfile.TemporaryDirectory(prefix="autotosis-") as tmp, atomic_path(target) as part:
+        audio_path = None
+        if audio is not None:
+            audio_path = Path(tmp) / "audio.wav"
+            _write_wav(audio_path, audio, sample_rate)
+        args = encode_args(part, width, height, fps, audio_path, crf, preset, gop, codec, backdrop)
+        with FFmpegProcess(args, stdin=True, stdout=False) as ffm:
+            assert ffm.proc.stdin is not None
+            try:
+                ffm.proc.stdin.write(np.ascontiguousarray(first).tobytes())
+                for image in iterator:
+                    if image.shape != first.shape:
+                        raise MediaError(f"{target}: frame size changed from {first.shape} to {image.shape}")
+                    ffm.proc.stdin.write(np.ascontiguousarray(image, dtype=np.uint8).tobytes())
+                ffm.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            ffm.finish(target)
+    return target
+
+
+def lavfi_vod_args(output: Path | str, duration: float, width: int, height: int, fps: float,
+                   gop_seconds: float = 2.0, preset: str = "ultrafast") -> list[str]:
+    """A long synthetic VOD from ffmpeg's own sources (moving test pattern + tone).
+
+    Keyframes every `gop_seconds` like a streaming encoder. `ultrafast` (the default)
+    makes an hour of 1080p60 in minutes, but its Baseline-profile stream decodes about
+    twice as fast as what streamers upload; `veryfast` (OBS's default: High profile,
+    CABAC, B-frames) makes files that cost what real VODs cost to decode.
+    """
+    video = ffmpeg.input(f"testsrc2=size={width}x{height}:rate={fps:g}:duration={duration:g}", format="lavfi")
+    audio = ffmpeg.input(f"sine=frequency=440:beep_factor=4:sample_rate=48000:duration={duration:g}",
+                         format="lavfi")
+    return ffmpeg.output(
+        video, audio, arg_path(output), vcodec="libx264", preset=preset, pix_fmt="yuv420p",
+        g=max(1, round(fps * gop_seconds)), sc_threshold=0, acodec="aac", audio_bitrate="96k",
+    ).get_args()
+
+
+def make_lavfi_vod(output: Path | str, duration: float, width: int, height: int, fps: float,
+                   preset: str = "ultrafast") -> Path:
+    """Write a synthetic VOD (see lavfi_vod_args) atomically."""
+    target = Path(output)
+    with atomic_path(target) as part:
+        run(lavfi_vod_args(part, duration, width, height, fps, preset=preset), part)
+    return target

@@ -7,7 +7,8 @@ rendering. Progress and notes go through a `CompileEvents` object, never to the 
 
 Output folder (default output/<vod stem>/): reel.mp4, scores.csv (the score the
 segments were chosen on), loudness.csv, segments.json, chapters.txt, reel.edl,
-timeline.png and options.json (every resolved option, enough to render again).
+reel.otio / reel.fcpxml / reel.xml (editor timelines), timeline.png and options.json
+(every resolved option, enough to render again).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from autotosis import editors, media
+from autotosis import highlights as highlights_lib
 from autotosis import loudness as loudness_lib
-from autotosis import media
 from autotosis import render as render_lib
 from autotosis import scan as scan_lib
 from autotosis import select as select_lib
@@ -251,8 +253,11 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
     render_lib.render_reel(vod, segments, reel, options.render, scored.score, scored.label, options.force,
                            events.render_progress)
     files["reel"] = reel
-    files.update(sidecars_lib.write_sidecars(folder, vod.absolute(), segments, scored.label, info.fps,
+    files.update(sidecars_lib.write_sidecars(folder, vod.absolute(), segments, scored.label,
+                                             editors.timeline_rate(info.fps),
                                              options.render.crossfade, options.url))
+    items = highlights_lib.highlights(segments, scored.label, scored.score)
+    files.update(editors.write_editor_files(folder, vod, info, items, f"{vod.stem} {scored.label} reel"))
     return CompileResult(folder, reel, segments, files, scored.scorer, scored.model, scored.scan,
                          list(scored.notes))
 

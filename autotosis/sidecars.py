@@ -85,6 +85,15 @@ def timecode_frames(text: str, base: int) -> int:
     return (hours * 3600 + minutes * 60 + secs) * base + frames
 
 
+def frame_span(segment: Segment, fps: Fraction) -> tuple[int, int]:
+    """(first frame, frame count) of a segment at `fps`: the frames whose start lies inside it.
+
+    The EDL and the editor timelines (editors.py) cut on exactly these frames.
+    """
+    first, last = (math.floor(Fraction(t) * fps + Fraction(1, 10**6)) for t in (segment.start, segment.end))
+    return first, max(1, last - first)
+
+
 def edl_text(vod: Path, segments: Sequence[Segment], fps: Fraction, title: str, label: str) -> str:
     """A CMX3600 EDL: one cut event per segment, source times in the VOD, record times back to back.
 
@@ -96,8 +105,7 @@ def edl_text(vod: Path, segments: Sequence[Segment], fps: Fraction, title: str, 
     lines = [f"TITLE: {title[:70]}", "FCM: NON-DROP FRAME", ""]
     record = 0
     for k, seg in enumerate(segments, start=1):
-        first, last = (math.floor(Fraction(t) * fps + Fraction(1, 10**6)) for t in (seg.start, seg.end))
-        length = max(1, last - first)
+        first, length = frame_span(seg, fps)
         source = f"{timecode(first, base)} {timecode(first + length, base)}"
         lines.append(f"{k:03d}  AX       AA/V  C        {source} {timecode(record, base)} "
                      f"{timecode(record + length, base)}")

@@ -100,12 +100,14 @@ def extract_clip(
     return images, times, info.duration, True
 
 
-def apply_labels(times: np.ndarray, label: LabelFile, edge_guard: float) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, keep): 1 inside a segment [start, end); `keep` drops frames within
-    `edge_guard` seconds of a segment edge, where a hand-placed boundary is a guess."""
+def apply_labels(times: np.ndarray, label: LabelFile, edge_guard: float,
+                 name: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, keep): 1 inside a segment [start, end) of label `name` (default: the file's
+    first); `keep` drops frames within `edge_guard` seconds of a segment edge, where a
+    hand-placed boundary is a guess."""
     labels = np.zeros(len(times), dtype=np.uint8)
     keep = np.ones(len(times), dtype=bool)
-    for seg in label.segments:
+    for seg in label.by_label.get(name or label.label, ()):
         labels[(times >= seg.start) & (times < seg.end)] = 1
         if edge_guard > 0:
             for edge in (seg.start, seg.end):
@@ -125,15 +127,15 @@ def select_labels(labels_dir: Path | str, label: str | None = None) -> list[Labe
     files = labels_lib.load_all(labels_dir)
     if not files:
         raise DataError(f"no label files in {labels_dir}/: label some clips first (autotosis label CLIP ...)")
-    names = sorted({f.label for f in files})
+    names = sorted({n for f in files for n in f.labels})
     if label is None:
         if len(names) > 1:
             raise DataError(f"label files name several reactions ({', '.join(names)}): pick one with --label")
         label = names[0]
-    chosen = [f for f in files if f.label == label]
+    chosen = [f for f in files if label in f.by_label]
     if not chosen:
         raise DataError(f"no label files with label '{label}' in {labels_dir}/ (found: {', '.join(names)})")
-    if not any(f.segments for f in chosen):
+    if not any(f.by_label[label] for f in chosen):
         raise DataError(f"no positive segments in any '{label}' label file in {labels_dir}/: "
                         "mark at least one reaction with --segment")
     return chosen

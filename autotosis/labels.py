@@ -1,4 +1,4 @@
-"""Label files: one human-editable TOML file per clip.
+"""Label files: one human-editable TOML file per clip, one or several reactions in it.
 
 ```toml
 clip = "clips/x.mp4"                          # relative to the project folder (labels/..)
@@ -7,12 +7,26 @@ label = "rage"
 segments = [["0:07.425", "0:32.768"], [40.5, 47.2]]   # "h:mm:ss.s", "m:ss.s" or seconds
 ```
 
-Frames inside a segment are positive, the rest of the clip negative. Files are
-edited with tomlkit so a user's comments and layout survive `autotosis label`.
+is a clip labeled for one reaction; with several, `segments` becomes a table keyed
+by label (and `label` goes):
+
+```toml
+clip = "clips/x.mp4"
+[segments]
+rage = [["0:07.425", "0:32.768"]]
+laugh = [[40.5, 47.2]]
+calm = []                                     # looked at: no such reaction in this clip
+```
+
+For each label the file names, frames inside its segments are positive and the rest of
+the clip negative. Segments of one label must not overlap; of different labels they may.
+Files are edited with tomlkit so a user's comments and layout survive `autotosis label`;
+a file keeps the one-label form until a second label is added.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import re
@@ -39,19 +53,59 @@ DEFAULT_LABEL = "rage"
 DURATION_SLACK = 0.25
 
 
+LABEL_RE = re.compile(r"[\w-]+")
+
+
 @dataclass(frozen=True)
 class LabelFile:
-    """One clip's labels. `clip` is resolved to a real path on load."""
+    """One clip's labels. `clip` is resolved to a real path on load.
+
+    `label` and `segments` are the file's first label and its segments (all there is
+    in a one-label file); `more` holds every further label in file order.
+    """
 
     clip: Path
     facecam: Box | None
     label: str = DEFAULT_LABEL
     segments: tuple[Segment, ...] = ()
     path: Path | None = field(default=None, compare=False)
+    more: dict[str, tuple[Segment, ...]] = field(default_factory=dict)
+
+    @property
+    def by_label(self) -> dict[str, tuple[Segment, ...]]:
+        """Every label the file names -> its segments (possibly none), first label first."""
+        return {self.label: self.segments, **self.more}
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.by_label)
 
     @property
     def positive_seconds(self) -> float:
         return sum(s.duration for s in self.segments)
+
+    def seconds(self, label: str) -> float:
+        return sum(s.duration for s in self.by_label.get(label, ()))
+
+    def with_labels(self, by_label: dict[str, tuple[Segment, ...]]) -> LabelFile:
+        """The same clip and box with these labels (at least one)."""
+        return make_label_file(self.clip, self.facecam, by_label, self.path)
+
+
+def make_label_file(clip: Path, facecam: Box | None, by_label: dict[str, tuple[Segment, ...]],
+                    path: Path | None = None) -> LabelFile:
+    """A LabelFile from label -> segments (first label first); ValueError when empty."""
+    if not by_label:
+        raise ValueError("a label file needs at least one label")
+    (first, segments), *rest = by_label.items()
+    return LabelFile(clip, facecam, first, tuple(segments), path, {k: tuple(v) for k, v in rest})
+
+
+def check_label_name(name: str) -> str:
+    """A label is one word (letters, digits, _ or -): it names models and columns."""
+    if not isinstance(name, str) or not LABEL_RE.fullmatch(name):
+        raise ValueError(f"label must be a single word, got {name!r}")
+    return name
 
 
 def label_path_for(clip: Path | str, labels_dir: Path | str = "labels") -> Path:
@@ -76,8 +130,17 @@ def digest(path: Path | str) -> str | None:
 
 
 def _line_of(text: str, key: str) -> int:
-    match = re.search(rf"^\s*{re.escape(key)}\s*=", text, re.MULTILINE)
+    match = re.search(rf"^\s*(?:{re.escape(key)}\s*=|\[\s*{re.escape(key)}\s*\])", text, re.MULTILINE)
     return text.count("\n", 0, match.start()) + 1 if match else 1
+
+
+def _line_in_table(text: str, table: str, key: str) -> int:
+    """Line of `key = ` inside `[table]`, else of the table header."""
+    header = re.search(rf"^\s*\[\s*{re.escape(table)}\s*\]", text, re.MULTILINE)
+    if not header:
+        return _line_of(text, table)
+    match = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=", re.MULTILINE).search(text, header.end())
+    return text.count("\n", 0, (match or header).start()) + 1
 
 
 def validate_box(value: object) -> Box:
@@ -194,9 +257,21 @@ def load_label(path: Path | str, check_clip: bool = True) -> LabelFile:
             facecam = validate_box(doc["facecam"])
         except ValueError as exc:
             raise fail("facecam", str(exc)) from None
-    label = doc.get("label", DEFAULT_LABEL)
-    if not isinstance(label, str) or not re.fullmatch(r"[\w-]+", label):
-        raise fail("label", f"label must be a single word, got {label!r}")
+    raw_segments = doc.get("segments", [])
+    if isinstance(raw_segments, dict):
+        if "label" in doc:
+            raise fail("label", "'label' goes with a 'segments = [...]' list; "
+                                "with a [segments] table, its keys are the labels")
+        if not raw_segments:
+            raise fail("segments", "the [segments] table names no label (add e.g. rage = [])")
+        raw_by_label = dict(raw_segments)
+    else:
+        label = doc.get("label", DEFAULT_LABEL)
+        try:
+            check_label_name(label)
+        except ValueError as exc:
+            raise fail("label", str(exc)) from None
+        raw_by_label = {label: raw_segments}
     duration = None
     if check_clip:
         if not clip.exists():
@@ -205,11 +280,18 @@ def load_label(path: Path | str, check_clip: bool = True) -> LabelFile:
             duration = media.probe(clip).duration
         except MediaError as exc:
             raise fail("clip", str(exc)) from None
-    try:
-        segments = check_segments(_segments(doc.get("segments", [])), duration)
-    except ValueError as exc:
-        raise fail("segments", str(exc)) from None
-    return LabelFile(clip=clip, facecam=facecam, label=label, segments=tuple(segments), path=p)
+    by_label: dict[str, tuple[Segment, ...]] = {}
+    table = isinstance(raw_segments, dict)
+    for name, value in raw_by_label.items():
+        where = _line_in_table(text, "segments", name) if table else _line_of(text, "segments")
+        prefix = f"{name}: " if table else ""
+        try:
+            if table:
+                check_label_name(name)
+            by_label[name] = tuple(check_segments(_segments(value), duration))
+        except ValueError as exc:
+            raise LabelError(f"{p}:{where}: {prefix}{exc}") from None
+    return make_label_file(clip, facecam, by_label, p)
 
 
 def load_all(labels_dir: Path | str = "labels", check_clip: bool = True) -> list[LabelFile]:
@@ -246,14 +328,34 @@ def render_label(label: LabelFile, path: Path, existing: str | None = None) -> s
         doc["facecam"] = _inline_array([round(v, 4) for v in label.facecam])
     elif "facecam" in doc:
         del doc["facecam"]
-    doc["label"] = label.label
-    segments = tomlkit.array()
-    for s in sorted(label.segments):
-        segments.append(_inline_array([format_time(s.start), format_time(s.end)]))
-    if len(label.segments) > 2:
-        segments.multiline(True)
-    doc["segments"] = segments
+    table_form = len(label.by_label) > 1 or isinstance(doc.get("segments"), dict)
+    if not table_form:
+        doc["label"] = label.label
+        doc["segments"] = _segment_array(label.segments)
+        return tomlkit.dumps(doc)
+    if "label" in doc:
+        del doc["label"]
+    old = doc.get("segments")
+    if not isinstance(old, dict):
+        if "segments" in doc:
+            del doc["segments"]
+        doc["segments"] = tomlkit.table()
+    table = doc["segments"]
+    for name in [k for k in table if k not in label.by_label]:
+        del table[name]
+    for name, spans in label.by_label.items():
+        table[name] = _segment_array(spans)
     return tomlkit.dumps(doc)
+
+
+def _segment_array(segments: Iterable[Segment]) -> tomlkit.items.Array:
+    ordered = sorted(segments)
+    array = tomlkit.array()
+    for s in ordered:
+        array.append(_inline_array([format_time(s.start), format_time(s.end)]))
+    if len(ordered) > 2:
+        array.multiline(True)
+    return array
 
 
 def save_label(label: LabelFile, path: Path | str, expect_digest: str | None = None) -> Path:
@@ -271,7 +373,8 @@ def save_label(label: LabelFile, path: Path | str, expect_digest: str | None = N
             tomlkit.parse(existing)
         except ParseError:
             raise LabelError(f"{p}: existing file is not valid TOML; fix or remove it first") from None
-    check_segments(label.segments, None)
+    for spans in label.by_label.values():
+        check_segments(spans, None)
     atomic_write_text(p, render_label(label, p, existing))
     return p
 
@@ -316,9 +419,10 @@ def import_seed_csv(
     label: str = DEFAULT_LABEL,
     overwrite: bool = False,
 ) -> list[tuple[Path, str]]:
-    """Convert seed data.csv rows into label files; returns (label file, status) per row.
+    """Convert seed data.csv rows into `label` segments; returns (label file, status) per row.
 
-    Clip paths are taken relative to the CSV's folder. Existing label files are kept
+    Clip paths are taken relative to the CSV's folder. A clip's existing file gets the
+    label added beside its other labels; segments it already has for `label` are kept
     unless `overwrite`, so re-running an import never destroys hand edits.
     """
     src = Path(csv_path)
@@ -334,19 +438,28 @@ def import_seed_csv(
             raise LabelError(f"{src}:{number}: {exc}") from None
         if parsed is not None:
             rows.append(parsed)
+    check_label_name(label)
     results = []
     for clip_text, box, segments in rows:
         clip = Path(clip_text) if Path(clip_text).is_absolute() else src.resolve().parent / clip_text
         out = label_path_for(clip, labels_dir)
-        if out.exists() and not overwrite:
-            results.append((out, "kept existing"))
-            continue
         try:
-            ordered = check_segments(segments, None)
+            ordered = tuple(check_segments(segments, None))
         except ValueError as exc:
             raise LabelError(f"{src}: {clip_text}: {exc}") from None
-        save_label(LabelFile(clip=clip, facecam=box, label=label, segments=tuple(ordered)), out)
-        results.append((out, "written" if clip.exists() else "written (clip not found yet)"))
+        previous = load_label(out, check_clip=False) if out.exists() else None
+        if previous is not None and label in previous.by_label and not overwrite:
+            results.append((out, f"kept existing {label} segments"))
+            continue
+        if previous is None:
+            save_label(LabelFile(clip=clip, facecam=box, label=label, segments=ordered), out)
+            results.append((out, "written" if clip.exists() else "written (clip not found yet)"))
+            continue
+        merged = previous.with_labels({**previous.by_label, label: ordered})
+        if merged.facecam is None:
+            merged = dataclasses.replace(merged, facecam=box)
+        save_label(merged, out)
+        results.append((out, f"{'replaced' if label in previous.by_label else 'added'} {label} segments"))
     return results
 
 
@@ -361,27 +474,36 @@ def label_clip(
     label: str | None = None,
     replace: bool = False,
 ) -> LabelFile:
-    """Create or update the clip's label file: add (or with `replace`, set) segments.
+    """Create or update the clip's label file: add (or with `replace`, set) one label's segments.
 
-    Everything is validated against the probed clip before anything is written, so a
-    typo never reaches the file; an existing face-cam box and label are kept unless given.
+    Other labels in the file are left as they are. `label` None means the file's only
+    label (rage for a new file); a file with several needs it named. Everything is
+    validated against the probed clip before anything is written, so a typo never
+    reaches the file; an existing face-cam box is kept unless given.
     """
     clip_path = media.check_readable_file(clip)
     duration = media.probe(clip_path).duration
     out = label_path_for(clip_path, labels_dir)
     previous = load_label(out, check_clip=False) if out.exists() else None
-    kept = () if replace or previous is None else previous.segments
+    new = list(segments)
+    if label is None:
+        if previous is not None and len(previous.by_label) > 1 and (new or replace):
+            raise LabelError(f"{out}: names several labels ({', '.join(previous.labels)}); "
+                             "say which one these segments are with --label")
+        label = previous.label if previous is not None else DEFAULT_LABEL
     try:
-        ordered = check_segments([*kept, *segments], duration)
+        check_label_name(label)
     except ValueError as exc:
         raise LabelError(f"{clip_path}: {exc}") from None
-    updated = LabelFile(
-        clip=clip_path,
-        facecam=facecam if facecam is not None else (previous.facecam if previous else None),
-        label=label or (previous.label if previous else DEFAULT_LABEL),
-        segments=tuple(ordered),
-        path=out,
-    )
+    by_label = dict(previous.by_label) if previous is not None else {}
+    kept = () if replace else by_label.get(label, ())
+    try:
+        ordered = check_segments([*kept, *new], duration)
+    except ValueError as exc:
+        raise LabelError(f"{clip_path}: {label}: {exc}") from None
+    by_label[label] = tuple(ordered)
+    box = facecam if facecam is not None else (previous.facecam if previous else None)
+    updated = make_label_file(clip_path, box, by_label, out)
     save_label(updated, out)
     return updated
 

@@ -116,3 +116,27 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
     finally:
         os.close(write_end)
     assert (done.returncode, done.stderr) == (141, "")
+
+
+def test_second_label_keeps_the_first_and_lists_a_column_each(project):
+    assert invoke("label", "clips/my clip.mp4", "-s", "1-2", "-s", "4-5").exit_code == 0
+    result = invoke("label", "clips/my clip.mp4", "--label", "laugh", "-s", "1.5-3")
+    assert result.exit_code == 0, result.output
+    assert "laugh: 1 segment(s) 0:01.5-0:03.0; 1.5s positive (other labels kept: rage 2)" in result.output
+    listing = invoke("label", "--list")
+    assert listing.exit_code == 0
+    header = listing.output.splitlines()[0].split()
+    assert header == ["label", "file", "rage", "laugh", "total", "status"]
+    row = next(ln for ln in listing.output.splitlines() if ln.startswith("labels/my clip.toml"))
+    assert row.split()[-9:] == ["2", "2.0s", "1", "1.5s", "6.0s", "ok", "(no", "facecam", "box)"]
+    assert "positive: rage 2.0s, laugh 1.5s of 6.0s" in listing.output
+
+
+def test_import_honours_label(project):
+    assert invoke("label", "clips/my clip.mp4", "-s", "4-5").exit_code == 0
+    (project / "data_pog.csv").write_text('"clips/my clip.mp4" "[0.78, 0.12, 0.96, 0.36]" "(1.0, 2.5)"\n')
+    result = invoke("label", "--import", "data_pog.csv", "--label", "pog")
+    assert result.exit_code == 0, result.output
+    assert "labels/my clip.toml: added pog segments" in result.output
+    text = (project / "labels" / "my clip.toml").read_text()
+    assert 'rage = [["0:04.000", "0:05.000"]]' in text and 'pog = [["0:01.000", "0:02.500"]]' in text

@@ -143,7 +143,7 @@ def test_import_seed_csv(project, tmp_path):
     assert parsed.segments == (Segment(1.9, 5.185), Segment(6.0, 9.0))
     assert parsed.clip.resolve() == (project / "clips" / "x.mp4").resolve()
     assert labels.load_label(out / "none.toml", check_clip=False).segments == ()
-    assert [s for _, s in labels.import_seed_csv(csv_path, out)] == ["kept existing"] * 2
+    assert [s for _, s in labels.import_seed_csv(csv_path, out)] == ["kept existing rage segments"] * 2
 
 
 @pytest.mark.parametrize(
@@ -175,3 +175,91 @@ def test_label_clip_adds_and_replaces(project, tmp_path):
     assert labels.load_label(out / "x.toml").segments == (Segment(1, 2), Segment(4, 5))
     third = labels.label_clip(clip, out, [Segment(6, 7)], replace=True)
     assert third.segments == (Segment(6, 7),)
+
+
+MULTI = """\
+# two reactions in one clip
+clip = "clips/x.mp4"
+facecam = [0.7833, 0.1296, 0.9682, 0.3694]
+
+[segments]
+rage = [["0:01.5", "0:03.25"]]   # the ref call
+laugh = [[2, 4], [6, 7]]
+calm = []
+"""
+
+
+def test_old_single_label_file_round_trips_unchanged(project):
+    path = _write(project, "# notes\n" + GOOD)
+    parsed = labels.load_label(path)
+    assert parsed.by_label == {"rage": (Segment(1.5, 3.25), Segment(5.0, 7.5))}
+    labels.save_label(parsed, path)
+    assert path.read_text() == "# notes\n" + GOOD.replace("[5, 7.5]", '["0:05.000", "0:07.500"]').replace(
+        '"0:01.5", "0:03.25"', '"0:01.500", "0:03.250"')
+    assert labels.load_label(path) == parsed
+
+
+def test_multi_label_file(project):
+    parsed = labels.load_label(_write(project, MULTI))
+    assert parsed.labels == ("rage", "laugh", "calm")
+    assert parsed.by_label["laugh"] == (Segment(2, 4), Segment(6, 7))  # overlaps rage: allowed
+    assert parsed.by_label["calm"] == ()
+    assert (parsed.label, parsed.segments) == ("rage", (Segment(1.5, 3.25),))
+    assert parsed.seconds("laugh") == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (MULTI.replace("[6, 7]", "[3, 7]"), 7, "laugh: segments 0:02.000-0:04.000 and 0:03.000-0:07.000 overlap"),
+        (MULTI.replace("[6, 7]", "[6, 17]"), 7, "laugh: .*runs past the clip's end"),
+        (MULTI.replace("calm = []", '"two words" = []'), 8, "single word"),
+        (MULTI.replace("calm = []", "calm = 3"), 8, "calm: segments must be a list"),
+        (MULTI.replace("# two", 'label = "rage"\n# two'), 1, "'label' goes with a 'segments = \\[...\\]' list"),
+        ('clip = "clips/x.mp4"\n[segments]\n', 2, "names no label"),
+    ],
+)
+def test_multi_label_errors(project, text, line, message):
+    path = _write(project, text)
+    with pytest.raises(LabelError, match=message) as info:
+        labels.load_label(path)
+    assert str(info.value).startswith(f"{path}:{line}: ")
+
+
+def test_adding_a_label_keeps_comments_and_other_labels(project, tmp_path):
+    """The regression: `label --label surprise` on a rage file used to rename its segments."""
+    out = tmp_path / "labels"
+    out.mkdir()
+    path = out / "x.toml"
+    path.write_text("# my notes\n" + GOOD.replace('"clips/x.mp4"', f'"{project / "clips" / "x.mp4"}"'))
+    updated = labels.label_clip(project / "clips" / "x.mp4", out, [Segment(2, 4)], label="surprise")
+    assert updated.by_label == {"rage": (Segment(1.5, 3.25), Segment(5, 7.5)), "surprise": (Segment(2, 4),)}
+    text = path.read_text()
+    assert "# my notes" in text and "# where the cam sits" in text
+    assert "[segments]" in text and "label =" not in text
+    assert labels.load_label(path) == updated
+    again = labels.label_clip(project / "clips" / "x.mp4", out, [Segment(8, 9)], label="rage")
+    assert again.by_label["rage"][-1] == Segment(8, 9) and again.by_label["surprise"] == (Segment(2, 4),)
+    with pytest.raises(LabelError, match="several labels"):
+        labels.label_clip(project / "clips" / "x.mp4", out, [Segment(9.5, 9.9)])
+    with pytest.raises(LabelError, match="surprise: segments .* overlap"):
+        labels.label_clip(project / "clips" / "x.mp4", out, [Segment(3, 5)], label="surprise")
+    assert labels.load_label(path) == again
+    replaced = labels.label_clip(project / "clips" / "x.mp4", out, [], label="surprise", replace=True)
+    assert replaced.by_label["surprise"] == () and len(replaced.by_label["rage"]) == 3
+
+
+def test_import_with_a_label_merges(project, tmp_path):
+    csv_path = project / "data.csv"
+    csv_path.write_text(SEED_CSV)
+    out = tmp_path / "labels"
+    labels.import_seed_csv(csv_path, out)
+    results = labels.import_seed_csv(csv_path, out, label="pog")
+    assert [s for _, s in results] == ["added pog segments"] * 2
+    parsed = labels.load_label(out / "x.toml", check_clip=False)
+    assert parsed.by_label == {"rage": (Segment(1.9, 5.185), Segment(6.0, 9.0)),
+                               "pog": (Segment(1.9, 5.185), Segment(6.0, 9.0))}
+    assert [s for _, s in labels.import_seed_csv(csv_path, out, label="pog")] == ["kept existing pog segments"] * 2
+    csv_path.write_text('clips/x.mp4 "[0.7, 0.1, 0.9, 0.4]" "(2, 3)"\n')
+    assert [s for _, s in labels.import_seed_csv(csv_path, out, "pog", overwrite=True)] == ["replaced pog segments"]
+    assert labels.load_label(out / "x.toml", check_clip=False).by_label["pog"] == (Segment(2, 3),)

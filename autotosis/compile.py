@@ -60,6 +60,7 @@ class CompileOptions:
     select: dict = field(default_factory=dict)  # SelectConfig overrides; None values are ignored
     fuse_weight: float = FUSE_WEIGHT  # share of loudness in the fused score
     render: render_lib.RenderConfig = field(default_factory=render_lib.RenderConfig)
+    reel_audio: str = "0"  # the audio track the reel keeps: a number or a title (see loudness.choose_track)
     url: str | None = None  # VOD page, for ?t= links in the sidecars
     force: bool = False  # replace an existing reel
     cache: Path | None = None  # None: paths.cache_dir()
@@ -177,6 +178,11 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
 
     loud = None
     if info.has_audio:
+        track, why = loudness_lib.choose_track(info, options.loudness.track)
+        resolved["loudness"]["track_index"] = track.index
+        if len(info.audio_tracks) > 1:
+            note(f"loudness: measured on {loudness_lib.describe_track(track)} ({why}) "
+                 f"of {len(info.audio_tracks)} audio tracks")
         loud, _ = loudness_lib.loudness(vod, options.loudness, events.loudness_progress, options.cache)
 
     if scorer == "model":
@@ -233,6 +239,10 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
     if reel.exists() and not options.force:
         raise AutotosisError(f"{reel}: already exists; pass --force to replace it")
 
+    if info.has_audio:
+        reel_track, _ = loudness_lib.choose_track(info, options.reel_audio)
+        options = dataclasses.replace(options, render=dataclasses.replace(options.render,
+                                                                          audio_track=reel_track.index))
     scored = score_vod(options, events, info)
     files = write_scores(folder, scored)
     config = selection_config(options.select, scored)

@@ -9,6 +9,7 @@ Audio decodes hundreds of times faster than video, and the result is cached.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,10 @@ from autotosis.fsutil import atomic_path
 from autotosis.paths import cache_dir
 from autotosis.timeline import Timeline
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 SILENCE_DB = -90.0  # floor for digital silence, so log10(0) never reaches the timeline
+# Track titles that mean "the streamer's own voice": OBS users name their tracks like this.
+VOICE_TITLE = re.compile(r"mic|voice|vocal|commentary|narrat", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,39 @@ class LoudnessConfig:
     window: float = 0.5  # seconds per value: a shout is longer, a click shorter
     rate: int = 8000  # Hz; speech and shouting energy sits well below 4 kHz
     highpass: float = 100.0  # Hz; drops hum and rumble that are not loudness to the ear
+    # Which audio track: its number (0 = first, as `autotosis probe` lists them), its title, or
+    # "auto": a track titled like a mic or voice when there is one (OBS records the mic alone on
+    # its own track, free of game explosions), else the first.
+    track: str = "auto"
+
+
+def choose_track(info: media.VideoInfo, spec: str | int = "auto") -> tuple[media.AudioTrack, str]:
+    """(the audio track `spec` names, why it was chosen); MediaError listing the tracks when none fits."""
+    tracks = info.audio_tracks
+    if not tracks:
+        raise MediaError(f"{info.path}: has no audio stream, so there is no loudness to measure")
+    text = str(spec).strip()
+    listing = ", ".join(f"{t.index}" + (f" '{t.title}'" if t.title else "") for t in tracks)
+    if text.lower() == "auto":
+        voice = next((t for t in tracks if VOICE_TITLE.search(t.title)), None)
+        if voice is not None:
+            return voice, "auto: titled like a mic"
+        return tracks[0], "auto: the first" + ("" if len(tracks) == 1 else " (none titled like a mic)")
+    if text.isdigit():
+        if int(text) < len(tracks):
+            return tracks[int(text)], "as asked"
+        raise MediaError(f"{info.path}: has no audio track {text} (tracks: {listing})")
+    named = [t for t in tracks if t.title.lower() == text.lower()]
+    named = named or [t for t in tracks if text.lower() in t.title.lower()]
+    if len(named) == 1 or (named and all(t.title == named[0].title for t in named)):
+        return named[0], "as asked"
+    which = "several audio tracks are" if named else "no audio track is"
+    raise MediaError(f"{info.path}: {which} titled like {text!r} (tracks: {listing})")
+
+
+def describe_track(track: media.AudioTrack) -> str:
+    """"track 1 'Mic'" or "track 0"."""
+    return f"track {track.index}" + (f" '{track.title}'" if track.title else "")
 
 
 def window_db(samples: np.ndarray, window_samples: int) -> np.ndarray:
@@ -48,15 +84,14 @@ def measure(
     vod: Path | str, config: LoudnessConfig = LoudnessConfig(),
     progress: Callable[[float, float], None] | None = None, info: media.VideoInfo | None = None,
 ) -> Timeline:
-    """Loudness (dBFS) per window, timed at each window's centre; streamed, so memory is flat."""
+    """Loudness (dBFS) per window of the configured track, timed at each window's centre; streamed."""
     info = info or media.probe(vod)
-    if not info.has_audio:
-        raise MediaError(f"{vod}: has no audio stream, so there is no loudness to measure")
+    track, _ = choose_track(info, config.track)
     window_samples = max(1, round(config.window * config.rate))
     values: list[np.ndarray] = []
     carry = np.zeros(0, dtype=np.float32)
     done = 0
-    for chunk in media.audio_chunks(vod, config.rate, 30.0, config.highpass):
+    for chunk in media.audio_chunks(vod, config.rate, 30.0, config.highpass, track.index):
         samples = np.concatenate([carry, chunk]) if len(carry) else chunk
         levels = window_db(samples, window_samples)
         values.append(levels)
@@ -72,7 +107,10 @@ def measure(
 
 
 def cache_key(info: media.VideoInfo, config: LoudnessConfig) -> str:
-    raw = f"loud{CACHE_VERSION}|{info.identity}|{config.window:g}|{config.rate}|{config.highpass:g}"
+    """Changes with the file, the measuring settings and the track measured."""
+    track, _ = choose_track(info, config.track)
+    raw = (f"loud{CACHE_VERSION}|{info.identity}|{config.window:g}|{config.rate}|{config.highpass:g}"
+           f"|{track.index}|{track.title}")
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 

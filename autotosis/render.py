@@ -49,10 +49,11 @@ class RenderConfig:
     overlay: bool = True  # burn in label, live score and VOD time
     crossfade: float = 0.0  # seconds of xfade/acrossfade between pieces; 0: hard cuts, no re-encode
     jobs: int = field(default_factory=_jobs)  # pieces encoded at once (x264 also threads inside)
+    audio_track: int = 0  # the VOD's audio stream the reel keeps: the first, OBS's whole mix
 
     def to_dict(self) -> dict:
         return {"preset": self.preset, "crf": self.crf, "overlay": self.overlay,
-                "crossfade": self.crossfade, "jobs": self.jobs}
+                "crossfade": self.crossfade, "jobs": self.jobs, "audio_track": self.audio_track}
 
 
 def score_colour(score: float) -> str:
@@ -166,7 +167,7 @@ def render_reel(
             raise AutotosisError(f"{target}: already exists; pass --force to replace it")
         info = media.probe(vod)
         encoding = media.PieceEncoding(fps=str(info.fps), preset=config.preset, crf=config.crf,
-                                       audio=info.has_audio)
+                                       audio=info.has_audio, audio_track=config.audio_track)
         rate = float(info.fps)
         folder = pieces_dir(target)
         pieces, todo = [], []

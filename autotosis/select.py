@@ -110,29 +110,54 @@ def baseline(levels: np.ndarray, step: float, block: float = 60.0, span: float =
     return np.interp(np.arange(len(levels)), centres, running)
 
 
-# Loudness -> score: 0.5 at LOUD_DB above the local typical level, the logistic's
-# slope set so +5 dB scores about 0.1 and +15 dB about 0.9. 10 dB is roughly "twice
-# as loud" to the ear: a shout over the streamer's speaking voice.
+# Loudness -> score, calibrated on the VOD itself. "Loud" is LOUD_DB over the local
+# typical level (roughly twice as loud to the ear: a shout over the speaking voice), unless
+# the VOD never gets that loud: a mixed, compressed stream soundtrack may rarely rise 10 dB
+# over its median, so then "loud" starts where the VOD's own loudest (100 - LOUD_PERCENTILE) %
+# of sounding time starts, but never within NOISE_SIGMAS x the ordinary wobble of the level
+# (read from the quiet half of the distribution) nor under MIN_LOUD_DB: the small ups and
+# downs of a steady track are not moments. The logistic scores 0.5 there; its slope scales
+# with it (2.5 dB at 10 dB: +5 dB scores about 0.1 and +15 dB about 0.9).
 LOUD_DB = 10.0
+MIN_LOUD_DB = 1.5
+NOISE_SIGMAS = 4.0
+LOUD_PERCENTILE = 90.0
 LOUD_SLOPE_DB = 2.5
 SILENCE_MARGIN_DB = 1.0
 
 
-def loudness_score(loud: Timeline, silence_db: float = -90.0) -> Timeline:
-    """dBFS per window -> 0..1 "how much louder than usual", relative to the local baseline.
+def loud_excess(loud: Timeline, silence_db: float = -90.0) -> tuple[np.ndarray, np.ndarray]:
+    """(dB over the local baseline per window, which windows are sounding, not digital silence).
 
     Digital silence (muted mic, BRB screens) is left out of the baseline, so a quiet
     stream's normal talking does not look loud next to it.
     """
     levels = loud.values.astype(np.float64)
-    if len(levels) == 0:
-        return Timeline(loud.times.copy(), levels)
     sounding = levels > silence_db + SILENCE_MARGIN_DB
     filled = levels.copy()
     if sounding.any() and not sounding.all():
         filled[~sounding] = np.median(levels[sounding])
-    base = baseline(filled, loud.step)
-    score = 1.0 / (1.0 + np.exp(-(levels - base - LOUD_DB) / LOUD_SLOPE_DB))
+    return levels - baseline(filled, loud.step), sounding
+
+
+def loud_point(excess: np.ndarray, sounding: np.ndarray) -> float:
+    """dB over the baseline that scores 0.5 on this VOD (see LOUD_PERCENTILE)."""
+    if not sounding.any():
+        return LOUD_DB
+    low, middle, high = np.percentile(excess[sounding], [16.0, 50.0, LOUD_PERCENTILE])
+    floor = max(MIN_LOUD_DB, NOISE_SIGMAS * (middle - low))
+    return float(min(max(high, floor), LOUD_DB))
+
+
+def loudness_score(loud: Timeline, silence_db: float = -90.0) -> Timeline:
+    """dBFS per window -> 0..1 "how much louder than usual", relative to the local baseline
+    and calibrated on the VOD's own distribution (see LOUD_DB)."""
+    if len(loud) == 0:
+        return Timeline(loud.times.copy(), loud.values.astype(np.float64))
+    excess, sounding = loud_excess(loud, silence_db)
+    point = loud_point(excess, sounding)
+    slope = LOUD_SLOPE_DB * point / LOUD_DB
+    score = 1.0 / (1.0 + np.exp(-np.clip((excess - point) / slope, -50, 50)))
     return Timeline(loud.times.copy(), score)
 
 
@@ -155,14 +180,19 @@ def fuse(model_scores: Timeline, loud: Timeline, weight: float = 0.5) -> Timelin
 # ---------------------------------------------------------------- events
 
 
+def smoothed_score(score: Timeline, config: SelectConfig) -> np.ndarray:
+    """The score as the thresholds see it: after the centred `config.smooth` moving average."""
+    window = max(1, round(config.smooth / score.step)) if config.smooth > 0 else 1
+    window += 1 - window % 2  # odd, so the average stays centred on its sample
+    return smooth(score.values, window)
+
+
 def events(score: Timeline, config: SelectConfig, duration: float | None = None) -> list[_Event]:
     """Spans where the smoothed score crosses `enter`, held until it drops below `leave`."""
     if len(score) == 0:
         return []
     step = score.step
-    window = max(1, round(config.smooth / step)) if config.smooth > 0 else 1
-    window += 1 - window % 2  # odd, so the average stays centred on its sample
-    smoothed = smooth(score.values, window)
+    smoothed = smoothed_score(score, config)
     mask = hysteresis(smoothed, config.enter, min(config.resolved_leave, config.enter))
     end_limit = duration if duration is not None else float(score.times[-1]) + step / 2
     found = []
@@ -245,8 +275,10 @@ def explain_empty(score: Timeline, config: SelectConfig, duration: float | None 
         return "the score timeline is empty"
     found = events(score, config, duration)
     if not found:
-        highest = float(np.max(score.values))
-        return f"no moment scored above {config.enter:.2f} (the highest is {highest:.2f}); lower --threshold"
+        highest = float(np.max(smoothed_score(score, config)))
+        smoothed = f" after {config.smooth:g}s smoothing" if config.smooth > 0 else ""
+        return (f"no moment scored {config.enter:.2f} or more (the highest{smoothed} is {highest:.2f}); "
+                f"lower --threshold below {highest:.2f}")
     longest = max(e.duration for e in found)
     return (f"every moment above {config.enter:.2f} is shorter than --min-event {config.min_event:g}s "
             f"(the longest is {longest:.1f}s); lower --min-event")

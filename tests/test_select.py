@@ -126,7 +126,7 @@ def test_an_empty_selection_says_which_option_to_change():
     quiet = timeline([(10, 12, 0.3)])
     assert select_segments(quiet, PLAIN, 30.0) == []
     assert explain_empty(quiet, PLAIN, 30.0) == (
-        "no moment scored above 0.50 (the highest is 0.30); lower --threshold")
+        "no moment scored 0.50 or more (the highest is 0.30); lower --threshold below 0.30")
     blip = timeline([(10, 10.5, 0.9)])
     strict = SelectConfig(**{**PLAIN.__dict__, "min_event": 2.0})
     assert select_segments(blip, strict, 30.0) == []

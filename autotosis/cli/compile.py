@@ -102,6 +102,13 @@ class ProgressBars(CompileEvents):
 @click.option(
     "--jobs", type=click.IntRange(1), default=R.jobs, show_default=True, help="Pieces encoded at once."
 )
+@click.option(
+    "--reel-audio",
+    default="0",
+    show_default=True,
+    metavar="N|NAME",
+    help="Audio track the reel keeps (number or title; 0 is the first, OBS's whole mix).",
+)
 @click.option("--url", help="The VOD's page; segments.json and chapters.txt get ?t=1h2m3s links.")
 @click.option(
     "--out",
@@ -117,6 +124,7 @@ def compile_command(
     no_overlay: bool,
     crossfade: float,
     jobs: int,
+    reel_audio: str,
     url: str | None,
     out_dir: Path | None,
     force: bool,
@@ -134,6 +142,7 @@ def compile_command(
         out_dir=out_dir,
         render=RenderConfig(preset=preset, crf=crf, overlay=not no_overlay, crossfade=crossfade, jobs=jobs),
         url=url,
+        reel_audio=reel_audio,
         force=force,
         **scoring_fields(scoring),
     )

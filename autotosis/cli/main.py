@@ -14,6 +14,7 @@ from autotosis.cli.compile import compile_command
 from autotosis.cli.demo import demo
 from autotosis.cli.eval import eval_command
 from autotosis.cli.label import label
+from autotosis.cli.probe import probe
 from autotosis.cli.review import review
 from autotosis.cli.train import train
 from autotosis.errors import AutotosisError
@@ -70,5 +71,5 @@ def main() -> None:
     cli(prog_name="autotosis")
 
 
-for _command in (label, train, compile_command, eval_command, review, demo):
+for _command in (label, train, compile_command, eval_command, review, demo, probe):
     cli.add_command(_command)

@@ -17,6 +17,7 @@ import click
 from autotosis import labels as labels_lib
 from autotosis.compile import FUSE_WEIGHT, SCORERS
 from autotosis.hardware import PRECISIONS
+from autotosis.loudness import LoudnessConfig
 from autotosis.scan import ScanConfig
 from autotosis.select import LEAVE_RATIO, SelectConfig
 from autotosis.timecode import parse_duration
@@ -94,6 +95,14 @@ scoring_options = _stack(
         help="Share of loudness in the fused score.",
     ),
     click.option(
+        "--audio-track",
+        default=LoudnessConfig().track,
+        show_default=True,
+        metavar="N|NAME|auto",
+        help="Audio track loudness is measured on: its number as `autotosis probe` lists it, its "
+        "title, or auto (a track titled like mic/voice, else the first).",
+    ),
+    click.option(
         "-f",
         "--facecam",
         callback=facecam_box,
@@ -159,6 +168,7 @@ def scoring_fields(values: dict[str, Any]) -> dict[str, Any]:
         "scorer": values["scorer"],
         "facecam": values["facecam"],
         "fuse_weight": values["fuse_weight"],
+        "loudness": LoudnessConfig(track=values["audio_track"]),
         "scan": ScanConfig(**{name: values[name] for name in SCAN_FIELDS}),
         "select": {field: values[option] for option, field in SELECT_FIELDS.items()},
     }

@@ -31,7 +31,7 @@ from autotosis.media.frames import (
     frames_args,
     pixel_box,
 )
-from autotosis.media.probe import VideoInfo, probe
+from autotosis.media.probe import AudioTrack, VideoInfo, probe
 from autotosis.media.runner import (
     FFmpegProcess,
     Job,
@@ -52,14 +52,16 @@ from autotosis.media.synthetic import (
     encode_frames,
     lavfi_vod_args,
     make_lavfi_vod,
+    make_tracks_vod,
+    tracks_vod_args,
 )
 
 __all__ = [
-    "BACKDROPS", "SPARSE_RATIO", "Audio", "Backdrop", "Box", "FFmpegProcess", "FrameBatch", "Job",
-    "MediaError", "PieceEncoding", "VideoInfo", "arg_path", "audio_args", "audio_chunks",
-    "browser_proxy_args", "check_readable_file", "concat", "concat_args", "concat_list",
-    "crossfade_args", "crossfade_graph", "decode_args", "encode_args", "encode_frames", "explain",
-    "ffmpeg_bin", "ffprobe_bin", "filter_value", "frames", "frames_args", "interrupts_held",
-    "lavfi_vod_args", "make_browser_proxy", "make_lavfi_vod", "piece_args", "pixel_box", "probe",
-    "run", "run_all", "seek_lead",
+    "BACKDROPS", "SPARSE_RATIO", "Audio", "AudioTrack", "Backdrop", "Box", "FFmpegProcess", "FrameBatch",
+    "Job", "MediaError", "PieceEncoding", "VideoInfo", "arg_path", "audio_args", "audio_chunks",
+    "browser_proxy_args", "check_readable_file", "concat", "concat_args", "concat_list", "crossfade_args",
+    "crossfade_graph", "decode_args", "encode_args", "encode_frames", "explain", "ffmpeg_bin",
+    "ffprobe_bin", "filter_value", "frames", "frames_args", "interrupts_held", "lavfi_vod_args",
+    "make_browser_proxy", "make_lavfi_vod", "make_tracks_vod", "piece_args", "pixel_box", "probe", "run",
+    "run_all", "seek_lead", "tracks_vod_args",
 ]

@@ -11,23 +11,23 @@ import numpy as np
 from autotosis.media.runner import FFmpegProcess, arg_path
 
 
-def audio_args(path: Path | str, rate: int, highpass: float | None = 100.0) -> list[str]:
-    """Arguments that decode only the first audio stream, as mono float32 PCM at `rate`, to a pipe.
+def audio_args(path: Path | str, rate: int, highpass: float | None = 100.0, track: int = 0) -> list[str]:
+    """Arguments that decode one audio stream (`track`, ffmpeg's `0:a:N`), as mono float32 PCM, to a pipe.
 
     The high-pass drops rumble and hum that carry energy but not loudness to the ear
     (a rough stand-in for the K-weighting of EBU R128 loudness).
     """
-    stream = ffmpeg.input(arg_path(path)).audio
+    stream = ffmpeg.input(arg_path(path))[f"a:{track}"]
     if highpass:
         stream = stream.filter("highpass", f=f"{highpass:g}")
     return stream.output("pipe:", format="f32le", ac=1, ar=rate, acodec="pcm_f32le").get_args()
 
 
 def audio_chunks(path: Path | str, rate: int = 8000, seconds: float = 30.0,
-                 highpass: float | None = 100.0) -> Iterator[np.ndarray]:
+                 highpass: float | None = 100.0, track: int = 0) -> Iterator[np.ndarray]:
     """Stream mono float32 samples in chunks of `seconds`: memory stays one chunk for any length."""
     chunk_bytes = max(1, round(rate * seconds)) * 4
-    with FFmpegProcess(audio_args(path, rate, highpass)) as ffm:
+    with FFmpegProcess(audio_args(path, rate, highpass, track)) as ffm:
         assert ffm.proc.stdout is not None
         while True:
             data = ffm.proc.stdout.read(chunk_bytes)

@@ -29,6 +29,7 @@ class PieceEncoding:
     audio: bool = True
     audio_rate: int = 48000
     suffix: str = ".mkv"
+    audio_track: int = 0  # which audio stream the reel keeps (ffmpeg's 0:a:N): the main mix by default
 
 
 def filter_value(text: str) -> str:
@@ -85,7 +86,8 @@ def piece_args(
             "-video_track_timescale", "90000"]
     if encoding.audio:
         # async resampling pads a late first audio packet so audio keeps the video's clock.
-        args += ["-map", "0:a:0", "-af", f"{atrim}aresample={encoding.audio_rate}:async=1",
+        args += ["-map", f"0:a:{encoding.audio_track}",
+                 "-af", f"{atrim}aresample={encoding.audio_rate}:async=1",
                  "-c:a", "pcm_s16le", "-ac", "2", "-ar", str(encoding.audio_rate)]
     return [*args, arg_path(output)]
 

@@ -13,6 +13,21 @@ from autotosis.media.runner import arg_path, check_readable_file, explain, ffpro
 
 
 @dataclass(frozen=True)
+class AudioTrack:
+    """One audio stream: `index` counts audio streams only (ffmpeg's `0:a:N`), as `--audio-track` does.
+
+    `title` is what OBS and most muxers write per track ("Mic", "Game", ...); "" when unnamed.
+    """
+
+    index: int
+    codec: str
+    channels: int
+    sample_rate: int | None
+    title: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True)
 class VideoInfo:
     """What we need to know about a video, read once by ffprobe.
 
@@ -33,6 +48,7 @@ class VideoInfo:
     size_bytes: int
     mtime_ns: int
     container: str = ""  # ffprobe's format names, e.g. "mov,mp4,m4a,3gp,3g2,mj2" or "mpegts"
+    audio_tracks: tuple[AudioTrack, ...] = ()  # every audio stream, in file order
 
     @property
     def identity(self) -> str:
@@ -74,7 +90,8 @@ def probe(path: Path | str) -> VideoInfo:
                   and not (s.get("disposition") or {}).get("attached_pic")), None)
     if video is None:
         raise MediaError(f"{p}: has no video stream")
-    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    audio_streams = [s for s in streams if s.get("codec_type") == "audio"]
+    audio = audio_streams[0] if audio_streams else None
     fps = _fraction(video.get("avg_frame_rate")) or _fraction(video.get("r_frame_rate"))
     if fps is None or fps > 1000:
         fps = Fraction(30)
@@ -110,4 +127,23 @@ def probe(path: Path | str) -> VideoInfo:
         size_bytes=stat.st_size,
         mtime_ns=stat.st_mtime_ns,
         container=str(data.get("format", {}).get("format_name", "")),
+        audio_tracks=tuple(_track(k, s) for k, s in enumerate(audio_streams)),
     )
+
+
+# Handler names muxers write when nobody named the track: not a title.
+GENERIC_HANDLERS = {"soundhandler", "core media audio", "gpac iso audio handler", "apple sound media handler",
+                    "sound media handler", "audiohandler", "mainconcept mp4 sound media handler", ""}
+
+
+def _track(index: int, stream: dict) -> AudioTrack:
+    """A track's facts; its title from `title` (MKV) or a non-generic `handler_name` (MP4, as OBS writes)."""
+    tags = {str(k).lower(): str(v).strip() for k, v in (stream.get("tags") or {}).items()}
+    title = tags.get("title", "")
+    if not title and tags.get("handler_name", "").lower() not in GENERIC_HANDLERS:
+        title = tags["handler_name"]
+    rate = stream.get("sample_rate")
+    language = tags.get("language", "")
+    return AudioTrack(index, str(stream.get("codec_name", "?")), int(stream.get("channels") or 0),
+                      int(rate) if rate and str(rate).isdigit() else None, title,
+                      "" if language == "und" else language)

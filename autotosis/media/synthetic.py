@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import wave
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,4 +171,32 @@ def make_lavfi_vod(output: Path | str, duration: float, width: int, height: int,
     target = Path(output)
     with atomic_path(target) as part:
         run(lavfi_vod_args(part, duration, width, height, fps, preset=preset), part)
+    return target
+
+
+def tracks_vod_args(output: Path | str, duration: float, tracks: Sequence[tuple[str, str]],
+                    width: int = 64, height: int = 64, fps: float = 10.0) -> list[str]:
+    """A plain picture with one audio stream per (title, lavfi audio graph), titled as OBS titles them.
+
+    Titles go in both `title` (read from MKV) and `handler_name` (what MP4 keeps), so
+    `probe` reads them back from either container.
+    """
+    args = ["-f", "lavfi", "-i", f"color=c=gray:s={width}x{height}:r={fps:g}:d={duration:g}"]
+    for _, graph in tracks:
+        args += ["-f", "lavfi", "-i", graph]
+    args += ["-map", "0:v"]
+    for k in range(len(tracks)):
+        args += ["-map", f"{k + 1}:a"]
+    for k, (title, _) in enumerate(tracks):
+        args += [f"-metadata:s:a:{k}", f"title={title}", f"-metadata:s:a:{k}", f"handler_name={title}"]
+    return [*args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+            "-t", f"{duration:g}", arg_path(output)]
+
+
+def make_tracks_vod(output: Path | str, duration: float, tracks: Sequence[tuple[str, str]],
+                    width: int = 64, height: int = 64, fps: float = 10.0) -> Path:
+    """Write a multi-track test video (see tracks_vod_args) atomically."""
+    target = Path(output)
+    with atomic_path(target) as part:
+        run(tracks_vod_args(part, duration, tracks, width, height, fps), part)
     return target

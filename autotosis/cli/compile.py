@@ -1,7 +1,9 @@
-"""`autotosis compile VOD`: scan, select and render a highlight reel into output/<vod>/.
+"""`autotosis compile VOD...`: scan, select and render a highlight reel into output/<vod>/.
 
-Option defaults come from the library's config dataclasses; torch is imported only
-when a model is actually used.
+One VOD file compiles in this process, as always. Several, a folder, a list file or a
+URL make a batch (autotosis.batch): each VOD in its own worker, a few at a time or on
+a Ray cluster, then one summary table. Option defaults come from the library's config
+dataclasses; torch is imported only when a model is actually used.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 import click
 from progress.bar import Bar
 
+from autotosis.batch import default_parallel, is_batch_input
+from autotosis.cli.batch import run_batch_command
 from autotosis.cli.options import SECONDS, scoring_fields, scoring_options, selection_options
 from autotosis.compile import CompileEvents, CompileOptions, compile_vod
 from autotosis.render import RenderConfig
@@ -80,7 +84,7 @@ class ProgressBars(CompileEvents):
 
 
 @click.command(name="compile")
-@click.argument("vod", type=click.Path(path_type=Path))
+@click.argument("vods", nargs=-1, required=True)
 @scoring_options
 @selection_options
 @click.option("--preset", default=R.preset, show_default=True, help="x264 preset for the reel.")
@@ -117,8 +121,22 @@ class ProgressBars(CompileEvents):
     help="Output folder (default: output/<vod name>/).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing reel.")
+@click.option(
+    "--parallel",
+    type=click.IntRange(1),
+    help="Batches: VODs compiled at once, the cores shared between them "
+    f"(default: {default_parallel()} here).",
+)
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="auto",
+    help="Batches: run each VOD as a Ray task; alone or 'auto': start or join a local Ray, "
+    "else the cluster's ADDRESS (pip install 'autotosis[ray]'). Put it after the VODs.",
+)
 def compile_command(
-    vod: Path,
+    vods: tuple[str, ...],
     preset: str,
     crf: int,
     no_overlay: bool,
@@ -128,17 +146,26 @@ def compile_command(
     url: str | None,
     out_dir: Path | None,
     force: bool,
+    parallel: int | None,
+    ray_address: str | None,
     **scoring: Any,
 ) -> None:
-    """Turn VOD into a highlight reel in output/<vod>/ (reel.mp4 and sidecars).
+    """Turn each VOD into a highlight reel in output/<vod>/ (reel.mp4 and sidecars).
+
+    VODs are video files, folders of them, text files listing paths or URLs (one a
+    line, # comments), or URLs. Several make a batch: a summary table and
+    output/batch.json; a re-run skips finished VODs and resumes interrupted ones.
 
     \b
     autotosis compile vod.mp4
     autotosis compile vod.mp4 --threshold 0.7 --max-length 10m --force
     autotosis compile vod.mp4 --scorer loudness --top 5 --crossfade 0.5
+    autotosis compile vods/ more.mkv list.txt --parallel 2
+    autotosis compile vods/ --ray 10.0.0.5:6379
     """
+    batch = len(vods) > 1 or is_batch_input(vods[0]) or parallel is not None or ray_address is not None
     options = CompileOptions(
-        vod=vod,
+        vod=Path(vods[0]),
         out_dir=out_dir,
         render=RenderConfig(preset=preset, crf=crf, overlay=not no_overlay, crossfade=crossfade, jobs=jobs),
         url=url,
@@ -146,6 +173,12 @@ def compile_command(
         force=force,
         **scoring_fields(scoring),
     )
+    if batch:
+        ctx = click.get_current_context()
+        explicit = {name for name in ("threads", "jobs")
+                    if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}
+        run_batch_command(vods, options, out_dir, parallel, ray_address, explicit)
+        return
     result = compile_vod(options, ProgressBars())
     total = sum(s.duration for s in result.segments)
     scan = result.scan

@@ -1,0 +1,574 @@
+"""Many VODs in one command: expand the inputs, compile each VOD on its own, summarise.
+
+Every VOD goes through the unchanged single-VOD `compile_vod` into its own
+`<out>/<name>/`, exactly as `autotosis compile VOD` would make it; the batch adds only
+`<out>/batch.json`. Locally each VOD runs in a child process of its own (spawned, a few
+at a time), so a crash, a hang killed by the kernel or a bad file takes down that VOD
+and never the batch, and every child is sized to its share of the machine: torch
+threads and render jobs are divided between the VODs running at once instead of each
+taking all the cores. `autotosis.raybatch` runs the same `compile_job` as Ray tasks.
+
+Naming: a VOD's folder is its file's stem, as for a single compile. When two VODs of
+one batch share a stem (`a/stream.mp4`, `b/stream.mp4`), or `<out>/<stem>/` already
+holds the reel of another VOD, that VOD's folder is `<stem>-<8 hex digits of its
+absolute path>` instead: stable whatever the order of the inputs, so re-runs find it.
+
+Re-runs: a VOD whose folder is complete (reel.mp4, options.json and a segments.json
+written after that options.json, all for this VOD, made with the options asked now and
+newer than the VOD and the model) is skipped; one that was interrupted starts again and
+reuses the scan and render caches (finished pieces are kept); one that is complete but
+made with other options is left alone and reported, unless `force`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from autotosis.compile import CompileEvents, CompileOptions, compile_vod, default_model
+from autotosis.errors import AutotosisError
+from autotosis.fsutil import atomic_write_text
+from autotosis.hardware import cores
+from autotosis.media.runner import interrupts_held
+from autotosis.paths import cache_dir
+
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".mkv", ".mov", ".webm", ".flv", ".ts", ".m4v", ".avi", ".wmv", ".mpg", ".mpeg"})
+LIST_EXTENSIONS = frozenset({".txt", ".list", ".lst"})
+URL_SCHEMES = ("http://", "https://")
+DONE, SKIPPED, FAILED, INTERRUPTED = "done", "skipped", "failed", "interrupted"
+# Seconds a child gets to remove its partial files after an interrupt before it is killed.
+STOP_GRACE = 20.0
+
+
+def is_url(text: str) -> bool:
+    return text.lower().startswith(URL_SCHEMES)
+
+
+def is_batch_input(text: str) -> bool:
+    """Whether one command-line input means a batch: a folder, a list file or a URL."""
+    path = Path(text)
+    return is_url(text) or _is_folder(path) or path.suffix.lower() in LIST_EXTENSIONS
+
+
+def _is_folder(path: Path) -> bool:
+    """A folder of VODs; one named like a video ("x.mp4/") is a mistaken VOD, reported as one."""
+    return path.is_dir() and path.suffix.lower() not in VIDEO_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class Job:
+    """One VOD of a batch: a local file, or a URL to download first."""
+
+    source: str  # as the user wrote it (a path or a URL): what the summary shows
+    vod: Path | None  # absolute; None for a URL until it is downloaded
+    url: str | None = None
+
+
+def _list_file(path: Path) -> list[str]:
+    """The entries of a list file: one path or URL a line, blank lines and # comments skipped;
+    relative paths are relative to the list file's folder (so the list can travel with its VODs)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AutotosisError(f"{path}: cannot read the list ({exc})") from None
+    entries = []
+    for line in lines:
+        entry = line.split(" #", 1)[0].strip() if not line.lstrip().startswith("#") else ""
+        if entry:
+            entries.append(entry if is_url(entry) or Path(entry).is_absolute() else str(path.parent / entry))
+    return entries
+
+
+def expand_inputs(inputs: Sequence[str]) -> list[Job]:
+    """Files, folders (their video files, not recursing), list files and URLs -> jobs in order,
+    each VOD once. A missing file becomes a job that fails (reported with the others);
+    a folder without videos or an unreadable list is an error at once."""
+    jobs: list[Job] = []
+    seen: set[str] = set()
+
+    def add(entry: str) -> None:
+        if is_url(entry):
+            job = Job(entry, None, entry)
+            key = entry
+        else:
+            job = Job(entry, Path(os.path.abspath(entry)))  # .. folded, so each VOD comes once
+            key = str(job.vod)
+        if key not in seen:
+            seen.add(key)
+            jobs.append(job)
+
+    for text in inputs:
+        path = Path(text)
+        if is_url(text):
+            add(text)
+        elif _is_folder(path):
+            videos = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS
+                            and not p.name.startswith(".") and p.is_file())
+            if not videos:
+                raise AutotosisError(f"{path}: no video files in this folder "
+                                     f"({', '.join(sorted(VIDEO_EXTENSIONS))})")
+            for video in videos:
+                add(str(video))
+        elif path.suffix.lower() in LIST_EXTENSIONS and path.is_file():
+            entries = _list_file(path)
+            if not entries:
+                raise AutotosisError(f"{path}: the list names no VOD")
+            for entry in entries:
+                add(entry)
+        else:
+            add(text)
+    return jobs
+
+
+def _hashed(stem: str, vod: Path) -> str:
+    return f"{stem}-{hashlib.sha1(str(vod).encode()).hexdigest()[:8]}"
+
+
+def _recorded_vod(folder: Path) -> str | None:
+    try:
+        return str(json.loads((folder / "options.json").read_text(encoding="utf-8"))["vod"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def folder_name(vod: Path, out_root: Path, shared_stems: set[str]) -> str:
+    """`vod`'s folder under `out_root`: its stem, or stem-<hash> when that name is taken (see above)."""
+    if vod.stem in shared_stems:
+        return _hashed(vod.stem, vod)
+    recorded = _recorded_vod(out_root / vod.stem)
+    return vod.stem if recorded in (None, str(vod)) else _hashed(vod.stem, vod)
+
+
+def shared_stems(jobs: Iterable[Job]) -> set[str]:
+    stems: dict[str, int] = {}
+    for job in jobs:
+        if job.vod is not None:
+            stems[job.vod.stem] = stems.get(job.vod.stem, 0) + 1
+    return {stem for stem, count in stems.items() if count > 1}
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """What each VOD of a batch may use: torch threads for the scan, pieces encoded at once."""
+
+    threads: int
+    render_jobs: int
+
+
+def sizing(parallel: int, available: int | None = None) -> Sizing:
+    """The machine's cores shared between `parallel` VODs: half of a VOD's share to torch
+    (the decoder takes the rest, as for one VOD), all of it to render jobs, at least one each."""
+    share = max(1, (available or cores()) // max(1, parallel))
+    return Sizing(threads=max(1, share // 2), render_jobs=max(1, min(4, share)))
+
+
+def default_parallel(available: int | None = None) -> int:
+    """VODs compiled at once by default: two per four cores, at least two. A compile leaves
+    cores idle while it probes, plots and starts children, so two at a time beat one even on
+    two cores (bench/batch_throughput.py: see docs/scale.md); more only add memory."""
+    return max(2, (available or cores()) // 2)
+
+
+@dataclass
+class VodResult:
+    """One VOD's line of the summary and of batch.json."""
+
+    source: str
+    status: str  # done | skipped | failed | interrupted
+    out_dir: str | None = None
+    duration: float | None = None  # the VOD's, in seconds
+    highlights: int | None = None
+    reel_seconds: float | None = None
+    wall_seconds: float = 0.0
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _reel_seconds(segments: list[dict], crossfade: float) -> float:
+    total = sum(float(s["end"]) - float(s["start"]) for s in segments)
+    return max(0.0, total - crossfade * max(0, len(segments) - 1))
+
+
+def _expected(options: CompileOptions, recorded_scorer: object) -> dict[str, Any]:
+    """The options.json values that the asked options pin down; per-machine ones (threads,
+    render jobs) and the model's own threshold (when not given) are left out."""
+    from autotosis.select import SelectConfig
+
+    scorer = options.scorer or ("model" if options.model is not None else "loudness")
+    want: dict[str, Any] = {"vod": str(options.vod.absolute()), "url": options.url, "scorer": scorer,
+                            "fuse_weight": options.fuse_weight}
+    render = options.render.to_dict()
+    render.pop("jobs")  # how fast, not what: a batch sizes it to the machine
+    want["render"] = render
+    select = dataclasses.asdict(SelectConfig())
+    select.pop("enter")
+    select.pop("leave")
+    want["select"] = {**select, **{k: v for k, v in options.select.items() if v is not None}}
+    if recorded_scorer != "loudness":
+        want["model"] = str(options.model.absolute()) if options.model is not None else None
+        scan = dataclasses.asdict(options.scan)
+        want["scan"] = {k: scan[k] for k in ("keyframes", "device", "precision")}
+        if options.scan.fps is not None:
+            want["scan"]["fps"] = options.scan.fps
+        if options.facecam not in (None, "auto"):
+            want["facecam"] = list(options.facecam)  # type: ignore[arg-type]
+    return want
+
+
+def completeness(options: CompileOptions, folder: Path) -> str | None:
+    """None when `folder` holds a complete reel of `options.vod` made with these options,
+    else why not ("missing" when there is no reel at all, "incomplete" when a run stopped
+    before its sidecars, else what differs)."""
+    reel, opts, segs = folder / "reel.mp4", folder / "options.json", folder / "segments.json"
+    if not reel.exists():
+        return "missing"
+    try:
+        recorded = json.loads(opts.read_text(encoding="utf-8"))
+        json.loads(segs.read_text(encoding="utf-8"))["segments"]
+        if segs.stat().st_mtime_ns < opts.stat().st_mtime_ns:
+            return "incomplete"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "incomplete"
+    for key, value in _expected(options, recorded.get("scorer")).items():
+        have = recorded.get(key)
+        if isinstance(value, dict):
+            have = have if isinstance(have, dict) else {}
+            diff = [k for k, v in value.items() if have.get(k) != v]
+            if diff:
+                return f"made with other {key} options ({', '.join(diff)})"
+        elif have != value and not (key == "scorer" and value == "fused" and have == "model"):
+            return f"made with another {key} ({have})"
+    reel_time = reel.stat().st_mtime_ns
+    if options.vod.stat().st_mtime_ns > reel_time:
+        return "the VOD changed since"
+    model = recorded.get("model")
+    if model and Path(model).exists() and Path(model).stat().st_mtime_ns > reel_time:
+        return "the model changed since"
+    return None
+
+
+class _Forward(CompileEvents):
+    """A compile's progress, handed to `send(kind, *values)` (a pipe to the parent, a Ray queue)."""
+
+    def __init__(self, send: Callable[..., None]) -> None:
+        self.send = send
+        self.last = 0.0
+
+    def _position(self, kind: str, position: float, duration: float) -> None:
+        now = time.monotonic()
+        if now - self.last >= 0.5 or position >= duration:  # a few messages a second at most
+            self.last = now
+            self.send("progress", kind, position, duration)
+
+    def note(self, message: str) -> None:
+        self.send("note", message)
+
+    def scan_progress(self, position: float, duration: float) -> None:
+        self._position("scan", position, duration)
+
+    def loudness_progress(self, position: float, duration: float) -> None:
+        self._position("loudness", position, duration)
+
+    def render_progress(self, done: int, total: int) -> None:
+        self.send("progress", "render", float(done), float(total))
+
+
+def compile_job(job: Job, base: CompileOptions, out_root: Path, name: str | None,
+                send: Callable[..., None]) -> VodResult:
+    """Download (a URL), then compile one VOD into out_root/<name>, or skip it when complete.
+
+    Errors that are the input's become a failed result; Ctrl-C propagates. `name` None:
+    work it out after the download (a URL's file name is known only then).
+    """
+    started = time.perf_counter()
+    result = VodResult(job.source, FAILED)
+    try:
+        vod, url = job.vod, base.url
+        if vod is None:
+            assert job.url is not None
+            vod, url = download(job.url, out_root / "downloads", send), job.url
+            name = name or folder_name(vod, out_root, set())
+        assert name is not None
+        folder = out_root / name
+        result.out_dir = str(folder)
+        options = dataclasses.replace(base, vod=vod, out_dir=folder, url=url)
+        state = completeness(options, folder) if vod.exists() else "missing"
+        if state is None and not base.force:
+            result.status = SKIPPED
+        else:
+            if state not in (None, "missing", "incomplete") and not base.force:
+                raise AutotosisError(f"{folder / 'reel.mp4'}: {state}; pass --force to replace it")
+            # An incomplete folder is this batch's own interrupted run: its reel may be replaced.
+            options = dataclasses.replace(options, force=base.force or state == "incomplete")
+            compile_vod(options, _Forward(send))
+            result.status = DONE
+        _fill_figures(result, folder, options)
+    except AutotosisError as exc:
+        message = str(exc).replace(str(job.vod), job.source) if job.vod is not None else str(exc)
+        result.error = message if job.source in message else f"{job.source}: {message}"
+    except Exception as exc:  # a bug, not the input: still one VOD, not the batch
+        result.error = f"{job.source}: {type(exc).__name__}: {exc}"
+    result.wall_seconds = time.perf_counter() - started
+    return result
+
+
+def already_complete(job: Job, base: CompileOptions, out_root: Path, name: str | None) -> VodResult | None:
+    """The skipped result when a local VOD's folder is complete, checked where the batch runs
+    (a re-run of a big archive then starts no worker for what is done); None otherwise."""
+    if job.vod is None or name is None or base.force or not job.vod.is_file():
+        return None
+    folder = out_root / name
+    options = dataclasses.replace(base, vod=job.vod, out_dir=folder)
+    if completeness(options, folder) is not None:
+        return None
+    result = VodResult(job.source, SKIPPED, str(folder))
+    try:
+        _fill_figures(result, folder, options)
+    except (AutotosisError, OSError, ValueError, KeyError):
+        return None  # let the worker look again and report what is wrong
+    return result
+
+
+def _fill_figures(result: VodResult, folder: Path, options: CompileOptions) -> None:
+    from autotosis import media
+
+    segments = json.loads((folder / "segments.json").read_text(encoding="utf-8"))["segments"]
+    result.highlights = len(segments)
+    result.reel_seconds = round(_reel_seconds(segments, options.render.crossfade), 3)
+    result.duration = round(media.probe(options.vod).duration, 3)
+
+
+def download(url: str, folder: Path, send: Callable[..., None]) -> Path:
+    """A URL's VOD in `folder` (autotosis.download, yt-dlp); reused when already there."""
+    try:
+        from autotosis.download import download_vod  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise AutotosisError(f"{url}: URLs are not supported yet (autotosis.download is missing); "
+                             "download the VOD and list its path") from None
+    send("note", f"downloading {url}")
+    return Path(download_vod(url, folder)).absolute()
+
+
+def resolve_base(base: CompileOptions) -> tuple[CompileOptions, str | None]:
+    """`base` with everything a worker elsewhere needs made absolute and decided once:
+    the model (the newest in models/ here, not in the worker's folder), the cache.
+
+    Returns it and a note for the user when no model means loudness alone."""
+    note = None
+    model = base.model if base.model is not None else default_model()
+    scorer = base.scorer
+    if model is None and scorer is None:
+        scorer = "loudness"
+        note = "no trained model in models/: choosing highlights by loudness alone " \
+               "(train one with `autotosis train`, or pass --model)"
+    cache = (base.cache or cache_dir()).absolute()
+    return dataclasses.replace(base, model=model.absolute() if model else None, scorer=scorer,
+                               cache=cache), note
+
+
+class BatchEvents:
+    """Progress of a batch; the CLI prints it, library callers may ignore it."""
+
+    def started(self, index: int, job: Job) -> None: ...
+    def note(self, index: int, message: str) -> None: ...
+    def progress(self, index: int, stage: str, position: float, duration: float) -> None: ...
+    def finished(self, index: int, result: VodResult) -> None: ...
+
+
+@dataclass
+class BatchReport:
+    results: list[VodResult]
+    wall_seconds: float
+    manifest: Path
+    runner: str = "local"  # how the VODs ran, for the summary line
+
+    @property
+    def failed(self) -> list[VodResult]:
+        return [r for r in self.results if r.status in (FAILED, INTERRUPTED)]
+
+
+class Manifest:
+    """batch.json: the options, every VOD's result so far; rewritten atomically as VODs finish."""
+
+    def __init__(self, path: Path, jobs: Sequence[Job], base: CompileOptions, runner: dict) -> None:
+        self.path = path
+        self.started = time.time()
+        self.results: list[VodResult | None] = [None] * len(jobs)
+        self.jobs = jobs
+        self.head = {"runner": runner,
+                     "options": json.loads(json.dumps(dataclasses.asdict(base), default=str))}
+        self.head["options"].pop("vod", None)
+
+    def set(self, index: int, result: VodResult) -> None:
+        self.results[index] = result
+        self.write()
+
+    def write(self, finished: bool = False) -> None:
+        rows = [r.to_dict() if r is not None else {"source": job.source, "status": "pending"}
+                for job, r in zip(self.jobs, self.results, strict=True)]
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        data = {"started": _iso(self.started), "finished": _iso(time.time()) if finished else None,
+                "wall_seconds": round(time.time() - self.started, 1), "counts": counts, **self.head,
+                "vods": rows}
+        atomic_write_text(self.path, json.dumps(data, indent=2) + "\n")
+
+
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def plan(jobs: Sequence[Job], out_root: Path) -> list[str | None]:
+    """Each job's folder name under out_root (None for URLs: known after the download)."""
+    shared = shared_stems(jobs)
+    return [folder_name(job.vod, out_root, shared) if job.vod is not None else None for job in jobs]
+
+
+def worker_main() -> None:
+    """A worker process (`python -c "...worker_main()" FD`): one VOD, its progress and result
+    through the pipe on FD. The parent sends (job, base, out_root, name, threads) first."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    conn = Connection(int(sys.argv[1]))
+    try:
+        job, base, out_root, name, threads = conn.recv()
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before torch is imported
+            os.environ[var] = str(threads)
+        result = compile_job(job, base, Path(out_root), name, lambda *msg: conn.send(msg))
+        conn.send(("result", result))
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except EOFError:  # the parent went away before sending the job
+        sys.exit(1)
+    finally:
+        conn.close()
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_local(jobs: Sequence[Job], base: CompileOptions, out_root: Path, parallel: int,
+              events: BatchEvents | None = None, threads: int | None = None,
+              render_jobs: int | None = None) -> BatchReport:
+    """Compile `jobs` `parallel` at a time, each in its own spawned process sized to its share.
+
+    `threads`/`render_jobs` None: sized by `sizing`. Ctrl-C or SIGTERM stops every child
+    (each removes its partial files), records the batch so far and re-raises.
+    """
+    events = events or BatchEvents()
+    started = time.perf_counter()
+    size = sizing(parallel)
+    threads = threads or size.threads
+    base = dataclasses.replace(base, scan=dataclasses.replace(base.scan, threads=threads),
+                               render=dataclasses.replace(base.render, jobs=render_jobs or size.render_jobs))
+    names = plan(jobs, out_root)
+    manifest = Manifest(out_root / "batch.json", jobs, base,
+                        {"kind": "local", "parallel": parallel, "threads": threads,
+                         "render_jobs": base.render.jobs, "cores": cores()})
+    waiting = list(range(len(jobs)))[::-1]
+    running: dict[int, tuple[subprocess.Popen, Connection]] = {}
+    results: dict[int, VodResult] = {}
+    try:
+        while waiting or running:
+            while waiting and len(running) < parallel:
+                k = waiting.pop()
+                skipped = already_complete(jobs[k], base, out_root, names[k])
+                if skipped is not None:
+                    results[k] = skipped
+                    manifest.set(k, skipped)
+                    events.finished(k, skipped)
+                    continue
+                running[k] = _start_worker((jobs[k], base, str(out_root), names[k], threads))
+                events.started(k, jobs[k])
+            ready = wait([conn for _, conn in running.values()], timeout=1.0)
+            for k, (proc, conn) in list(running.items()):
+                if conn not in ready:
+                    continue
+                try:
+                    message = conn.recv()
+                except EOFError:  # the child is gone; a result it sent was read already
+                    proc.wait()
+                    conn.close()
+                    del running[k]
+                    if k not in results:
+                        results[k] = _died(jobs[k], proc.returncode)
+                        manifest.set(k, results[k])
+                        events.finished(k, results[k])
+                    continue
+                kind, *values = message
+                if kind == "result":
+                    results[k] = values[0]
+                    manifest.set(k, values[0])
+                    events.finished(k, values[0])
+                elif kind == "note":
+                    events.note(k, values[0])
+                elif kind == "progress":
+                    events.progress(k, *values)
+    except KeyboardInterrupt:
+        _stop(running)
+        for k in running:
+            if k not in results:
+                manifest.set(k, VodResult(jobs[k].source, INTERRUPTED))
+        raise
+    finally:
+        for _, conn in running.values():
+            conn.close()
+    manifest.write(finished=True)
+    return BatchReport([results[k] for k in range(len(jobs))], time.perf_counter() - started,
+                       manifest.path)
+
+
+def _died(job: Job, code: int | None) -> VodResult:
+    why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+    hint = " (out of memory?)" if code == -signal.SIGKILL else ""
+    return VodResult(job.source, FAILED, error=f"{job.source}: the worker died ({why}){hint}")
+
+
+def _start_worker(task: tuple) -> tuple[subprocess.Popen, Connection]:
+    """A fresh Python for one VOD (so nothing of one VOD's run leaks into the next), in this
+    process group (a terminal's Ctrl-C reaches it too), talking through a pipe of its own."""
+    parent_end, child_end = multiprocessing.Pipe()
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
+    with interrupts_held():  # the child is started and tracked, or neither
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from autotosis.batch import worker_main; worker_main()",
+             str(child_end.fileno())], pass_fds=[child_end.fileno()], env=env, stdin=subprocess.DEVNULL)
+    child_end.close()
+    parent_end.send(task)
+    return proc, parent_end
+
+
+def _stop(running: dict[int, tuple[subprocess.Popen, Connection]]) -> None:
+    """Ask every child to stop (it unwinds and removes its partial files), then make sure."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip this
+    try:
+        for proc, _ in running.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE
+        for proc, _ in running.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)

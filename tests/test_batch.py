@@ -1,0 +1,158 @@
+"""`autotosis compile` on many VODs: inputs, naming, a broken file among good ones, Ctrl-C and resume.
+
+The end-to-end tests run the CLI as a user does (its own process group, real signals) on
+tiny generated VODs scored by loudness, so no model is trained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from media_support import burst_vod
+from robustness_support import Run, assert_interrupted_cleanly
+
+from autotosis import batch
+from autotosis.errors import AutotosisError
+
+
+def _vods(folder: Path, count: int, seconds: float = 20.0) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return [burst_vod(folder / f"v{i}.mp4", seconds, (6.0 + i, 9.0 + i), width=160, height=90)
+            for i in range(count)]
+
+
+# ---------------------------------------------------------------- inputs and naming (fast)
+
+
+def test_inputs_expand_files_folders_lists_and_urls(tmp_path: Path) -> None:
+    vods = tmp_path / "vods"
+    vods.mkdir()
+    for name in ("b.mp4", "a.MKV", "notes.txt.bak", ".hidden.mp4"):
+        (vods / name).write_bytes(b"x")
+    (vods / "sub").mkdir()
+    (vods / "sub" / "deep.mp4").write_bytes(b"x")
+    listing = tmp_path / "lists" / "archive.txt"
+    listing.parent.mkdir()
+    listing.write_text("# the channel's archive\n\n../vods/b.mp4\n  ../vods/sub/deep.mp4   # a comment\n"
+                       "https://example.invalid/v/1\n/abs/missing.mp4\n")
+    jobs = batch.expand_inputs([str(vods), str(listing), str(vods / "b.mp4"), "lone.mp4"])
+    assert [j.source for j in jobs] == [
+        str(vods / "a.MKV"), str(vods / "b.mp4"),  # sorted, hidden and non-video files left out
+        str(listing.parent / "../vods/sub/deep.mp4"),  # relative to the list; b.mp4 only once
+        "https://example.invalid/v/1", "/abs/missing.mp4", "lone.mp4"]
+    url = jobs[3]
+    assert url.vod is None and url.url == "https://example.invalid/v/1"
+    assert all(j.vod is not None and j.vod.is_absolute() for j in jobs if j is not url)
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(AutotosisError, match="empty: no video files"):
+        batch.expand_inputs([str(tmp_path / "empty")])
+    (tmp_path / "blank.txt").write_text("# nothing yet\n\n")
+    with pytest.raises(AutotosisError, match=r"blank\.txt: the list names no VOD"):
+        batch.expand_inputs([str(tmp_path / "blank.txt")])
+
+
+def test_same_stem_in_two_folders_gets_two_stable_folders(tmp_path: Path) -> None:
+    jobs = batch.expand_inputs([str(tmp_path / "a" / "stream.mp4"), str(tmp_path / "b" / "stream.mp4"),
+                                str(tmp_path / "c" / "other.mp4")])
+    out = tmp_path / "output"
+    names = batch.plan(jobs, out)
+    assert names[2] == "other"
+    assert names[0] != names[1] and all(n and n.startswith("stream-") for n in names[:2])
+    assert batch.plan(jobs[::-1], out)[::-1] == names  # whatever the order of the inputs
+    # A folder that already holds another VOD's reel is not reused for this one.
+    (out / "other").mkdir(parents=True)
+    (out / "other" / "options.json").write_text(json.dumps({"vod": "/elsewhere/other.mp4"}))
+    assert batch.plan(jobs, out)[2].startswith("other-")
+    (out / "other" / "options.json").write_text(json.dumps({"vod": str(jobs[2].vod)}))
+    assert batch.plan(jobs, out)[2] == "other"
+
+
+def test_cores_are_shared_between_the_vods_running_at_once() -> None:
+    assert batch.sizing(1, 16) == batch.Sizing(threads=8, render_jobs=4)
+    assert batch.sizing(4, 16) == batch.Sizing(threads=2, render_jobs=4)
+    assert batch.sizing(2, 2) == batch.Sizing(threads=1, render_jobs=1)
+    assert batch.sizing(8, 2) == batch.Sizing(threads=1, render_jobs=1)  # never less than one
+    assert batch.default_parallel(2) == 2 and batch.default_parallel(16) == 8
+
+
+# ---------------------------------------------------------------- end to end (CLI processes)
+
+
+@pytest.mark.slow
+def test_a_broken_file_among_good_ones(tmp_path: Path) -> None:
+    """The issue's done-when: six VODs, one broken -> five reels, one clear failure line."""
+    vods = _vods(tmp_path / "vods", 5)
+    (tmp_path / "vods" / "v5-broken.mp4").write_bytes(vods[0].read_bytes()[:3000])  # a cut download
+    run = Run(tmp_path, "compile", "vods", "--parallel", "2")
+    assert run.finish() == 1, run.output
+    out = run.output
+    assert "Traceback" not in out
+    failures = [line for line in out.splitlines() if line.startswith("[") and "failed:" in line]
+    assert len(failures) == 1 and "vods/v5-broken.mp4" in failures[0], out
+    assert "Error: 1 of 6 VOD(s) failed: vods/v5-broken.mp4" in out
+    for vod in vods:
+        folder = tmp_path / "output" / vod.stem
+        assert (folder / "reel.mp4").stat().st_size > 0
+        assert len(json.loads((folder / "segments.json").read_text())["segments"]) == 1
+    assert not (tmp_path / "output" / "v5-broken").exists()
+    manifest = json.loads((tmp_path / "output" / "batch.json").read_text())
+    assert manifest["counts"] == {"done": 5, "failed": 1} and manifest["finished"]
+    assert [v["status"] for v in manifest["vods"]] == ["done"] * 5 + ["failed"]
+    first = manifest["vods"][0]
+    assert first["highlights"] == 1 and first["duration"] == pytest.approx(20, abs=0.1)
+    table = out[out.index("VOD  "):]
+    assert "5 done, 0 skipped, 1 failed" in table and table.count(" done\n") == 5
+
+    # Each folder is exactly what a single compile makes (threads and render jobs aside).
+    single = Run(tmp_path, "compile", str(vods[2]), "--out", "single")
+    assert single.finish() == 0, single.output
+    assert "highlight(s)" in single.output and "VOD  " not in single.output  # one VOD: today's output
+    mine, theirs = tmp_path / "output" / "v2", tmp_path / "single"
+    assert (mine / "segments.json").read_text() == (theirs / "segments.json").read_text()
+    assert (mine / "chapters.txt").read_text() == (theirs / "chapters.txt").read_text()
+    assert sorted(p.name for p in mine.iterdir()) == sorted(p.name for p in theirs.iterdir())
+    a, b = (json.loads((f / "options.json").read_text()) for f in (mine, theirs))
+    a["render"].pop("jobs"), b["render"].pop("jobs")
+    assert a == b
+
+    again = Run(tmp_path, "compile", "vods", "--parallel", "2")
+    assert again.finish() == 1, again.output
+    assert "5 skipped, 1 failed" in again.output and again.output.count("already complete") == 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("group", [True, False], ids=["ctrl-c", "kill-int"])
+def test_interrupted_batch_resumes_without_redoing_finished_vods(tmp_path: Path, group: bool) -> None:
+    vods = _vods(tmp_path / "vods", 3, seconds=30.0)
+    args = ("compile", "vods", "--parallel", "1", "--preset", "slow")
+    first = Run(tmp_path, *args)
+    done = tmp_path / "output" / "v0" / "segments.json"
+    first.wait_until(lambda: done.exists() and "[2/3] vods/v1.mp4" in first.output, "the second VOD")
+    time.sleep(1.0)  # into its compile
+    first.interrupt(signal.SIGINT, group=group)
+    assert_interrupted_cleanly(first, tmp_path)
+    assert first.children("worker_main") == []
+    manifest = json.loads((tmp_path / "output" / "batch.json").read_text())
+    assert [v["status"] for v in manifest["vods"]] == ["done", "interrupted", "pending"]
+    assert not (tmp_path / "output" / "v1" / "segments.json").exists()
+    finished = (tmp_path / "output" / "v0" / "reel.mp4").stat().st_mtime_ns
+
+    second = Run(tmp_path, *args)
+    assert second.finish() == 0, second.output
+    assert "vods/v0.mp4: already complete, skipped" in second.output
+    assert "1 skipped" in second.output and "2 done" in second.output
+    assert (tmp_path / "output" / "v0" / "reel.mp4").stat().st_mtime_ns == finished
+    for vod in vods:
+        assert json.loads((tmp_path / "output" / vod.stem / "segments.json").read_text())["segments"]
+    assert not [p for p in (tmp_path / "output").rglob(".*") if ".part" in p.name]
+    os.utime(vods[0])  # a VOD replaced since its reel: not silently kept, not silently replaced
+    third = Run(tmp_path, *args)
+    assert third.finish() == 1, third.output
+    assert "output/v0/reel.mp4: the VOD changed since; pass --force to replace it" in third.output
+    assert "2 skipped, 1 failed" in third.output

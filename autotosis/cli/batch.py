@@ -101,7 +101,7 @@ def run_batch_command(inputs: Sequence[str], options: CompileOptions, out_root: 
         from autotosis.raybatch import run_on_ray
 
         report = run_on_ray(jobs, base, root, ray_address, printer, threads, render_jobs)
-        how = f"on Ray ({report.runner})"
+        how = f"on Ray: {report.runner}"
     else:
         parallel = parallel or batch_lib.default_parallel()
         report = batch_lib.run_local(jobs, base, root, min(parallel, len(jobs)), printer, threads,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from autotosis import chat as chat_lib
 from autotosis import editors, media
 from autotosis import highlights as highlights_lib
 from autotosis import loudness as loudness_lib
@@ -26,15 +27,15 @@ from autotosis import render as render_lib
 from autotosis import scan as scan_lib
 from autotosis import select as select_lib
 from autotosis import sidecars as sidecars_lib
-from autotosis.errors import AutotosisError, MediaError, ModelError
+from autotosis import signals as signals_lib
+from autotosis.errors import AutotosisError
 from autotosis.fsutil import atomic_write_text, exclusive
 from autotosis.paths import MODELS_DIR, OUTPUT_DIR
 from autotosis.timeline import Segment, Timeline
 
-SCORERS = ("model", "loudness", "fused")
-# Fused score = (1 - w) x model + w x loudness: even weight, since neither is known to be
-# the better judge on a new channel until eval says so.
-FUSE_WEIGHT = 0.5
+SCORERS = ("model", "loudness", "chat", "fused")  # and any +-joined set: see signals.py
+# Loudness's share next to the model in model+loudness (`--fuse-weight`): see signals.py.
+FUSE_WEIGHT = signals_lib.LOUDNESS_WEIGHT
 
 
 class CompileEvents:
@@ -53,12 +54,15 @@ class CompileOptions:
     vod: Path
     out_dir: Path | None = None  # None: output/<vod stem>
     model: Path | None = None  # None: the newest models/*.pt, else loudness only
-    scorer: str | None = None  # model | loudness | fused; None: model if there is one, else loudness
+    scorer: str | None = None  # +-joined model, loudness, chat (or fused); None: see signals.choose_signals
     facecam: media.Box | Literal["auto"] | None = None  # None: the checkpoint's box, else detected
     scan: scan_lib.ScanConfig = field(default_factory=scan_lib.ScanConfig)
     loudness: loudness_lib.LoudnessConfig = field(default_factory=loudness_lib.LoudnessConfig)
     select: dict = field(default_factory=dict)  # SelectConfig overrides; None values are ignored
-    fuse_weight: float = FUSE_WEIGHT  # share of loudness in the fused score
+    fuse_weight: float = FUSE_WEIGHT  # share of loudness next to the model
+    weights: dict = field(default_factory=dict)  # per-signal weights (--weights), over the defaults
+    chat: Path | None = None  # chat replay file
+    chat_config: chat_lib.ChatConfig = field(default_factory=chat_lib.ChatConfig)
     render: render_lib.RenderConfig = field(default_factory=render_lib.RenderConfig)
     reel_audio: str = "0"  # the audio track the reel keeps: a number or a title (see loudness.choose_track)
     url: str | None = None  # VOD page, for ?t= links in the sidecars
@@ -101,13 +105,14 @@ class Scored:
     score: Timeline  # the 0..1 score segments are chosen on
     loudness: Timeline | None  # dBFS per window; None without audio
     model_scores: Timeline | None  # the model's probabilities; None for the loudness scorer
-    scorer: str  # model | loudness | fused, after falling back (fused without audio is model)
+    scorer: str  # model | loudness | fused | chat or a +-joined set, after falling back (see signals)
     model: Path | None
     label: str  # what a highlight is called: the model's label, "loud" for loudness
     threshold: float | None  # the checkpoint's validation threshold, when a model was loaded
     scan: scan_lib.ScanResult | None
     resolved: dict  # every resolved scoring option, the start of options.json
     notes: tuple[str, ...]
+    chat: chat_lib.ChatTimeline | None = None  # the chat replay's timeline, moved by its delay
 
     @property
     def default_enter(self) -> float:
@@ -133,25 +138,20 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
     vod = options.vod
     info = info if info is not None else media.probe(vod)
     model_path = options.model if options.model is not None else default_model()
-    scorer = options.scorer or ("model" if model_path is not None else "loudness")
-    if scorer not in SCORERS:
-        raise AutotosisError(f"unknown scorer {scorer!r} (use {', '.join(SCORERS)})")
-    if scorer == "loudness" and options.scorer is None:
-        note(f"no trained model in {MODELS_DIR}/: choosing highlights by loudness alone "
-             "(train one with `autotosis train`, or pass --model)")
-    if scorer != "loudness" and model_path is None:
-        raise ModelError(f"--scorer {scorer} needs a model: pass --model PATH or run `autotosis train`")
-    if not info.has_audio:
-        if scorer == "loudness":
-            raise MediaError(f"{vod}: has no audio, so loudness cannot pick highlights; train a model first")
-        if scorer == "fused":
-            note(f"{vod}: no audio; using the model score alone")
-            scorer = "model"
+    if info.has_audio:
+        # before any scan: a bad --audio-track fails at once
+        track, track_why = loudness_lib.choose_track(info, options.loudness.track)
+    replay = chat_lib.read_chat(options.chat) if options.chat is not None else None
+    signals, signal_notes = signals_lib.choose_signals(options.scorer, model_path is not None,
+                                                       replay is not None, info.has_audio, vod)
+    for message in signal_notes:
+        note(message)
+    scorer = signals_lib.scorer_name(signals)
 
     resolved: dict = {"vod": str(vod.absolute()), "scorer": scorer, "url": options.url,
                       "loudness": dataclasses.asdict(options.loudness)}
     label, threshold, model_scores, scan_result = "loud", None, None, None
-    if scorer != "loudness":
+    if "model" in signals:
         assert model_path is not None
         from autotosis.model import load_checkpoint, read_checkpoint
 
@@ -175,36 +175,68 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
         model_scores = scan_result.timeline
         resolved.update(model=str(Path(model_path).absolute()), facecam=list(box), fps=fps, label=label,
                         scan={**dataclasses.asdict(options.scan), "fps": fps})
+    elif "chat" in signals and "loudness" not in signals:
+        label = "chat"
 
     loud = None
     if info.has_audio:
-        track, why = loudness_lib.choose_track(info, options.loudness.track)
         resolved["loudness"]["track_index"] = track.index
         if len(info.audio_tracks) > 1:
-            note(f"loudness: measured on {loudness_lib.describe_track(track)} ({why}) "
+            note(f"loudness: measured on {loudness_lib.describe_track(track)} ({track_why}) "
                  f"of {len(info.audio_tracks)} audio tracks")
         loud, _ = loudness_lib.loudness(vod, options.loudness, events.loudness_progress, options.cache)
 
-    if scorer == "model":
-        assert model_scores is not None
-        score = model_scores
-    elif scorer == "loudness":
-        assert loud is not None
-        score = select_lib.loudness_score(loud)
-    else:
-        assert model_scores is not None and loud is not None
-        score = select_lib.fuse(model_scores, loud, options.fuse_weight)
+    parts: dict[str, Timeline] = {}
+    if model_scores is not None:
+        parts["model"] = model_scores if signals == ("model",) else signals_lib.model_signal(
+            model_scores, threshold if threshold is not None else 0.5)
+    if loud is not None:
+        parts["loudness"] = select_lib.loudness_score(loud)
+    chat = None
+    if replay is not None:
+        chat, chat_note = _chat(replay, info.duration, options.chat_config, parts)
+        note(chat_note)
+        parts["chat"] = chat.timeline
+        resolved["chat"] = {**options.chat_config.to_dict(), "file": str(replay.path.absolute()),
+                            "format": replay.format, "delay": chat.delay}
+    weights = signals_lib.resolve_weights(signals, options.fuse_weight, options.weights)
+    score = parts[signals[0]] if len(signals) == 1 else signals_lib.combine(
+        {name: parts[name] for name in signals}, weights)
+    resolved["weights"] = weights
+    note("signals: " + " + ".join(f"{name} {weights[name]:.2f}" if len(signals) > 1 else name
+                                  for name in signals))
     return Scored(info, score, loud, model_scores, scorer, model_path, label, threshold, scan_result,
-                  resolved, tuple(notes))
+                  resolved, tuple(notes), chat)
+
+
+def _chat(replay: chat_lib.ChatReplay, duration: float, config: chat_lib.ChatConfig,
+          parts: dict[str, Timeline]) -> tuple[chat_lib.ChatTimeline, str]:
+    """The chat timeline moved by its delay (given, or estimated against the model, else loudness)."""
+    raw = chat_lib.chat_timeline(replay.messages, duration, config)
+    head = f"chat: {len(replay.messages)} messages ({replay.format}) from {replay.path.name}"
+    if config.delay is not None:
+        return raw.shifted(config.delay), f"{head}; delay {config.delay:g}s (--chat-delay)"
+    reference = next((name for name in ("model", "loudness") if name in parts), None)
+    if reference is None:
+        return (raw.shifted(chat_lib.DEFAULT_DELAY),
+                f"{head}; delay {chat_lib.DEFAULT_DELAY:g}s assumed (no other signal to measure it against)")
+    delay, correlation = chat_lib.estimate_delay(raw, parts[reference])
+    if correlation < chat_lib.MIN_DELAY_CORRELATION:
+        return raw.shifted(delay), (f"{head}; delay {delay:g}s assumed ({reference} and chat do not agree "
+                                    f"enough to measure it; --chat-delay to set it)")
+    return raw.shifted(delay), (f"{head}; delay {delay:g}s (estimated against {reference}, correlation "
+                                f"{correlation:.2f}; --chat-delay to set it)")
 
 
 def write_scores(folder: Path, scored: Scored) -> dict[str, Path]:
-    """loudness.csv, model_scores.csv (fused only: the part the model gave) and scores.csv."""
+    """loudness.csv, chat.csv, model_scores.csv (combinations: the model's part) and scores.csv."""
     files: dict[str, Path] = {}
+    if scored.chat is not None:
+        files["chat"] = scored.chat.to_csv(folder / "chat.csv")
     if scored.loudness is not None:
         files["loudness"] = folder / "loudness.csv"
         scored.loudness.to_csv(files["loudness"], column="loudness_db")
-    if scored.scorer == "fused" and scored.model_scores is not None:
+    if scored.scorer != "model" and scored.model_scores is not None:
         files["model_scores"] = folder / "model_scores.csv"
         scored.model_scores.to_csv(files["model_scores"], column="probability")
     files["scores"] = folder / "scores.csv"
@@ -256,7 +288,8 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
 
     files["plot"] = plot_timeline(folder / "timeline.png", info.duration, segments, scored.score,
                                   scored.loudness, config.enter,
-                                  f"{vod.name}: {len(segments)} segment(s) by {scored.scorer}")
+                                  f"{vod.name}: {len(segments)} segment(s) by {scored.scorer}",
+                                  chat=scored.chat.timeline if scored.chat is not None else None)
     if not segments:
         why = select_lib.explain_empty(scored.score, config, info.duration)
         raise AutotosisError(f"{vod}: no highlights: {why} (see {files['plot']})")

@@ -19,3 +19,11 @@ class ModelError(AutotosisError):
 
 class DataError(AutotosisError):
     """The labeled data cannot be used as asked (no clips, no positives, ...)."""
+
+
+class ChatError(AutotosisError):
+    """A chat replay file is unreadable or not in a format autotosis knows."""
+
+
+class DownloadError(AutotosisError):
+    """A VOD or its chat could not be downloaded."""

@@ -275,7 +275,7 @@ def evaluate_vod(options: CompileOptions, truth_path: Path, min_overlap: float =
     truth = load_truth(truth_path, options.vod, info.duration)  # before a scan that may take hours
     scored = score_vod(options, progress, info)
     notes = list(scored.notes)
-    if scored.scorer != "loudness" and truth.label != scored.label:
+    if scored.model_scores is not None and truth.label != scored.label:
         notes.append(f"{truth_path}: truth is labeled '{truth.label}' but the model scores '{scored.label}'")
         progress.note(notes[-1])
     config = selection_config(options.select, scored)
@@ -312,7 +312,8 @@ def evaluate_vod(options: CompileOptions, truth_path: Path, min_overlap: float =
                    "selected reel": evaluation.reel_frames},
                   f"{name}: frame AP {_fmt(evaluation.frames.ap)} by {scored.scorer}")
     plot_timeline(files["timeline"], duration, segments, scored.score, scored.loudness, config.enter,
-                  f"{name}: {len(segments)} segment(s) by {scored.scorer}, truth below", truth.segments)
+                  f"{name}: {len(segments)} segment(s) by {scored.scorer}, truth below", truth.segments,
+                  scored.chat.timeline if scored.chat is not None else None)
     atomic_write_text(files["json"], json.dumps(evaluation.to_dict(), indent=2) + "\n")
     return evaluation
 

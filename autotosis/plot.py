@@ -32,9 +32,10 @@ def _pyplot() -> ModuleType:
 def plot_timeline(
     path: Path, duration: float, segments: Sequence[Segment], score: Timeline | None = None,
     loudness: Timeline | None = None, threshold: float | None = None, title: str = "",
-    truth: Sequence[Segment] = (),
+    truth: Sequence[Segment] = (), chat: Timeline | None = None,
 ) -> Path:
-    """Write the plot atomically; `truth` (eval's labeled moments) is drawn as a bottom band."""
+    """Write the plot atomically; `truth` (eval's labeled moments) is drawn as a bottom band,
+    `chat` (the chat replay's 0..1 score, already moved by its delay) as a second score line."""
     plt = _pyplot()
     minutes = 60.0 if duration > 600 else 1.0
     unit = "min" if minutes > 1 else "s"
@@ -49,6 +50,9 @@ def plot_timeline(
             ax.plot(score.times / minutes, score.values, color="tab:blue", lw=0.8, label="score")
             ax.set_ylim(-0.02, 1.02)
             ax.set_ylabel("score")
+        if chat is not None and len(chat):
+            ax.plot(chat.times / minutes, chat.values, color="tab:purple", lw=0.8, alpha=0.8, label="chat")
+            ax.set_ylim(-0.02, 1.02)
         if threshold is not None:
             ax.axhline(threshold, color="tab:red", lw=0.8, ls="--", label=f"threshold {threshold:.2f}")
         if loudness is not None and len(loudness):

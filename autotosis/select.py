@@ -9,8 +9,8 @@ coverage), so events start and end between samples, never on one side of them.
 Peak and mean of an event are read from the unsmoothed scores inside the event,
 before padding: they describe the moment, not the lead-in around it.
 
-`loudness_score` and `fuse` turn the loudness timeline into the same 0..1 score,
-so one selection serves the model, loudness and both together.
+`loudness_score` turns the loudness timeline into a 0..1 score like the model's, so
+one selection serves every signal and their combinations (see signals.py).
 """
 
 from __future__ import annotations
@@ -159,22 +159,6 @@ def loudness_score(loud: Timeline, silence_db: float = -90.0) -> Timeline:
     slope = LOUD_SLOPE_DB * point / LOUD_DB
     score = 1.0 / (1.0 + np.exp(-np.clip((excess - point) / slope, -50, 50)))
     return Timeline(loud.times.copy(), score)
-
-
-def fuse(model_scores: Timeline, loud: Timeline, weight: float = 0.5) -> Timeline:
-    """(1 - weight) x model + weight x loudness score, on the model's time grid.
-
-    The loudness score is interpolated to the model's sample times; where the audio
-    ends early (a VOD whose audio is shorter than its video) it holds its last value.
-    """
-    if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"fuse weight must be within 0..1, got {weight}")
-    if len(model_scores) == 0 or len(loud) == 0:
-        return Timeline(model_scores.times.copy(), model_scores.values.astype(np.float64))
-    loud_score = loudness_score(loud)
-    resampled = np.interp(model_scores.times, loud_score.times, loud_score.values)
-    values = (1.0 - weight) * model_scores.values.astype(np.float64) + weight * resampled
-    return Timeline(model_scores.times.copy(), values)
 
 
 # ---------------------------------------------------------------- events

@@ -8,7 +8,6 @@ import pytest
 from autotosis.select import (
     SelectConfig,
     explain_empty,
-    fuse,
     hysteresis,
     loudness_score,
     select_segments,
@@ -107,19 +106,6 @@ def test_loudness_score_is_relative_to_the_local_baseline():
     shouts = score[((times >= 900) & (times < 905)) | ((times >= 2700) & (times < 2705))]
     assert shouts.min() > 0.6
     assert score[(times < 800)].max() < 0.05 and score[(times > 2000) & (times < 2600)].max() < 0.05
-
-
-def test_fuse_weights_and_resamples_onto_the_model_grid():
-    model = Timeline(np.arange(0, 10, 0.25), np.full(40, 0.2))
-    loud_times = (np.arange(20) + 0.5) * 0.5
-    loud = Timeline(loud_times, np.where((loud_times > 4) & (loud_times < 6), -10.0, -40.0))
-    fused = fuse(model, loud, 0.5)
-    assert np.array_equal(fused.times, model.times)
-    assert fused.values[model.times == 5.0][0] == pytest.approx(0.6, abs=0.01)
-    assert fused.values[model.times == 1.0][0] == pytest.approx(0.1, abs=0.02)
-    assert fuse(model, loud, 0.0).values == pytest.approx(model.values)
-    with pytest.raises(ValueError, match=r"within 0\.\.1"):
-        fuse(model, loud, 1.5)
 
 
 def test_an_empty_selection_says_which_option_to_change():

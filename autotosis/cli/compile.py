@@ -171,7 +171,7 @@ def compile_command(
         url=url,
         reel_audio=reel_audio,
         force=force,
-        **scoring_fields(scoring),
+        **scoring_fields(scoring, vod),
     )
     if batch:
         ctx = click.get_current_context()

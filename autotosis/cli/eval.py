@@ -89,7 +89,7 @@ def eval_command(
     autotosis eval vod.mp4 --truth labels/vod.toml
     autotosis eval vod.mp4 --truth labels/vod.toml --max-length 10m --json
     """
-    options = CompileOptions(vod=vod, out_dir=out_dir, **scoring_fields(scoring))
+    options = CompileOptions(vod=vod, out_dir=out_dir, **scoring_fields(scoring, vod))
     result = evaluate_vod(options, truth_file, min_overlap, ProgressBars())
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))

@@ -15,11 +15,13 @@ from typing import Any, TypeVar
 import click
 
 from autotosis import labels as labels_lib
-from autotosis.compile import FUSE_WEIGHT, SCORERS
+from autotosis.chat import DELAY_RANGE, ChatConfig, find_chat, parse_reactions
+from autotosis.compile import FUSE_WEIGHT
 from autotosis.hardware import PRECISIONS
 from autotosis.loudness import LoudnessConfig
 from autotosis.scan import ScanConfig
 from autotosis.select import LEAVE_RATIO, SelectConfig
+from autotosis.signals import CHAT_WEIGHT, LOUDNESS_WEIGHT, MODEL_WEIGHT, parse_weights
 from autotosis.timecode import parse_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,16 +85,41 @@ scoring_options = _stack(
     ),
     click.option(
         "--scorer",
-        type=click.Choice(SCORERS),
-        help="What picks the moments: the model, audio loudness, or both fused "
-        "(default: model if there is one, else loudness).",
+        metavar="SIGNALS",
+        help="What picks the moments: model, loudness, chat, or a +-joined set (model+chat, "
+        "loudness+chat, fused = model+loudness, ...). Default: model if there is one, else loudness; "
+        "+chat when --chat is given.",
+    ),
+    click.option(
+        "--weights",
+        metavar="NAME=W,...",
+        help=f"Weights of combined signals, e.g. model=0.6,chat=0.4 (default: model {MODEL_WEIGHT:g}, "
+        f"loudness {LOUDNESS_WEIGHT:g}, chat {CHAT_WEIGHT:g}; normalised to sum 1).",
     ),
     click.option(
         "--fuse-weight",
         type=click.FloatRange(0, 1),
         default=FUSE_WEIGHT,
         show_default=True,
-        help="Share of loudness in the fused score.",
+        help="Share of loudness next to the model (model+loudness); --weights overrides it.",
+    ),
+    click.option(
+        "--chat",
+        metavar="FILE|auto",
+        help="Chat replay (TwitchDownloader or chat-downloader JSON, yt-dlp live_chat.json, "
+        "'[h:mm:ss] name: text' log); auto: the one downloaded with the VOD or lying next to it.",
+    ),
+    click.option(
+        "--chat-delay",
+        type=click.FloatRange(0),
+        help="Seconds chat lags the stream (default: estimated within "
+        f"{DELAY_RANGE[0]:g}-{DELAY_RANGE[1]:g} s against the model or loudness).",
+    ),
+    click.option(
+        "--chat-reactions",
+        metavar="LIST",
+        help="Replace the reaction emotes/words chat is weighted by: comma-separated, /regex/ allowed "
+        "(default: KEKW, OMEGALUL, LUL, Pog, ?????, ALL CAPS, ...).",
     ),
     click.option(
         "--audio-track",
@@ -161,9 +188,23 @@ selection_options = _stack(
 )
 
 
-def scoring_fields(values: dict[str, Any]) -> dict[str, Any]:
-    """`CompileOptions` keyword arguments from what the two stacks parsed."""
+def scoring_fields(values: dict[str, Any], vod: Path | None = None) -> dict[str, Any]:
+    """`CompileOptions` keyword arguments from what the two stacks parsed.
+
+    `--chat auto` looks for a replay next to `vod` (where `compile URL` saves the one it downloads).
+    """
+    chat_file = values["chat"]
+    if chat_file == "auto":
+        chat_file = find_chat(vod) if vod is not None else None
+        click.echo(f"chat: using {chat_file}" if chat_file else
+                   "chat: --chat auto found no chat replay next to the VOD; scoring without chat", err=True)
+    chat = ChatConfig(delay=values["chat_delay"])
+    if values["chat_reactions"]:
+        chat = ChatConfig(delay=values["chat_delay"], reactions=parse_reactions(values["chat_reactions"]))
     return {
+        "weights": parse_weights(values["weights"]),
+        "chat": Path(chat_file) if chat_file else None,
+        "chat_config": chat,
         "model": values["model"],
         "scorer": values["scorer"],
         "facecam": values["facecam"],

@@ -171,7 +171,7 @@ def compile_command(
         url=url,
         reel_audio=reel_audio,
         force=force,
-        **scoring_fields(scoring, vod),
+        **scoring_fields(scoring, Path(vods[0])),
     )
     if batch:
         ctx = click.get_current_context()

@@ -8,6 +8,7 @@ from pathlib import Path
 LABELS_DIR = Path("labels")
 MODELS_DIR = Path("models")
 OUTPUT_DIR = Path("output")
+VODS_DIR = Path("vods")  # where `autotosis compile URL` downloads VODs (and their chat)
 
 
 def cache_dir() -> Path:

@@ -16,10 +16,11 @@ from typing import Any
 import click
 from progress.bar import Bar
 
-from autotosis.batch import default_parallel, is_batch_input
+from autotosis.batch import default_parallel, is_batch_input, is_url
 from autotosis.cli.batch import run_batch_command
 from autotosis.cli.options import SECONDS, scoring_fields, scoring_options, selection_options
 from autotosis.compile import CompileEvents, CompileOptions, compile_vod
+from autotosis.paths import VODS_DIR
 from autotosis.render import RenderConfig
 from autotosis.timecode import format_time
 
@@ -81,6 +82,43 @@ class ProgressBars(CompileEvents):
             self.bar.goto(done)
         if done == total:
             self._close()
+
+
+class DownloadBar:
+    """Bytes downloaded, on stderr, once the size is known."""
+
+    def __init__(self) -> None:
+        self.bar: Bar | None = None
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if total is None:
+            return
+        if self.bar is None:
+            self.bar = Bar("download", max=max(1, total), file=sys.stderr,
+                           suffix="%(mb).1f / %(total_mb).1f MB  ETA %(eta_td)s")
+        self.bar.max = max(1, total)
+        self.bar.mb, self.bar.total_mb = done / 1e6, total / 1e6
+        self.bar.goto(min(done, self.bar.max))
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.finish()
+
+
+def fetch(url: str, folder: Path, chat: bool) -> Path:
+    """Download a VOD link into `folder` with a progress bar, and its chat replay when `chat`."""
+    from autotosis.download import download_chat, download_vod
+
+    bar = DownloadBar()
+    try:
+        path = download_vod(url, folder, bar)
+    finally:
+        bar.finish()
+    click.echo(f"downloaded: {path}", err=True)
+    if chat:
+        replay = download_chat(url, folder)
+        click.echo(f"chat: saved {replay}" if replay else f"chat: {url} offers no chat replay", err=True)
+    return path
 
 
 @click.command(name="compile")
@@ -163,6 +201,9 @@ def compile_command(
     autotosis compile vods/ more.mkv list.txt --parallel 2
     autotosis compile vods/ --ray 10.0.0.5:6379
     """
+    if len(vods) == 1 and is_url(vods[0]) and parallel is None and ray_address is None:
+        url = url or vods[0]  # the VOD's page: segments.json and chapters.txt link into it
+        vods = (str(fetch(vods[0], VODS_DIR, chat=scoring["chat"] == "auto")),)
     batch = len(vods) > 1 or is_batch_input(vods[0]) or parallel is not None or ray_address is not None
     options = CompileOptions(
         vod=Path(vods[0]),

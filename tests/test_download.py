@@ -1,0 +1,114 @@
+"""VOD links: yt-dlp downloads from a local HTTP server on 127.0.0.1 (resuming), then compile. No internet."""
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from click.testing import CliRunner
+from media_support import burst_vod
+
+from autotosis.cli.main import cli
+from autotosis.download import download_chat, download_vod
+from autotosis.errors import DownloadError
+
+
+class Server:
+    """Serves `files` (name -> bytes) with HTTP range support, as video hosts do; logs each request."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+        self.requests: list[tuple[str, str, str | None]] = []  # (method, path, Range header)
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None: ...
+
+            def _send(self, body: bool) -> None:
+                owner.requests.append((self.command, self.path, self.headers.get("Range")))
+                data = owner.files.get(self.path.lstrip("/"))
+                if data is None:
+                    self.send_error(404, "File not found")
+                    return
+                start, status = 0, 200
+                match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
+                if match and int(match[1]) < len(data):
+                    start, status = int(match[1]), 206
+                self.send_response(status)
+                self.send_header("Content-Type", "video/mp4")
+                self.send_header("Accept-Ranges", "bytes")
+                self.send_header("Content-Length", str(len(data) - start))
+                if status == 206:
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                self.end_headers()
+                if body:
+                    self.wfile.write(data[start:])
+
+            def do_GET(self) -> None:
+                self._send(True)
+
+            def do_HEAD(self) -> None:
+                self._send(False)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def gets(self, name: str) -> list[str | None]:
+        return [r for m, p, r in self.requests if m == "GET" and p == f"/{name}"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    vod = burst_vod(tmp_path_factory.mktemp("served") / "clip.mp4", 12.0, (5.0, 8.0), 96, 64, 10)
+    served = Server({"clip.mp4": vod.read_bytes()})
+    yield served
+    served.httpd.shutdown()
+
+
+def test_download_resumes_a_partial_file_and_reuses_a_finished_one(server, tmp_path):
+    data = server.files["clip.mp4"]
+    part = tmp_path / "clip [clip].mp4.part"
+    part.write_bytes(data[: len(data) // 2])  # what an interrupted run leaves
+    seen: list[tuple[int, int | None]] = []
+    path = download_vod(f"{server.url}/clip.mp4", tmp_path, lambda done, total: seen.append((done, total)))
+    assert path == tmp_path / "clip [clip].mp4" and path.read_bytes() == data and not part.exists()
+    assert f"bytes={len(data) // 2}-" in server.gets("clip.mp4")  # it continued, not restarted
+    assert seen and seen[-1] == (len(data), len(data))
+    written = path.stat().st_mtime_ns
+    assert download_vod(f"{server.url}/clip.mp4", tmp_path) == path
+    assert path.stat().st_mtime_ns == written  # already there: not fetched again
+    assert download_chat(f"{server.url}/clip.mp4", tmp_path) is None  # a plain file has no chat replay
+
+
+def test_a_missing_vod_is_one_line(server, tmp_path):
+    with pytest.raises(DownloadError, match=r"/nope\.mp4: cannot download \(.*404"):
+        download_vod(f"{server.url}/nope.mp4", tmp_path)
+
+
+def test_compile_url_downloads_into_vods_then_compiles(server, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
+    url = f"{server.url}/clip.mp4"
+    result = CliRunner().invoke(cli, ["compile", url, "--chat", "auto", "--no-overlay"])
+    assert result.exit_code == 0, result.output
+    assert f"downloaded: {tmp_path / 'vods' / 'clip [clip].mp4'}" in result.output
+    assert "offers no chat replay" in result.output and "1 highlight(s)" in result.output
+    segments = json.loads((tmp_path / "output" / "clip [clip]" / "segments.json").read_text())
+    assert segments["segments"][0]["link"].startswith(url + "?t=")
+    missing = CliRunner().invoke(cli, ["compile", f"{server.url}/gone.mp4"])
+    assert missing.exit_code == 1 and missing.output.startswith("Error: ") and "404" in missing.output
+    assert len(missing.output.strip().splitlines()) == 1
+    assert not (tmp_path / "vods" / "gone.mp4").exists()
+
+
+def test_a_downloaded_chat_replay_is_found_next_to_the_vod(tmp_path):
+    vod = tmp_path / "vods" / "My stream [v1].mp4"
+    vod.parent.mkdir()
+    vod.write_bytes(b"")
+    (vod.parent / "My stream [v1].live_chat.json").write_text("")
+    from autotosis.chat import find_chat
+
+    assert find_chat(vod) == vod.parent / "My stream [v1].live_chat.json"

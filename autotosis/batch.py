@@ -176,10 +176,10 @@ def sizing(parallel: int, available: int | None = None) -> Sizing:
 
 
 def default_parallel(available: int | None = None) -> int:
-    """VODs compiled at once by default: two per four cores, at least two. A compile leaves
-    cores idle while it probes, plots and starts children, so two at a time beat one even on
-    two cores (bench/batch_throughput.py: see docs/scale.md); more only add memory."""
-    return max(2, (available or cores()) // 2)
+    """VODs compiled at once by default: one per four cores. One VOD's scan already keeps two
+    cores busy (decoder and model); on two cores one VOD at a time was the fastest setting,
+    with 2 and 4 at once 1.2-1.3x slower (bench/batch_throughput.py, docs/scale.md)."""
+    return max(1, (available or cores()) // 4)
 
 
 @dataclass
@@ -441,20 +441,24 @@ def plan(jobs: Sequence[Job], out_root: Path) -> list[str | None]:
 
 
 def worker_main() -> None:
-    """A worker process (`python -c "...worker_main()" FD`): one VOD, its progress and result
-    through the pipe on FD. The parent sends (job, base, out_root, name, threads) first."""
+    """A worker process (`python -c "...worker_main()" FD THREADS`): VODs one after the other,
+    each sent as (job, base, out_root, name) through the pipe on FD, its progress and result
+    sent back; ends when the parent closes the pipe. One worker compiles many VODs, so
+    Python, torch and the model load once per worker, not once per VOD."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
     conn = Connection(int(sys.argv[1]))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before torch is imported
+        os.environ[var] = sys.argv[2]
     try:
-        job, base, out_root, name, threads = conn.recv()
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before torch is imported
-            os.environ[var] = str(threads)
-        result = compile_job(job, base, Path(out_root), name, lambda *msg: conn.send(msg))
-        conn.send(("result", result))
+        while True:
+            try:
+                job, base, out_root, name = conn.recv()
+            except EOFError:  # no more VODs
+                return
+            result = compile_job(job, base, Path(out_root), name, lambda *msg: conn.send(msg))
+            conn.send(("result", result))
     except KeyboardInterrupt:
         sys.exit(130)
-    except EOFError:  # the parent went away before sending the job
-        sys.exit(1)
     finally:
         conn.close()
 
@@ -463,13 +467,21 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+@dataclass
+class _Worker:
+    proc: subprocess.Popen
+    conn: Connection
+    job: int | None = None  # the VOD it is compiling
+
+
 def run_local(jobs: Sequence[Job], base: CompileOptions, out_root: Path, parallel: int,
               events: BatchEvents | None = None, threads: int | None = None,
               render_jobs: int | None = None) -> BatchReport:
-    """Compile `jobs` `parallel` at a time, each in its own spawned process sized to its share.
+    """Compile `jobs` `parallel` at a time in worker processes sized to their share of the cores.
 
-    `threads`/`render_jobs` None: sized by `sizing`. Ctrl-C or SIGTERM stops every child
-    (each removes its partial files), records the batch so far and re-raises.
+    `threads`/`render_jobs` None: sized by `sizing`. A worker that dies fails its VOD and
+    is replaced. Ctrl-C or SIGTERM stops every worker (each removes its partial files),
+    records the batch so far and re-raises.
     """
     events = events or BatchEvents()
     started = time.perf_counter()
@@ -481,54 +493,61 @@ def run_local(jobs: Sequence[Job], base: CompileOptions, out_root: Path, paralle
     manifest = Manifest(out_root / "batch.json", jobs, base,
                         {"kind": "local", "parallel": parallel, "threads": threads,
                          "render_jobs": base.render.jobs, "cores": cores()})
-    waiting = list(range(len(jobs)))[::-1]
-    running: dict[int, tuple[subprocess.Popen, Connection]] = {}
+    workers: list[_Worker] = []
     results: dict[int, VodResult] = {}
+
+    def finish(k: int, result: VodResult) -> None:
+        results[k] = result
+        manifest.set(k, result)
+        events.finished(k, result)
+
+    for k, job in enumerate(jobs):  # a re-run of a finished archive starts no worker at all
+        skipped = already_complete(job, base, out_root, names[k])
+        if skipped is not None:
+            finish(k, skipped)
+    waiting = [k for k in range(len(jobs)) if k not in results][::-1]
     try:
-        while waiting or running:
-            while waiting and len(running) < parallel:
-                k = waiting.pop()
-                skipped = already_complete(jobs[k], base, out_root, names[k])
-                if skipped is not None:
-                    results[k] = skipped
-                    manifest.set(k, skipped)
-                    events.finished(k, skipped)
-                    continue
-                running[k] = _start_worker((jobs[k], base, str(out_root), names[k], threads))
-                events.started(k, jobs[k])
-            ready = wait([conn for _, conn in running.values()], timeout=1.0)
-            for k, (proc, conn) in list(running.items()):
-                if conn not in ready:
+        while waiting or any(w.job is not None for w in workers):
+            for worker in workers:
+                if worker.job is None and waiting:
+                    k = waiting.pop()
+                    worker.job = k
+                    worker.conn.send((jobs[k], base, str(out_root), names[k]))
+                    events.started(k, jobs[k])
+            if waiting and len(workers) < parallel:
+                workers.append(_start_worker(threads))
+                continue
+            busy = [w for w in workers if w.job is not None]
+            ready = wait([w.conn for w in busy], timeout=1.0)
+            for worker in busy:
+                if worker.conn not in ready or worker.job is None:
                     continue
                 try:
-                    message = conn.recv()
-                except EOFError:  # the child is gone; a result it sent was read already
-                    proc.wait()
-                    conn.close()
-                    del running[k]
-                    if k not in results:
-                        results[k] = _died(jobs[k], proc.returncode)
-                        manifest.set(k, results[k])
-                        events.finished(k, results[k])
+                    kind, *values = worker.conn.recv()
+                except EOFError:  # the worker died mid-VOD (killed, out of memory, a crash)
+                    worker.proc.wait()
+                    worker.conn.close()
+                    workers.remove(worker)
+                    finish(worker.job, _died(jobs[worker.job], worker.proc.returncode))
                     continue
-                kind, *values = message
                 if kind == "result":
-                    results[k] = values[0]
-                    manifest.set(k, values[0])
-                    events.finished(k, values[0])
+                    finish(worker.job, values[0])
+                    worker.job = None
                 elif kind == "note":
-                    events.note(k, values[0])
+                    events.note(worker.job, values[0])
                 elif kind == "progress":
-                    events.progress(k, *values)
+                    events.progress(worker.job, *values)
     except KeyboardInterrupt:
-        _stop(running)
-        for k in running:
-            if k not in results:
-                manifest.set(k, VodResult(jobs[k].source, INTERRUPTED))
+        _stop(workers)
+        for worker in workers:
+            if worker.job is not None and worker.job not in results:
+                manifest.set(worker.job, VodResult(jobs[worker.job].source, INTERRUPTED))
         raise
     finally:
-        for _, conn in running.values():
-            conn.close()
+        for worker in workers:
+            worker.conn.close()  # an idle worker ends at once
+    for worker in workers:
+        worker.proc.wait()
     manifest.write(finished=True)
     return BatchReport([results[k] for k in range(len(jobs))], time.perf_counter() - started,
                        manifest.path)
@@ -540,9 +559,9 @@ def _died(job: Job, code: int | None) -> VodResult:
     return VodResult(job.source, FAILED, error=f"{job.source}: the worker died ({why}){hint}")
 
 
-def _start_worker(task: tuple) -> tuple[subprocess.Popen, Connection]:
-    """A fresh Python for one VOD (so nothing of one VOD's run leaks into the next), in this
-    process group (a terminal's Ctrl-C reaches it too), talking through a pipe of its own."""
+def _start_worker(threads: int) -> _Worker:
+    """A fresh Python for compiling VODs, in this process group (a terminal's Ctrl-C reaches it
+    too), talking through a pipe of its own."""
     parent_end, child_end = multiprocessing.Pipe()
     package_root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -550,25 +569,25 @@ def _start_worker(task: tuple) -> tuple[subprocess.Popen, Connection]:
     with interrupts_held():  # the child is started and tracked, or neither
         proc = subprocess.Popen(
             [sys.executable, "-c", "from autotosis.batch import worker_main; worker_main()",
-             str(child_end.fileno())], pass_fds=[child_end.fileno()], env=env, stdin=subprocess.DEVNULL)
+             str(child_end.fileno()), str(threads)], pass_fds=[child_end.fileno()], env=env,
+            stdin=subprocess.DEVNULL)
     child_end.close()
-    parent_end.send(task)
-    return proc, parent_end
+    return _Worker(proc, parent_end)
 
 
-def _stop(running: dict[int, tuple[subprocess.Popen, Connection]]) -> None:
-    """Ask every child to stop (it unwinds and removes its partial files), then make sure."""
+def _stop(workers: list[_Worker]) -> None:
+    """Ask every worker to stop (it unwinds and removes its partial files), then make sure."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip this
     try:
-        for proc, _ in running.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+        for worker in workers:
+            if worker.proc.poll() is None:
+                worker.proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE
-        for proc, _ in running.values():
+        for worker in workers:
             try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
+                worker.proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                worker.proc.kill()
+                worker.proc.wait()
     finally:
         signal.signal(signal.SIGINT, previous)

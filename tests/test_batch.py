@@ -78,7 +78,7 @@ def test_cores_are_shared_between_the_vods_running_at_once() -> None:
     assert batch.sizing(4, 16) == batch.Sizing(threads=2, render_jobs=4)
     assert batch.sizing(2, 2) == batch.Sizing(threads=1, render_jobs=1)
     assert batch.sizing(8, 2) == batch.Sizing(threads=1, render_jobs=1)  # never less than one
-    assert batch.default_parallel(2) == 2 and batch.default_parallel(16) == 8
+    assert batch.default_parallel(2) == 1 and batch.default_parallel(16) == 4
 
 
 # ---------------------------------------------------------------- end to end (CLI processes)
@@ -156,3 +156,32 @@ def test_interrupted_batch_resumes_without_redoing_finished_vods(tmp_path: Path,
     assert third.finish() == 1, third.output
     assert "output/v0/reel.mp4: the VOD changed since; pass --force to replace it" in third.output
     assert "2 skipped, 1 failed" in third.output
+
+
+@pytest.mark.slow
+def test_urls_in_a_list_are_downloaded_then_compiled(tmp_path: Path) -> None:
+    """A list of URLs served from 127.0.0.1: each downloaded into output/downloads/, then compiled."""
+    pytest.importorskip("autotosis.download")
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "www"
+    _vods(served, 2, seconds=12.0)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        (tmp_path / "list.txt").write_text(f"# two streams\n{base}/v0.mp4\n{base}/v1.mp4\n{base}/gone.mp4\n")
+        run = Run(tmp_path, "compile", "list.txt", "--parallel", "2")
+        assert run.finish() == 1, run.output
+    finally:
+        server.shutdown()
+    assert "2 done, 0 skipped, 1 failed" in run.output and f"{base}/gone.mp4" in run.output
+    manifest = json.loads((tmp_path / "output" / "batch.json").read_text())
+    for row in manifest["vods"][:2]:
+        folder = Path(row["out_dir"])
+        segments = json.loads((folder / "segments.json").read_text())
+        assert segments["segments"] and Path(segments["vod"]).parent == tmp_path / "output" / "downloads"
+        assert segments["segments"][0]["link"].startswith(row["source"])  # ?t= links to the URL

@@ -42,7 +42,7 @@ from autotosis.errors import AutotosisError
 from autotosis.fsutil import atomic_write_text
 from autotosis.hardware import cores
 from autotosis.media.runner import interrupts_held
-from autotosis.paths import cache_dir
+from autotosis.paths import VODS_DIR, cache_dir
 
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".mkv", ".mov", ".webm", ".flv", ".ts", ".m4v", ".avi", ".wmv", ".mpg", ".mpeg"})
@@ -75,6 +75,7 @@ class Job:
     source: str  # as the user wrote it (a path or a URL): what the summary shows
     vod: Path | None  # absolute; None for a URL until it is downloaded
     url: str | None = None
+    downloads: Path | None = None  # where a URL's VOD goes (absolute: vods/, as `compile URL` does)
 
 
 def _list_file(path: Path) -> list[str]:
@@ -101,7 +102,7 @@ def expand_inputs(inputs: Sequence[str]) -> list[Job]:
 
     def add(entry: str) -> None:
         if is_url(entry):
-            job = Job(entry, None, entry)
+            job = Job(entry, None, entry, VODS_DIR.absolute())
             key = entry
         else:
             job = Job(entry, Path(os.path.abspath(entry)))  # .. folded, so each VOD comes once
@@ -269,7 +270,9 @@ class _Forward(CompileEvents):
         self.send = send
         self.last = 0.0
 
-    def _position(self, kind: str, position: float, duration: float) -> None:
+    def position(self, kind: str, position: float, duration: float) -> None:
+        if duration <= 0:  # a download's size not known yet
+            return
         now = time.monotonic()
         if now - self.last >= 0.5 or position >= duration:  # a few messages a second at most
             self.last = now
@@ -279,10 +282,10 @@ class _Forward(CompileEvents):
         self.send("note", message)
 
     def scan_progress(self, position: float, duration: float) -> None:
-        self._position("scan", position, duration)
+        self.position("scan", position, duration)
 
     def loudness_progress(self, position: float, duration: float) -> None:
-        self._position("loudness", position, duration)
+        self.position("loudness", position, duration)
 
     def render_progress(self, done: int, total: int) -> None:
         self.send("progress", "render", float(done), float(total))
@@ -297,11 +300,17 @@ def compile_job(job: Job, base: CompileOptions, out_root: Path, name: str | None
     """
     started = time.perf_counter()
     result = VodResult(job.source, FAILED)
+    events = _Forward(send)
     try:
         vod, url = job.vod, base.url
         if vod is None:
+            from autotosis.download import download_vod
+
             assert job.url is not None
-            vod, url = download(job.url, out_root / "downloads", send), job.url
+            events.note(f"downloading {job.url}")
+            vod = download_vod(job.url, job.downloads or VODS_DIR.absolute(),
+                               lambda done, total: events.position("download", done, total or 0))
+            vod, url = vod.absolute(), job.url
             name = name or folder_name(vod, out_root, set())
         assert name is not None
         folder = out_root / name
@@ -315,7 +324,7 @@ def compile_job(job: Job, base: CompileOptions, out_root: Path, name: str | None
                 raise AutotosisError(f"{folder / 'reel.mp4'}: {state}; pass --force to replace it")
             # An incomplete folder is this batch's own interrupted run: its reel may be replaced.
             options = dataclasses.replace(options, force=base.force or state == "incomplete")
-            compile_vod(options, _Forward(send))
+            compile_vod(options, events)
             result.status = DONE
         _fill_figures(result, folder, options)
     except AutotosisError as exc:
@@ -351,17 +360,6 @@ def _fill_figures(result: VodResult, folder: Path, options: CompileOptions) -> N
     result.highlights = len(segments)
     result.reel_seconds = round(_reel_seconds(segments, options.render.crossfade), 3)
     result.duration = round(media.probe(options.vod).duration, 3)
-
-
-def download(url: str, folder: Path, send: Callable[..., None]) -> Path:
-    """A URL's VOD in `folder` (autotosis.download, yt-dlp); reused when already there."""
-    try:
-        from autotosis.download import download_vod  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        raise AutotosisError(f"{url}: URLs are not supported yet (autotosis.download is missing); "
-                             "download the VOD and list its path") from None
-    send("note", f"downloading {url}")
-    return Path(download_vod(url, folder)).absolute()
 
 
 def resolve_base(base: CompileOptions) -> tuple[CompileOptions, str | None]:

@@ -160,8 +160,7 @@ def test_interrupted_batch_resumes_without_redoing_finished_vods(tmp_path: Path,
 
 @pytest.mark.slow
 def test_urls_in_a_list_are_downloaded_then_compiled(tmp_path: Path) -> None:
-    """A list of URLs served from 127.0.0.1: each downloaded into output/downloads/, then compiled."""
-    pytest.importorskip("autotosis.download")
+    """A list of URLs served from 127.0.0.1: each downloaded into vods/, then compiled."""
     import functools
     import http.server
     import threading
@@ -183,5 +182,5 @@ def test_urls_in_a_list_are_downloaded_then_compiled(tmp_path: Path) -> None:
     for row in manifest["vods"][:2]:
         folder = Path(row["out_dir"])
         segments = json.loads((folder / "segments.json").read_text())
-        assert segments["segments"] and Path(segments["vod"]).parent == tmp_path / "output" / "downloads"
+        assert segments["segments"] and Path(segments["vod"]).parent == tmp_path / "vods"
         assert segments["segments"][0]["link"].startswith(row["source"])  # ?t= links to the URL

@@ -1,12 +1,13 @@
 """The whole loop on made-up data: synthetic clips + labels -> train -> compile a VOD -> score the reel.
 
 Everything lands in one folder (default demo/), laid out like a real project
-(clips/, labels/, models/, output/) plus vod/ with the VOD and its truth file, so
-after the demo a user can try every command by hand on the same data:
+(clips/, labels/, models/, output/) plus vod/ with the VOD (three audio tracks, as OBS
+records), its truth file and its chat replay, so after the demo a user can try every
+command by hand on the same data:
 
     autotosis label --list --labels-dir demo/labels
-    autotosis compile demo/vod/stream.mp4 --model demo/models/rage.pt --force
-    autotosis eval demo/vod/stream.mp4 --truth demo/vod/stream.toml --model demo/models/rage.pt
+    autotosis compile demo/vod/stream.mp4 --model demo/models/rage.pt --chat auto --force
+    autotosis eval demo/vod/stream.mp4 --truth demo/vod/stream.toml --model demo/models/rage.pt --chat auto
 
 Data is made once per configuration (demo/data.json records which); a second run
 goes straight to training.
@@ -28,7 +29,7 @@ from autotosis.labels import load_label
 from autotosis.timeline import Segment
 from autotosis.trainconfig import TrainConfig, TrainEvents
 
-DATA_VERSION = 2  # bump when synth changes what the files hold
+DATA_VERSION = 3  # bump when synth changes what the files hold
 # The streamer's face-cam: top right, as most streams put it. Clips and VOD share it.
 FACECAM = (0.72, 0.04, 0.98, 0.46)
 BACKDROPS = ("life", "cellauto", "testsrc2")
@@ -67,6 +68,7 @@ class DemoData:
     vod: Path
     truth: Path
     made: bool  # False when the data of an earlier run was reused
+    chat: Path | None = None  # the VOD's chat replay
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,8 @@ def _clip_spec(config: DemoConfig, index: int, streamer: synth.Streamer) -> synt
 
 
 def _vod_spec(config: DemoConfig, streamer: synth.Streamer) -> synth.StreamSpec:
-    """The VOD: a long stretch of play with a few rages and as many laughs, bangs and flashes."""
+    """The VOD: a long stretch of play with a few rages and as many laughs, bangs and flashes,
+    recorded with OBS's three audio tracks, and a chat replay that laughs along (and floods)."""
     n = config.vod_rages
     return synth.scripted(
         config.vod_seconds, seed=config.seed * 1000 + 999, rages=n, hypes=n, bangs=n, flashes=n,
@@ -112,11 +115,12 @@ def make_data(config: DemoConfig, making: Callable[[int, int, str], None] | None
     """Write the clips, their label files, the VOD and its truth into `config.folder` (once)."""
     root = config.folder
     labels_dir, vod = root / "labels", root / "vod" / "stream.mp4"
-    truth = vod.with_suffix(".toml")
+    truth, chat = vod.with_suffix(".toml"), vod.with_suffix(".chat.json")
     manifest = root / "data.json"
-    data = DemoData(labels_dir, vod, truth, made=False)
+    data = DemoData(labels_dir, vod, truth, made=False, chat=chat)
     try:
-        if json.loads(manifest.read_text()) == config.data_key() and vod.exists() and truth.exists():
+        if (json.loads(manifest.read_text()) == config.data_key() and vod.exists() and truth.exists()
+                and chat.exists()):
             return data
     except (OSError, ValueError):
         pass
@@ -135,8 +139,9 @@ def make_data(config: DemoConfig, making: Callable[[int, int, str], None] | None
     if making:
         making(config.clips, total, vod.name)
     spec = _vod_spec(config, streamer)
-    synth.make_stream(vod, spec, preset="ultrafast")
+    synth.make_stream(vod, spec, preset="ultrafast", tracks=True)  # mix, mic, game as OBS records
     synth.write_label(spec, vod, truth)
+    synth.write_chat(chat, spec, synth.ChatSpec(seed=config.seed))
     if making:
         making(total, total, "")
     atomic_write_text(manifest, json.dumps(config.data_key(), indent=2) + "\n")
@@ -163,7 +168,7 @@ def run_demo(config: DemoConfig = DemoConfig(), events: DemoEvents | None = None
 
     events.stage("compile")
     compiled = compile_vod(CompileOptions(vod=data.vod, out_dir=config.folder / "output" / data.vod.stem,
-                                          model=model, force=True, cache=cache), events)
+                                          model=model, force=True, cache=cache, chat=data.chat), events)
     seconds["compile"] = time.perf_counter() - started - seconds["data"] - seconds["train"]
     truth = list(load_label(data.truth).segments)
     found = event_metrics(truth, compiled.segments, MIN_OVERLAP)

@@ -239,8 +239,12 @@ def _voice(t: np.ndarray, pitch: float, phase_seed: int) -> np.ndarray:
     return (np.sin(harmonics * phase) / harmonics).sum(axis=0) / 1.5
 
 
-def audio_chunk(spec: StreamSpec, start: float, samples: int, rate: int = AUDIO_RATE) -> np.ndarray:
-    """`samples` mono float samples from `start` seconds: game music, talk, shouts, laughs, bangs."""
+def audio_parts(spec: StreamSpec, start: float, samples: int,
+                rate: int = AUDIO_RATE) -> tuple[np.ndarray, np.ndarray]:
+    """(game, voice): `samples` mono float samples of each from `start` seconds, before limiting.
+
+    The game: music, hiss and bangs. The voice: talk, shouts and laughs.
+    """
     t = start + np.arange(samples) / rate
     rng = np.random.default_rng([spec.seed, 23, round(start * 1000)])
     chord = np.floor(t / 4.0)
@@ -267,15 +271,34 @@ def audio_chunk(spec: StreamSpec, start: float, samples: int, rate: int = AUDIO_
         if inside.any():
             decay = np.exp(-(t[inside] - at) / 0.3)
             bang[inside] += 0.25 * decay * rng.standard_normal(int(inside.sum()))
-    return np.tanh(music + hiss + speech + shout + laugh + bang)  # a soft limiter, as streaming software has
+    return music + hiss + bang, speech + shout + laugh
 
 
-def audio_chunks(spec: StreamSpec, rate: int = AUDIO_RATE, seconds: float = 10.0) -> Iterator[np.ndarray]:
-    """The whole sound track in chunks of `seconds`."""
+def audio_chunk(spec: StreamSpec, start: float, samples: int, rate: int = AUDIO_RATE,
+                track: str = "mix") -> np.ndarray:
+    """`samples` mono float samples from `start` seconds of one track: the whole `mix`, the `mic`
+    alone (with a little room noise) or the `game` alone, through a soft limiter as streaming
+    software has."""
+    game, voice = audio_parts(spec, start, samples, rate)
+    if track == "mic":
+        room = 0.004 * np.random.default_rng([spec.seed, 29, round(start * 1000)]).standard_normal(samples)
+        return np.tanh(voice + room)
+    if track == "game":
+        return np.tanh(game)
+    return np.tanh(game + voice)
+
+
+def audio_chunks(spec: StreamSpec, rate: int = AUDIO_RATE, seconds: float = 10.0,
+                 track: str = "mix") -> Iterator[np.ndarray]:
+    """One whole sound track in chunks of `seconds`."""
     total = round(spec.duration * rate)
     step = round(seconds * rate)
     for first in range(0, total, step):
-        yield audio_chunk(spec, first / rate, min(step, total - first), rate)
+        yield audio_chunk(spec, first / rate, min(step, total - first), rate, track)
+
+
+# What OBS records with three tracks enabled, titled as its audio sources are named.
+OBS_TRACKS = (("Mix", "mix"), ("Mic/Aux", "mic"), ("Desktop Audio", "game"))
 
 
 # ---------------------------------------------------------------- files
@@ -287,16 +310,20 @@ def inset_pixels(spec: StreamSpec) -> tuple[int, int, int, int]:
     return x, y, w - w % 2, h - h % 2
 
 
-def make_stream(path: Path | str, spec: StreamSpec, crf: int = 23, preset: str = "veryfast") -> Path:
+def make_stream(path: Path | str, spec: StreamSpec, crf: int = 23, preset: str = "veryfast",
+                tracks: bool = False) -> Path:
     """Write the stream to `path` (atomically): generated game scene, drawn face-cam, sound.
 
-    Keyframes every two seconds as streaming software writes them.
+    Keyframes every two seconds as streaming software writes them. With `tracks`, three
+    audio tracks as OBS records them (OBS_TRACKS: the mix, the mic alone, the game alone).
     """
     x, y, w, h = inset_pixels(spec)
     backdrop = media.Backdrop(spec.backdrop, spec.width, spec.height, x, y, spec.seed)
+    extra = [(title, audio_chunks(spec, track=track)) for title, track in OBS_TRACKS[1:]] if tracks else []
     return media.encode_frames(path, facecam_frames(spec, w, h), spec.fps, audio=audio_chunks(spec),
                                sample_rate=AUDIO_RATE, crf=crf, preset=preset,
-                               gop=max(1, round(2 * spec.fps)), backdrop=backdrop)
+                               gop=max(1, round(2 * spec.fps)), backdrop=backdrop,
+                               audio_title=OBS_TRACKS[0][0] if tracks else None, more_audio=extra)
 
 
 # ---------------------------------------------------------------- scripted moments

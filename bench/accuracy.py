@@ -26,6 +26,7 @@ from autotosis import demo, synth
 from autotosis.compile import CompileOptions
 from autotosis.evaluate import evaluate_vod
 from autotosis.facecam import detect_facecam
+from autotosis.loudness import LoudnessConfig
 from autotosis.train import train
 from autotosis.trainconfig import TrainConfig
 
@@ -70,21 +71,32 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=Path("bench-work/accuracy"))
     parser.add_argument("--minutes", type=float, default=3.0, help="length of each evaluation stream")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", type=Path, help="score with this checkpoint instead of training one")
+    parser.add_argument("--section", choices=("all", "appearance", "signals"), default="all",
+                        help="appearance: the four streams above; signals: each scorer with chat and tracks")
     args = parser.parse_args()
 
     config = dataclasses.replace(demo.DemoConfig(), folder=args.folder / "train", seed=args.seed)
-    started = time.perf_counter()
-    data = demo.make_data(config)
-    print(f"training data: {config.clips} clips ({'made' if data.made else 'reused'}) "
-          f"in {time.perf_counter() - started:.0f}s", flush=True)
-    model = args.folder / "rage.pt"
+    model = args.model or args.folder / "rage.pt"
     cache = args.folder / "cache"
     if not model.exists():
+        started = time.perf_counter()
+        data = demo.make_data(config)
+        print(f"training data: {config.clips} clips ({'made' if data.made else 'reused'}) "
+              f"in {time.perf_counter() - started:.0f}s", flush=True)
         started = time.perf_counter()
         result = train(TrainConfig(labels_dir=data.labels_dir, out=model, size=config.size,
                                    epochs=config.epochs, seed=args.seed, cpu=True, cache=cache))
         took = time.perf_counter() - started
         print(f"trained in {took:.0f}s: validation AP {result.best['ap']:.3f}", flush=True)
+    if args.section in ("all", "appearance"):
+        appearance_section(args, model, cache)
+    if args.section in ("all", "signals"):
+        signals_section(args, model, cache)
+
+
+def appearance_section(args: argparse.Namespace, model: Path, cache: Path) -> None:
+    """The model, loudness and fused on four streams that look unlike the training clips."""
     streams = make_streams(args.folder, args.minutes, args.seed)
 
     header = (f"{'stream':<28}{'scorer':<10}{'AP':>6}{'AUC':>6}{'P':>6}{'R':>6}{'F1':>6}{'IoU':>6}"
@@ -109,6 +121,75 @@ def main() -> None:
         recall = found / total if total else float("nan")
         print(f"  {scorer:<9} precision {precision:.2f} ({hits}/{selected})  "
               f"recall {recall:.2f} ({found}/{total})")
+
+
+
+# ---------------------------------------------------------------- signals: model, loudness per track, chat
+
+# (name, width, height, fps, face-cam box, backdrop, chat delay s, calm chat rate msg/s): streams
+# recorded with OBS's three tracks (mix, mic, game) and a chat replay with its own latency and size.
+SIGNAL_STREAMS = [
+    ("obs-432p30-chat3s", 768, 432, 30.0, (0.03, 0.04, 0.33, 0.50), "cellauto", 3.0, 0.4),
+    ("obs-360p30-chat7s", 640, 360, 30.0, (0.70, 0.52, 0.98, 0.96), "mandelbrot", 7.0, 1.0),
+    ("obs-360p25-chat12s", 640, 360, 25.0, (0.72, 0.04, 0.98, 0.46), "testsrc2", 12.0, 2.0),
+]
+# (row name, --scorer, --audio-track)
+SIGNAL_SCORERS = [
+    ("model", "model", "auto"),
+    ("loudness mix", "loudness", "0"),
+    ("loudness mic", "loudness", "auto"),
+    ("chat", "chat", "auto"),
+    ("model+chat", "model+chat", "auto"),
+    ("loudness mic+chat", "loudness+chat", "auto"),
+    ("fused (mic)", "fused", "auto"),
+    ("model+loudness+chat", "model+loudness+chat", "auto"),
+]
+
+
+def signals_section(args: argparse.Namespace, model: Path, cache: Path) -> None:
+    """Event precision/recall per scorer on multi-track streams with chat, and chat delays found."""
+    streamer = synth.Streamer.from_seed(args.seed)
+    pooled = {row: [0, 0, 0, 0] for row, _, _ in SIGNAL_SCORERS}
+    delays = []
+    print(f"\n{'stream':<22}{'scorer':<22}{'AP':>6}{'P':>6}{'R':>6}{'F1':>6}{'found':>7}{'segs':>6}"
+          f"{'reel s':>8}")
+    for k, (name, width, height, fps, box, backdrop, delay, rate) in enumerate(SIGNAL_STREAMS):
+        seconds = args.minutes * 60
+        rages = max(2, round(seconds / 40))
+        spec = synth.scripted(seconds, seed=args.seed * 1000 + 700 + k, rages=rages, hypes=rages, bangs=rages,
+                              flashes=rages, rage_length=(4.0, 9.0), gap=12.0, width=width, height=height,
+                              fps=fps, facecam=box, backdrop=backdrop, streamer=streamer)
+        vod, truth = args.folder / "signals" / f"{name}.mp4", args.folder / "signals" / f"{name}.toml"
+        chat_file = vod.with_suffix(".chat.json")
+        if not (vod.exists() and truth.exists() and chat_file.exists()):
+            started = time.perf_counter()
+            synth.make_stream(vod, spec, preset="ultrafast", tracks=True)
+            synth.write_label(spec, vod, truth)
+            synth.write_chat(chat_file, spec, synth.ChatSpec(rate=rate, delay=delay, seed=k))
+            took = time.perf_counter() - started
+            print(f"  made {name} ({seconds / 60:.1f} min, 3 tracks, chat) in {took:.0f}s", flush=True)
+        found_box = detect_facecam(vod).box
+        for row, scorer, track in SIGNAL_SCORERS:
+            options = CompileOptions(vod=vod, model=model, scorer=scorer, facecam=found_box, cache=cache,
+                                     chat=chat_file, loudness=LoudnessConfig(track=track),
+                                     out_dir=args.folder / "eval-signals" / name / row.replace(" ", "_"))
+            result = evaluate_vod(options, truth)
+            e = result.events
+            counts = (e.hits, e.selected, e.found, e.truth)
+            pooled[row] = [a + b for a, b in zip(pooled[row], counts, strict=True)]
+            print(f"{name:<22}{row:<22}{_f(result.frames.ap):>6}{_f(e.precision):>6}{_f(e.recall):>6}"
+                  f"{_f(e.f1):>6}{f'{e.found}/{e.truth}':>7}{e.selected:>6}{e.reel_seconds:8.1f}", flush=True)
+            if row in ("chat", "model+chat"):
+                delays.append((name, row, delay, result.resolved["chat"]["delay"]))
+    print("\npooled over the OBS streams (events; truth = rages only, chat also answers laughs):")
+    for row, (hits, selected, found, total) in pooled.items():
+        precision = hits / selected if selected else float("nan")
+        recall = found / total if total else float("nan")
+        print(f"  {row:<22} precision {precision:.2f} ({hits}/{selected})  "
+              f"recall {recall:.2f} ({found}/{total})")
+    print("\nchat delay: true (synthetic) vs estimated (chat alone: against loudness; model+chat: the model)")
+    for name, row, true, estimated in delays:
+        print(f"  {name:<22}{row:<12} true {true:5.1f}s  estimated {estimated:5.1f}s")
 
 
 if __name__ == "__main__":

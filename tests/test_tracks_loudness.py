@@ -136,3 +136,22 @@ def test_an_empty_selection_names_the_smoothed_maximum():
     why = select_lib.explain_empty(Timeline(times, values), select_lib.SelectConfig(), 30.0)
     assert why == ("no moment scored 0.50 or more (the highest after 1s smoothing is 0.29); "
                    "lower --threshold below 0.29")
+
+
+def test_synthetic_streams_record_obs_tracks(tmp_path):
+    from autotosis import synth
+    from autotosis.timeline import Segment
+
+    spec = synth.StreamSpec(duration=16, width=160, height=90, fps=5, rage=(Segment(3, 6),), bangs=(10.0,))
+    vod = synth.make_stream(tmp_path / "obs.mp4", spec, preset="ultrafast", tracks=True)
+    info = media.probe(vod)
+    assert [t.title for t in info.audio_tracks] == ["Mix", "Mic/Aux", "Desktop Audio"]
+
+    def level(track: str, a: float, b: float) -> float:
+        tl = loudness.measure(vod, loudness.LoudnessConfig(track=track), info=info)
+        return float(np.median(tl.values[(tl.times >= a) & (tl.times < b)]))
+
+    calm = (13.0, 16.0)
+    for track, shout, bang in (("Mix", True, True), ("Mic", True, False), ("Desktop", False, True)):
+        assert (level(track, 3.5, 5.5) > level(track, *calm) + 10) == shout, track
+        assert (level(track, 10.0, 10.5) > level(track, *calm) + 10) == bang, track

@@ -71,4 +71,4 @@ def demo(quick: bool, folder: Path, seed: int) -> None:
     click.echo(f"time:     data {_minutes(times['data'])}, train {_minutes(times['train'])}, "
                f"compile {_minutes(times['compile'])}, total {_minutes(times['total'])}")
     click.echo(f"next:     autotosis review {compiled.out_dir}   |   autotosis eval {result.data.vod} "
-               f"--truth {result.data.truth} --model {result.model}")
+               f"--truth {result.data.truth} --model {result.model} --chat auto")

@@ -78,11 +78,13 @@ def encode_args(
     gop: int | None = None,
     codec: str = "libx264",
     backdrop: Backdrop | None = None,
+    audio_tracks: Sequence[tuple[str, Path]] = (),
 ) -> list[str]:
     """Arguments that encode rgb24 frames from stdin (plus an optional audio file) to `output`.
 
     With a `backdrop`, the piped frames are a small picture laid over a full-size
     background that ffmpeg generates itself, so Python only draws the small part.
+    `audio_tracks` are (title, file) pairs: several titled audio streams, as OBS records.
     """
     video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}",
                          framerate=f"{fps:g}")
@@ -92,15 +94,22 @@ def encode_args(
     streams = [video]
     if audio_path is not None:
         streams.append(ffmpeg.input(arg_path(audio_path)))
+    for _, track_path in audio_tracks:
+        streams.append(ffmpeg.input(arg_path(track_path)).audio)
     opts: dict[str, object] = {"vcodec": codec, "pix_fmt": "yuv420p"}
     if codec == "libx264":
         opts.update(crf=crf, preset=preset)
     if gop:
         # A fixed keyframe interval with no extra scene-cut keyframes, as OBS writes.
         opts.update(g=gop, sc_threshold=0)
-    if audio_path is not None:
+    if audio_path is not None or audio_tracks:
         opts.update(acodec="aac", shortest=None)
-    return ffmpeg.output(*streams, arg_path(output), **opts).get_args()
+    args = ffmpeg.output(*streams, arg_path(output), **opts).get_args()
+    titles = []
+    for k, (title, _) in enumerate(audio_tracks):
+        # MKV keeps `title`, MP4 the handler name: probe reads either back.
+        titles += [f"-metadata:s:a:{k}", f"title={title}", f"-metadata:s:a:{k}", f"handler_name={title}"]
+    return [*args[:-1], *titles, args[-1]]
 
 
 def encode_frames(
@@ -114,10 +123,13 @@ def encode_frames(
     gop: int | None = None,
     codec: str = "libx264",
     backdrop: Backdrop | None = None,
+    audio_title: str | None = None,
+    more_audio: Sequence[tuple[str, Audio]] = (),
 ) -> Path:
     """Encode RGB frames (H, W, 3 uint8) and optional float audio [-1, 1] into a video, atomically.
 
     `audio` may be one array or an iterable of chunks (written to a WAV as they come).
+    `more_audio` adds (title, audio) tracks after it; `audio_title` names the first.
     """
     target = Path(output)
     iterator = iter(images)
@@ -128,10 +140,17 @@ def encode_frames(
     height, width = first.shape[:2]
     with tempfile.TemporaryDirectory(prefix="autotosis-") as tmp, atomic_path(target) as part:
         audio_path = None
+        tracks: list[tuple[str, Path]] = []
         if audio is not None:
             audio_path = Path(tmp) / "audio.wav"
             _write_wav(audio_path, audio, sample_rate)
-        args = encode_args(part, width, height, fps, audio_path, crf, preset, gop, codec, backdrop)
+        if more_audio:
+            tracks = [(audio_title or "", audio_path)] if audio_path is not None else []
+            audio_path = None
+            for k, (title, sound) in enumerate(more_audio):
+                tracks.append((title, Path(tmp) / f"audio{k}.wav"))
+                _write_wav(tracks[-1][1], sound, sample_rate)
+        args = encode_args(part, width, height, fps, audio_path, crf, preset, gop, codec, backdrop, tracks)
         with FFmpegProcess(args, stdin=True, stdout=False) as ffm:
             assert ffm.proc.stdin is not None
             try:

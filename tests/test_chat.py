@@ -304,3 +304,18 @@ def test_calm_floods_sit_away_from_reactions():
     for span in (*spec.rage, *spec.hype):
         assert all(not (span.start - 2 <= t <= span.end + synth.CHAT_DELAY + 4) for t in floods)
     assert Segment(0, 1)  # Segment is imported for spec spans
+
+
+def test_the_review_page_reads_chat_csv_per_segment(tmp_path):
+    import numpy as np
+
+    from autotosis.web.review import _chat_stats
+
+    burst = [chat.ChatMessage(100 + k * 0.2, f"fan{k}", "KEKW") for k in range(12)]
+    path = chat.chat_timeline(burst, 200).shifted(5.0).to_csv(tmp_path / "chat.csv")
+    rows = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    inside = _chat_stats(rows, 90.0, 105.0)
+    assert inside is not None and inside["peak"] > 0.9 and inside["messages"] == 12
+    calm = _chat_stats(rows, 150.0, 160.0)
+    assert calm is not None and calm["peak"] < 0.05 and calm["messages"] == 0
+    assert _chat_stats(None, 0.0, 1.0) is None

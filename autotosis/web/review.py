@@ -42,6 +42,17 @@ def _score_stats(timeline: Timeline | None, start: float, end: float) -> dict[st
     return {"peak": round(float(values.max()), 4), "mean": round(float(values.mean()), 4)}
 
 
+def _chat_stats(chat: np.ndarray | None, start: float, end: float) -> dict[str, Any] | None:
+    """Chat inside [start, end) from chat.csv's rows (time, messages, chatters, baseline, score):
+    its peak score and the busiest window's messages; None without a chat replay."""
+    if chat is None or not len(chat):
+        return None
+    inside = chat[(chat[:, 0] >= start) & (chat[:, 0] < end)]
+    if not len(inside):
+        return {"peak": 0.0, "messages": 0}
+    return {"peak": round(float(inside[:, 4].max()), 4), "messages": int(inside[:, 1].max())}
+
+
 class Review:
     """Routes for `autotosis review output/<vod>`."""
 
@@ -67,17 +78,24 @@ class Review:
         scores = self.folder / "scores.csv"
         return Timeline.from_csv(scores) if scores.exists() else None
 
-    def stats(self, request: Request) -> dict[str, float | None]:
+    def _chat(self) -> np.ndarray | None:
+        path = self.folder / "chat.csv"
+        if not path.exists():
+            return None
+        return np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+
+    def stats(self, request: Request) -> dict[str, Any]:
         """Scores of a nudged span, so the card shows what the new edges hold."""
         try:
             start, end = float(request.query["start"]), float(request.query["end"])
         except (KeyError, ValueError):
             raise HttpError(HTTPStatus.BAD_REQUEST, "give start and end in seconds") from None
-        return _score_stats(self._timeline(), start, end)
+        return {**_score_stats(self._timeline(), start, end), "chat": _chat_stats(self._chat(), start, end)}
 
     def review(self, request: Request) -> dict[str, Any]:
         """Everything the page shows: plot, VOD, segments with scores and the saved decisions."""
         timeline = self._timeline()
+        chat = self._chat()
         saved = self._saved_decisions()
         segments = []
         for i, seg in enumerate(self.sidecars.segments):
@@ -87,6 +105,7 @@ class Review:
                 "original": [seg.start, seg.end],
                 "selected_peak": seg.peak, "selected_mean": seg.mean,
                 **_score_stats(timeline, decision["start"], decision["end"]),
+                "chat": _chat_stats(chat, decision["start"], decision["end"]),
             })
         info = media.probe(self.vod) if self.vod.exists() else None
         plot = self.folder / "timeline.png"

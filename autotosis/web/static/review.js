@@ -28,7 +28,9 @@ function renderStrip() {
 
 function scoreText(s) {
   if (s.peak === null) return "no scores";
-  return el("span", {}, "peak ", el("b", {}, s.peak.toFixed(2)), " · mean ", el("b", {}, s.mean.toFixed(2)));
+  const text = el("span", {}, "peak ", el("b", {}, s.peak.toFixed(2)), " · mean ", el("b", {}, s.mean.toFixed(2)));
+  if (s.chat) text.append(" · chat ", el("b", {}, s.chat.peak.toFixed(2)), ` (${s.chat.messages} msgs / 5 s)`);
+  return text;
 }
 
 function card(s) {

@@ -72,6 +72,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=3.0, help="length of each evaluation stream")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", type=Path, help="score with this checkpoint instead of training one")
+    parser.add_argument("--no-model", action="store_true",
+                        help="signals section only: skip training and the rows that need the model")
     parser.add_argument("--section", choices=("all", "appearance", "signals"), default="all",
                         help="appearance: the four streams above; signals: each scorer with chat and tracks")
     args = parser.parse_args()
@@ -79,6 +81,9 @@ def main() -> None:
     config = dataclasses.replace(demo.DemoConfig(), folder=args.folder / "train", seed=args.seed)
     model = args.model or args.folder / "rage.pt"
     cache = args.folder / "cache"
+    if args.no_model:
+        signals_section(args, None, cache)
+        return
     if not model.exists():
         started = time.perf_counter()
         data = demo.make_data(config)
@@ -146,10 +151,12 @@ SIGNAL_SCORERS = [
 ]
 
 
-def signals_section(args: argparse.Namespace, model: Path, cache: Path) -> None:
+def signals_section(args: argparse.Namespace, model: Path | None, cache: Path) -> None:
     """Event precision/recall per scorer on multi-track streams with chat, and chat delays found."""
     streamer = synth.Streamer.from_seed(args.seed)
-    pooled = {row: [0, 0, 0, 0] for row, _, _ in SIGNAL_SCORERS}
+    rows = [(row, scorer, track) for row, scorer, track in SIGNAL_SCORERS
+            if model is not None or ("model" not in scorer and scorer != "fused")]
+    pooled = {row: [0, 0, 0, 0] for row, _, _ in rows}
     delays = []
     print(f"\n{'stream':<22}{'scorer':<22}{'AP':>6}{'P':>6}{'R':>6}{'F1':>6}{'found':>7}{'segs':>6}"
           f"{'reel s':>8}")
@@ -168,8 +175,8 @@ def signals_section(args: argparse.Namespace, model: Path, cache: Path) -> None:
             synth.write_chat(chat_file, spec, synth.ChatSpec(rate=rate, delay=delay, seed=k))
             took = time.perf_counter() - started
             print(f"  made {name} ({seconds / 60:.1f} min, 3 tracks, chat) in {took:.0f}s", flush=True)
-        found_box = detect_facecam(vod).box
-        for row, scorer, track in SIGNAL_SCORERS:
+        found_box = detect_facecam(vod).box if model is not None else None
+        for row, scorer, track in rows:
             options = CompileOptions(vod=vod, model=model, scorer=scorer, facecam=found_box, cache=cache,
                                      chat=chat_file, loudness=LoudnessConfig(track=track),
                                      out_dir=args.folder / "eval-signals" / name / row.replace(" ", "_"))

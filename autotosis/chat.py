@@ -33,11 +33,12 @@ import numpy as np
 
 from autotosis.errors import ChatError
 from autotosis.fsutil import atomic_write_text
+from autotosis.select import baseline as rolling_baseline
 from autotosis.timeline import Timeline
 
 # Reaction emotes and words chat types when something happens (laughing, hype, shock).
 DEFAULT_REACTIONS = (
-    "KEKW", "KEK", "KEKL", "OMEGALUL", "LUL", "LULW", "LUL", "pepeLaugh", "ICANT", "LOL", "LMAO", "LMFAO",
+    "KEKW", "KEK", "KEKL", "OMEGALUL", "LUL", "LULW", "pepeLaugh", "ICANT", "LOL", "LMAO", "LMFAO",
     "ROFL", "xdd", "Pog", "PogU", "PogChamp", "POGGERS", "Poggers", "PagMan", "PogO", "WutFace",
     "monkaS", "monkaW", "D:", "Jebaited", "NotLikeThis", "WAYTOODANK", "Clap", "EZ", "OMG", "WTF",
     "HOLY", "NOWAY", "CLIP", "Clipped", "😂", "🤣", "😱", "💀",
@@ -382,8 +383,6 @@ def chat_timeline(messages: Sequence[ChatMessage], duration: float, config: Chat
 
     Not yet shifted for delay: times are chat's own.
     """
-    from autotosis.select import baseline as rolling_baseline
-
     count = max(1, int(np.ceil(duration / config.step)))
     per_window = max(1, round(config.window / config.step))
     matcher = _Matcher.of(config.reactions)

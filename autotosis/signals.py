@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from autotosis.errors import AutotosisError
+from autotosis.errors import AutotosisError, ChatError, MediaError, ModelError
+from autotosis.paths import MODELS_DIR
 from autotosis.timeline import Timeline
 
 SIGNALS = ("model", "loudness", "chat")
@@ -119,9 +120,6 @@ def choose_signals(asked: str | None, has_model: bool, has_chat: bool, has_audio
     Defaults: the model when there is one, else loudness; plus chat when a replay is given.
     A set asking for loudness on a silent VOD drops it (with a note) unless nothing would be left.
     """
-    from autotosis.errors import ChatError, MediaError, ModelError
-    from autotosis.paths import MODELS_DIR
-
     notes = []
     if asked:
         signals = parse_scorer(asked)

@@ -72,6 +72,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=3.0, help="length of each evaluation stream")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", type=Path, help="score with this checkpoint instead of training one")
+    parser.add_argument("--small", action="store_true",
+                        help="signals section: streams at 320x180, 15 fps (with --model from `demo --quick`)")
     parser.add_argument("--no-model", action="store_true",
                         help="signals section only: skip training and the rows that need the model")
     parser.add_argument("--section", choices=("all", "appearance", "signals"), default="all",
@@ -161,6 +163,8 @@ def signals_section(args: argparse.Namespace, model: Path | None, cache: Path) -
     print(f"\n{'stream':<22}{'scorer':<22}{'AP':>6}{'P':>6}{'R':>6}{'F1':>6}{'found':>7}{'segs':>6}"
           f"{'reel s':>8}")
     for k, (name, width, height, fps, box, backdrop, delay, rate) in enumerate(SIGNAL_STREAMS):
+        if args.small:
+            name, width, height, fps = f"{name}-small", 320, 180, 15.0
         seconds = args.minutes * 60
         rages = max(2, round(seconds / 40))
         spec = synth.scripted(seconds, seed=args.seed * 1000 + 700 + k, rages=rages, hypes=rages, bangs=rages,

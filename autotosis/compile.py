@@ -7,8 +7,9 @@ rendering. Progress and notes go through a `CompileEvents` object, never to the 
 
 Output folder (default output/<vod stem>/): reel.mp4, scores.csv (the score the
 segments were chosen on), loudness.csv, segments.json, chapters.txt, reel.edl,
-reel.otio / reel.fcpxml / reel.xml (editor timelines), timeline.png and options.json
-(every resolved option, enough to render again).
+reel.otio / reel.fcpxml / reel.xml (editor timelines), thumbs/ (peak frames and a
+contact sheet), shorts/ (with `shorts`), timeline.png and options.json (every resolved
+option, enough to render again).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from autotosis import loudness as loudness_lib
 from autotosis import render as render_lib
 from autotosis import scan as scan_lib
 from autotosis import select as select_lib
+from autotosis import shorts as shorts_lib
 from autotosis import sidecars as sidecars_lib
 from autotosis import signals as signals_lib
+from autotosis import thumbs as thumbs_lib
 from autotosis.errors import AutotosisError
 from autotosis.fsutil import atomic_write_text, exclusive
 from autotosis.paths import MODELS_DIR, OUTPUT_DIR
@@ -45,6 +48,7 @@ class CompileEvents:
     def scan_progress(self, position: float, duration: float) -> None: ...
     def loudness_progress(self, position: float, duration: float) -> None: ...
     def render_progress(self, done: int, total: int) -> None: ...
+    def shorts_progress(self, done: int, total: int) -> None: ...
 
 
 @dataclass
@@ -66,6 +70,7 @@ class CompileOptions:
     render: render_lib.RenderConfig = field(default_factory=render_lib.RenderConfig)
     reel_audio: str = "0"  # the audio track the reel keeps: a number or a title (see loudness.choose_track)
     url: str | None = None  # VOD page, for ?t= links in the sidecars
+    shorts: shorts_lib.ShortsConfig | None = None  # also make a vertical short per highlight
     force: bool = False  # replace an existing reel
     cache: Path | None = None  # None: paths.cache_dir()
 
@@ -281,6 +286,8 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
     segments = select_lib.select_segments(scored.score, config, info.duration)
     resolved = {**scored.resolved, "select": dataclasses.asdict(config), "fuse_weight": options.fuse_weight,
                 "render": options.render.to_dict()}
+    if options.shorts is not None:
+        resolved["shorts"] = options.shorts.to_dict()
     atomic_write_text(folder / "options.json", json.dumps(resolved, indent=2, default=str) + "\n")
     files["options"] = folder / "options.json"
 
@@ -300,9 +307,24 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
                                              editors.timeline_rate(info.fps),
                                              options.render.crossfade, options.url))
     items = highlights_lib.highlights(segments, scored.label, scored.score)
-    files.update(editors.write_editor_files(folder, vod, info, items, f"{vod.stem} {scored.label} reel"))
-    return CompileResult(folder, reel, segments, files, scored.scorer, scored.model, scored.scan,
-                         list(scored.notes))
+    title = f"{vod.stem} {scored.label} reel"
+    files.update(editors.write_editor_files(folder, vod, info, items, title))
+    thumbs = thumbs_lib.make_thumbs(vod, items, folder / "thumbs", jobs=options.render.jobs)
+    sheet = folder / "thumbs" / thumbs_lib.CONTACT_SHEET
+    files["contact_sheet"] = thumbs_lib.contact_sheet(items, thumbs, sheet, title)
+    notes = list(scored.notes)
+    if options.shorts is not None:
+        known = scored.resolved.get("facecam")
+        if known is None and options.facecam is not None and options.facecam != "auto":
+            known = options.facecam
+        box, detected = shorts_lib.facecam_for(vod, known, options.shorts.layout)
+        if detected:
+            notes.append(detected)
+            events.note(detected)
+        shorts_lib.make_shorts(vod, items, folder / "shorts", options.shorts, box, options.force,
+                               events.shorts_progress)
+        files["shorts"] = folder / "shorts"
+    return CompileResult(folder, reel, segments, files, scored.scorer, scored.model, scored.scan, notes)
 
 
 def rerender(folder: Path, segments: list[Segment], events: CompileEvents | None = None) -> Path:

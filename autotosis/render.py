@@ -63,14 +63,14 @@ def score_colour(score: float) -> str:
     return f"&H00{green:02X}{red:02X}&"
 
 
-def _ass_time(seconds: float) -> str:
+def ass_time(seconds: float) -> str:
     centis = max(0, round(seconds * 100))
     hours, rest = divmod(centis, 360000)
     minutes, rest = divmod(rest, 6000)
     return f"{hours}:{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}"
 
 
-def _ass_text(text: str) -> str:
+def ass_text(text: str) -> str:
     """Plain text for an ASS event: braces start override blocks and backslashes escapes."""
     return text.replace("\\", "/").replace("{", "(").replace("}", ")").replace("\n", " ")
 
@@ -97,7 +97,7 @@ def caption_ass(segment: Segment, scores: Timeline | None, label: str, width: in
     times = np.zeros(0) if scores is None else scores.times
     inside = times[(times > segment.start) & (times < segment.end)]
     edges = np.unique(np.concatenate([[segment.start], cuts, inside, [segment.end]]))
-    name = _ass_text(label)
+    name = ass_text(label)
     lines = []
     for a, b in itertools.pairwise(edges):
         text = name
@@ -106,7 +106,7 @@ def caption_ass(segment: Segment, scores: Timeline | None, label: str, width: in
             score = float(scores.values[index])
             text = f"{{\\c{score_colour(score)}}}{name} {score:.2f}{{\\c&H00FFFFFF&}}"
         text += f"   {format_time(float(np.floor(a)), 0)}"
-        lines.append(f"Dialogue: 0,{_ass_time(a - segment.start)},{_ass_time(b - segment.start)},"
+        lines.append(f"Dialogue: 0,{ass_time(a - segment.start)},{ass_time(b - segment.start)},"
                      f"Caption,,0,0,0,,{text}\n")
     return header + "".join(lines)
 

@@ -19,9 +19,11 @@ from progress.bar import Bar
 from autotosis.batch import default_parallel, is_batch_input, is_url
 from autotosis.cli.batch import run_batch_command
 from autotosis.cli.options import SECONDS, scoring_fields, scoring_options, selection_options
+from autotosis.cli.shorts import ShortsBar, shorts_config, shorts_options
 from autotosis.compile import CompileEvents, CompileOptions, compile_vod
 from autotosis.paths import VODS_DIR
 from autotosis.render import RenderConfig
+from autotosis.thumbs import CONTACT_SHEET
 from autotosis.timecode import format_time
 
 R = RenderConfig()
@@ -35,6 +37,7 @@ class ProgressBars(CompileEvents):
         self.kind = ""
         self.started = 0.0
         self.first = 0.0
+        self.shorts_bar = ShortsBar()
 
     def _close(self) -> None:
         if self.bar is not None:
@@ -70,6 +73,11 @@ class ProgressBars(CompileEvents):
 
     def loudness_progress(self, position: float, duration: float) -> None:
         self._position("loudness", position, duration)
+
+    def shorts_progress(self, done: int, total: int) -> None:
+        if done == 0:
+            self._close()
+        self.shorts_bar(done, total)
 
     def render_progress(self, done: int, total: int) -> None:
         if done == 0:
@@ -151,6 +159,9 @@ def fetch(url: str, folder: Path, chat: bool) -> Path:
     metavar="N|NAME",
     help="Audio track the reel keeps (number or title; 0 is the first, OBS's whole mix).",
 )
+@click.option("--shorts", "make_shorts", is_flag=True,
+              help="Also make a vertical short of every highlight (output/<vod>/shorts/).")
+@shorts_options
 @click.option("--url", help="The VOD's page; segments.json and chapters.txt get ?t=1h2m3s links.")
 @click.option(
     "--out",
@@ -186,6 +197,7 @@ def compile_command(
     force: bool,
     parallel: int | None,
     ray_address: str | None,
+    make_shorts: bool,
     **scoring: Any,
 ) -> None:
     """Turn each VOD into a highlight reel in output/<vod>/ (reel.mp4 and sidecars).
@@ -200,11 +212,13 @@ def compile_command(
     autotosis compile vod.mp4 --scorer loudness --top 5 --crossfade 0.5
     autotosis compile vods/ more.mkv list.txt --parallel 2
     autotosis compile vods/ --ray 10.0.0.5:6379
+    autotosis compile vod.mp4 --shorts --layout stack --shorts-max 45
     """
     if len(vods) == 1 and is_url(vods[0]) and parallel is None and ray_address is None:
         url = url or vods[0]  # the VOD's page: segments.json and chapters.txt link into it
         vods = (str(fetch(vods[0], VODS_DIR, chat=scoring["chat"] == "auto")),)
     batch = len(vods) > 1 or is_batch_input(vods[0]) or parallel is not None or ray_address is not None
+    shorts = shorts_config(scoring, jobs, preset)  # takes the shorts options out of `scoring`
     options = CompileOptions(
         vod=Path(vods[0]),
         out_dir=out_dir,
@@ -212,6 +226,7 @@ def compile_command(
         url=url,
         reel_audio=reel_audio,
         force=force,
+        shorts=shorts if make_shorts else None,
         **scoring_fields(scoring, Path(vods[0])),
     )
     if batch:
@@ -229,4 +244,10 @@ def compile_command(
     for seg in result.segments:
         click.echo(f"  {format_time(seg.start, 1)} - {format_time(seg.end, 1)}  peak {seg.peak:.2f}")
     click.echo(f"reel: {result.reel}")
-    click.echo(f"sidecars: {', '.join(p.name for k, p in result.files.items() if k != 'reel')}")
+    names = [p.name for k, p in result.files.items() if k not in ("reel", "contact_sheet", "shorts")]
+    click.echo(f"sidecars: {', '.join(names)}")
+    click.echo(f"thumbnails: {result.files['contact_sheet'].parent}/ (contact sheet: {CONTACT_SHEET})")
+    if "shorts" in result.files:
+        made = sorted(result.files["shorts"].glob("[0-9][0-9]-*.mp4"))
+        click.echo(f"shorts: {result.files['shorts']}/ ({len(made)} x {shorts.size[0]}x{shorts.size[1]}, "
+                   f"{shorts.layout})")

@@ -16,6 +16,7 @@ from autotosis.cli.eval import eval_command
 from autotosis.cli.label import label
 from autotosis.cli.probe import probe
 from autotosis.cli.review import review
+from autotosis.cli.shorts import shorts
 from autotosis.cli.train import train
 from autotosis.errors import AutotosisError
 
@@ -71,5 +72,5 @@ def main() -> None:
     cli(prog_name="autotosis")
 
 
-for _command in (label, train, compile_command, eval_command, review, demo, probe):
+for _command in (label, train, compile_command, eval_command, review, shorts, demo, probe):
     cli.add_command(_command)

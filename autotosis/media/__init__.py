@@ -1,10 +1,10 @@
 """The only package that talks to ffmpeg and ffprobe.
 
 One module per concern: `runner` (finding and running ffmpeg, its errors), `probe`,
-`frames` (decoding video into numpy), `audio`, `encode` (cutting, joining, previews) and
-`synthetic` (writing generated media). Command lines are built by pure functions
-(`*_args`) that tests can read without running anything. Callers import the package:
-`from autotosis import media`, then `media.probe(...)`.
+`frames` (decoding video into numpy), `audio`, `encode` (cutting, joining, previews),
+`vertical` (shorts, stills, loudness) and `synthetic` (writing generated media). Command
+lines are built by pure functions (`*_args`) that tests can read without running anything.
+Callers import the package: `from autotosis import media`, then `media.probe(...)`.
 """
 
 from autotosis.errors import MediaError
@@ -55,13 +55,29 @@ from autotosis.media.synthetic import (
     make_tracks_vod,
     tracks_vod_args,
 )
+from autotosis.media.vertical import (
+    Part,
+    Rect,
+    ShortEncoding,
+    ebur128_args,
+    integrated_loudness,
+    loudnorm_filter,
+    loudnorm_measure,
+    loudnorm_measure_args,
+    parse_loudnorm,
+    short_args,
+    short_graph,
+    still_args,
+)
 
 __all__ = [
     "BACKDROPS", "SPARSE_RATIO", "Audio", "AudioTrack", "Backdrop", "Box", "FFmpegProcess", "FrameBatch",
-    "Job", "MediaError", "PieceEncoding", "VideoInfo", "arg_path", "audio_args", "audio_chunks",
-    "browser_proxy_args", "check_readable_file", "concat", "concat_args", "concat_list", "crossfade_args",
-    "crossfade_graph", "decode_args", "encode_args", "encode_frames", "explain", "ffmpeg_bin",
-    "ffprobe_bin", "filter_value", "frames", "frames_args", "interrupts_held", "lavfi_vod_args",
-    "make_browser_proxy", "make_lavfi_vod", "make_tracks_vod", "piece_args", "pixel_box", "probe", "run",
-    "run_all", "seek_lead", "tracks_vod_args",
+    "Job", "MediaError", "Part", "PieceEncoding", "Rect", "ShortEncoding", "VideoInfo", "arg_path",
+    "audio_args", "audio_chunks", "browser_proxy_args", "check_readable_file", "concat", "concat_args",
+    "concat_list", "crossfade_args", "crossfade_graph", "decode_args", "ebur128_args", "encode_args",
+    "encode_frames", "explain", "ffmpeg_bin", "ffprobe_bin", "filter_value", "frames", "frames_args",
+    "integrated_loudness", "interrupts_held", "lavfi_vod_args", "loudnorm_filter", "loudnorm_measure",
+    "loudnorm_measure_args", "make_browser_proxy", "make_lavfi_vod", "make_tracks_vod", "parse_loudnorm",
+    "piece_args", "pixel_box", "probe", "run", "run_all", "seek_lead", "short_args", "short_graph",
+    "still_args", "tracks_vod_args",
 ]

@@ -84,12 +84,17 @@ def check_readable_file(path: Path | str) -> Path:
         raise MediaError(f"{p}: file is empty (0 bytes)")
     return p
 
-def run(args: Sequence[str], output: Path | None = None, source: Path | str | None = None) -> None:
-    """Run ffmpeg to completion; MediaError naming `source` (or `output`) on failure."""
+def run(args: Sequence[str], output: Path | None = None, source: Path | str | None = None) -> str:
+    """Run ffmpeg to completion; MediaError naming `source` (or `output`) on failure.
+
+    Returns its stderr, where measuring filters (loudnorm, ebur128) print their results.
+    """
     cmd = [ffmpeg_bin(), "-hide_banner", "-nostdin", "-nostats", "-y", *args]
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE)
-    _check(proc.returncode, proc.stderr.decode("utf-8", "replace"), output, source)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    _check(proc.returncode, stderr, output, source)
+    return stderr
 
 
 # ffmpeg 5 still exits 0 after these: the output is cut short all the same.

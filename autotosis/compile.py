@@ -280,6 +280,8 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
         reel_track, _ = loudness_lib.choose_track(info, options.reel_audio)
         options = dataclasses.replace(options, render=dataclasses.replace(options.render,
                                                                           audio_track=reel_track.index))
+    if options.shorts is not None:
+        shorts_lib.check_title(options.shorts.title)  # a typo fails now, not after the scan
     scored = score_vod(options, events, info)
     files = write_scores(folder, scored)
     config = selection_config(options.select, scored)
@@ -288,6 +290,8 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
                 "render": options.render.to_dict()}
     if options.shorts is not None:
         resolved["shorts"] = options.shorts.to_dict()
+    if "facecam" not in resolved and isinstance(options.facecam, tuple):
+        resolved["facecam"] = list(options.facecam)  # given for the shorts: `autotosis shorts` reuses it
     atomic_write_text(folder / "options.json", json.dumps(resolved, indent=2, default=str) + "\n")
     files["options"] = folder / "options.json"
 

@@ -113,10 +113,11 @@ def shorts(folder: Path, facecam: Any, everything: bool, jobs: int, force: bool,
     autotosis shorts output/my-vod --title "{label} at {time} | my channel"
     """
     from autotosis.highlights import load_selection
-    from autotosis.shorts import facecam_for, make_shorts, window
+    from autotosis.shorts import check_title, facecam_for, make_shorts, window
 
     selection = load_selection(folder, reviewed=not everything)
     config = shorts_config(values, jobs)
+    check_title(config.title)
     known = selection.options.get("facecam") if facecam is None else None if facecam == "auto" else facecam
     box, detected = facecam_for(selection.vod, known, config.layout)
     if detected:

@@ -326,7 +326,7 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
             notes.append(detected)
             events.note(detected)
         shorts_lib.make_shorts(vod, items, folder / "shorts", options.shorts, box, options.force,
-                               events.shorts_progress)
+                               events.shorts_progress, options.render.audio_track)
         files["shorts"] = folder / "shorts"
     return CompileResult(folder, reel, segments, files, scored.scorer, scored.model, scored.scan, notes)
 

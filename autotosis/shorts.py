@@ -271,8 +271,10 @@ def plan_shorts(vod: Path, info: media.VideoInfo, items: Sequence[Highlight], fo
 
 def make_shorts(vod: Path, items: Sequence[Highlight], folder: Path, config: ShortsConfig = ShortsConfig(),
                 facecam: media.Box | None = None, force: bool = False,
-                progress: Callable[[int, int], None] | None = None) -> list[Path]:
+                progress: Callable[[int, int], None] | None = None, audio_track: int = 0) -> list[Path]:
     """Write one vertical short per highlight into `folder`; `facecam` is needed by stack and facecam.
+
+    `audio_track` is the VOD's audio stream to keep (the reel's: see --reel-audio).
 
     An existing short is replaced only with `force`; the folder is locked meanwhile.
     """
@@ -285,7 +287,8 @@ def make_shorts(vod: Path, items: Sequence[Highlight], folder: Path, config: Sho
         if existing and not force:
             raise AutotosisError(f"{existing[0]}: already exists; pass --force to replace it")
         encoding = media.ShortEncoding(fps=output_fps(info), preset=config.preset, crf=config.crf,
-                                       audio=info.has_audio, loudness=config.loudness)
+                                       audio=info.has_audio, audio_track=audio_track,
+                                       loudness=config.loudness)
         lead = media.seek_lead(info)
         total = len(plans)
         if progress is not None:

@@ -124,8 +124,9 @@ def shorts(folder: Path, facecam: Any, everything: bool, jobs: int, force: bool,
         click.echo(detected, err=True)
     source = "the review page's kept segments" if selection.reviewed else "compile's selection"
     click.echo(f"{len(selection.highlights)} highlight(s) from {source}", err=True)
+    track = int((selection.options.get("render") or {}).get("audio_track", 0))  # the reel's sound
     paths = make_shorts(selection.vod, selection.highlights, folder / "shorts", config, box, force,
-                        ShortsBar())
+                        ShortsBar(), track)
     for item, path in zip(selection.highlights, paths, strict=True):
         span = window(item, config.max_seconds)
         click.echo(f"{path}  VOD {format_time(span.start, 1)} - {format_time(span.end, 1)} "

@@ -43,6 +43,7 @@ class ShortEncoding:
     preset: str = "veryfast"
     crf: int = 21
     audio: bool = True
+    audio_track: int = 0  # the VOD's audio stream the short keeps (ffmpeg's 0:a:N), as the reel does
     loudness: float | None = -14.0  # integrated LUFS (what TikTok, YouTube, Instagram play at); None: as is
     true_peak: float = -1.5  # dBTP ceiling
     loudness_range: float = 11.0  # LU: loudnorm's LRA target; linear mode leaves the range as it was
@@ -116,7 +117,8 @@ def loudnorm_measure_args(vod: Path | str, start: float, duration: float, encodi
     """First loudnorm pass: decode only the span's sound and print its loudness as JSON."""
     cut, lead = _seek(vod, start, duration, lead)
     atrim = f"atrim=start={lead:.3f},asetpts=PTS-STARTPTS," if lead > 0 else ""
-    return [*cut, "-vn", "-map", "0:a:0", "-af", atrim + loudnorm_filter(encoding, None), "-f", "null", "-"]
+    return [*cut, "-vn", "-map", f"0:a:{encoding.audio_track}",
+            "-af", atrim + loudnorm_filter(encoding, None), "-f", "null", "-"]
 
 
 def parse_loudnorm(stderr: str) -> dict[str, str]:
@@ -151,8 +153,8 @@ def short_args(vod: Path | str, start: float, duration: float, output: Path | st
         if encoding.loudness is not None and measured is not None:
             chain.append(loudnorm_filter(encoding, measured))
         chain.append("aresample=48000:async=1")
-        args += ["-map", "0:a:0", "-af", ",".join(chain), "-c:a", "aac", "-b:a", "160k", "-ar", "48000",
-                 "-ac", "2"]
+        args += ["-map", f"0:a:{encoding.audio_track}", "-af", ",".join(chain), "-c:a", "aac", "-b:a", "160k",
+                 "-ar", "48000", "-ac", "2"]
     return [*args, "-t", f"{duration:.3f}", "-movflags", "+faststart", arg_path(output)]
 
 

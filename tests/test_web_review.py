@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,37 @@ def test_review_command_serves_the_page(output):
     """`autotosis review output/vod --no-browser` finds the project from the folder and serves it."""
     with cli_server("review", str(output)) as port:
         assert get_json(port, "/api/review")["vod"] == "vod.mp4"
+
+
+def test_thumbnails_and_a_short_preview(browser, output):
+    """Each card shows compile's peak frame; its short button makes the vertical short and plays it."""
+    from autotosis.shorts import ShortsConfig
+
+    live = LiveServer(review_app(output.parent.parent, output, ShortsConfig(size=(216, 384))))
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(live.url)
+        page.wait_for_selector(".card[data-index='1']")
+        poster = page.locator(".card[data-index='0'] video").first.get_attribute("poster")
+        assert poster and poster.endswith(".jpg") and "/thumbs/01-" in poster
+        with urllib.request.urlopen(live.url.rstrip("/") + poster, timeout=30) as response:
+            assert response.status == 200 and response.read(3) == b"\xff\xd8\xff"  # a JPEG
+        page.click(".card[data-index='1'] [data-nudge='end-']")  # the short follows the edited span
+        page.click(".card[data-index='1'] [data-short]")
+        page.wait_for_selector("#message.ok:has-text('short of #2 ready')", timeout=90000)
+        short = ".card[data-index='1'] video.vertical"
+        page.wait_for_function(f"document.querySelector(\"{short}\").readyState >= 1", timeout=20000)
+        size = page.evaluate(f"(() => {{ const v = document.querySelector(\"{short}\");"
+                             " return [v.videoWidth, v.videoHeight, v.duration]; })()")
+        start, end = selected(output)[1]
+        assert size[:2] == [216, 384]
+        assert size[2] == pytest.approx(end - 0.5 - start, abs=0.1)
+        made = list((output / "shorts").glob("02-*.mp4"))
+        assert len(made) == 1 and media.probe(made[0]).height == 384
+    finally:
+        context.close()
+        live.close()
+    assert not errors

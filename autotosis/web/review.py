@@ -1,13 +1,16 @@
 """The review page's JSON API: a compiled reel's segments, keep/drop and nudge them, re-render.
 
 It reads what `autotosis compile` left in output/<vod>/ (segments.json, scores.csv,
-timeline.png, options.json) and re-runs only the render step with the segments the
-user kept. The decisions are saved to review.json beside them, so the original
+timeline.png, options.json, thumbs/) and re-runs only the render step with the segments
+the user kept. The decisions are saved to review.json beside them, so the original
 selection stays as compile wrote it and reopening the page shows the last choices.
+A card's **short** button makes the vertical short of its span as it stands (into
+shorts/, as `autotosis shorts` would) and plays it in the page.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import threading
@@ -21,6 +24,8 @@ import numpy as np
 from autotosis import media
 from autotosis.errors import AutotosisError
 from autotosis.fsutil import atomic_write_text
+from autotosis.highlights import Highlight, label_of, peak_time
+from autotosis.shorts import ShortsConfig
 from autotosis.timeline import Segment, Timeline
 from autotosis.web.labeler import proxy_folder
 from autotosis.web.proxy import ProxyCache, browser_playable
@@ -56,7 +61,7 @@ def _chat_stats(chat: np.ndarray | None, start: float, end: float) -> dict[str, 
 class Review:
     """Routes for `autotosis review output/<vod>`."""
 
-    def __init__(self, app: WebApp, folder: Path, proxies: ProxyCache):
+    def __init__(self, app: WebApp, folder: Path, proxies: ProxyCache, shorts: ShortsConfig | None = None):
         self.app = app
         self.folder = folder.resolve()
         self.proxies = proxies
@@ -64,10 +69,14 @@ class Review:
         self.vod = self.sidecars.vod
         self._lock = threading.Lock()
         self._render: dict[str, Any] = {"state": "idle", "error": None}
+        self._shorts: dict[int, dict[str, Any]] = {}  # segment index -> state of its short
+        self.shorts_config = shorts or _shorts_config(self.folder)
         app.get("/api/review")(self.review)
         app.get("/api/stats")(self.stats)
         app.post("/api/render")(self.render)
         app.get("/api/render")(self.render_status)
+        app.post("/api/short")(self.short_start)
+        app.get("/api/short")(self.short_status)
         app.post("/api/proxy")(self.proxy_start)
         app.get("/api/proxy")(self.proxy_status)
         # The VOD usually lives outside the allowed folders: this route serves that one
@@ -102,7 +111,7 @@ class Review:
             decision = saved.get(i, {"keep": True, "start": seg.start, "end": seg.end})
             segments.append({
                 "index": i, "start": decision["start"], "end": decision["end"], "keep": decision["keep"],
-                "original": [seg.start, seg.end],
+                "original": [seg.start, seg.end], "thumb": self._thumb(i),
                 "selected_peak": seg.peak, "selected_mean": seg.mean,
                 **_score_stats(timeline, decision["start"], decision["end"]),
                 "chat": _chat_stats(chat, decision["start"], decision["end"]),
@@ -120,6 +129,70 @@ class Review:
             "segments": segments,
             "render": dict(self._render),
         }
+
+    def _thumb(self, index: int) -> str | None:
+        """URL of compile's peak-frame thumbnail for segment `index` (thumbs/NN-*.jpg), if there is one."""
+        found = sorted((self.folder / "thumbs").glob(f"{index + 1:02d}-*.jpg"))
+        return "/media/" + self.app.relative(found[0]) if found else None
+
+    def _short_item(self, index: int, start: float, end: float) -> Highlight:
+        scores = self._timeline()
+        stats = _score_stats(scores, start, end)
+        segment = Segment(start, end, stats["peak"] or 0.0, stats["mean"] or 0.0)
+        return Highlight(index, segment, label_of(segment, self.sidecars.label or "highlight"),
+                         peak_time(segment, scores))
+
+    def short_start(self, request: Request) -> dict[str, Any]:
+        """Make the short of one card's span as it stands now, in the background."""
+        body = request.body
+        try:
+            index, start, end = int(body["index"]), float(body["start"]), float(body["end"])
+            item = self._short_item(index, start, end)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise HttpError(HTTPStatus.BAD_REQUEST, f"give index, start and end ({exc})") from None
+        if not 0 <= index < len(self.sidecars.segments):
+            raise HttpError(HTTPStatus.BAD_REQUEST, f"no segment {index + 1}")
+        with self._lock:
+            if self._shorts.get(index, {}).get("state") == "running":
+                raise HttpError(HTTPStatus.CONFLICT, "this short is being made already")
+            self._shorts[index] = {"state": "running", "error": None, "url": None}
+        threading.Thread(target=self._make_short, args=(item,), daemon=True).start()
+        return self.short_status_of(index)
+
+    def _make_short(self, item: Highlight) -> None:
+        try:
+            from autotosis.shorts import facecam_for, make_shorts  # the encoder loads on first use only
+
+            options = self._options()
+            box, _ = facecam_for(self.vod, options.get("facecam"), self.shorts_config.layout)
+            track = int((options.get("render") or {}).get("audio_track", 0))
+            config = dataclasses.replace(self.shorts_config, jobs=1)
+            path = make_shorts(self.vod, [item], self.folder / "shorts", config, box, True, None, track)[0]
+            url = f"/media/{self.app.relative(path)}?v={path.stat().st_mtime_ns}"  # never a cached old one
+            result: dict[str, Any] = {"state": "done", "error": None, "url": url}
+        except AutotosisError as exc:
+            result = {"state": "failed", "error": str(exc), "url": None}
+        except Exception as exc:  # a bug must still reach the page, not leave it waiting forever
+            result = {"state": "failed", "error": f"internal error: {exc!r}", "url": None}
+        with self._lock:
+            self._shorts[item.index] = result
+
+    def short_status_of(self, index: int) -> dict[str, Any]:
+        with self._lock:
+            return {"index": index, **self._shorts.get(index, {"state": "idle", "error": None, "url": None})}
+
+    def short_status(self, request: Request) -> dict[str, Any]:
+        try:
+            index = int(request.query["index"])
+        except (KeyError, ValueError):
+            raise HttpError(HTTPStatus.BAD_REQUEST, "give the segment's index") from None
+        return self.short_status_of(index)
+
+    def _options(self) -> dict[str, Any]:
+        try:
+            return dict(json.loads((self.folder / "options.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return {}
 
     def _saved_decisions(self) -> dict[int, dict[str, Any]]:
         path = self.folder / REVIEW_FILE
@@ -207,8 +280,25 @@ class Review:
         return self.vod
 
 
-def review_app(project: Path, folder: Path) -> WebApp:
-    """The review page for one compile output folder (output/<vod>/ inside the project)."""
+def _shorts_config(folder: Path) -> ShortsConfig:
+    """The shorts compile made (options.json's "shorts"), else the defaults."""
+    try:
+        saved = json.loads((folder / "options.json").read_text(encoding="utf-8")).get("shorts")
+        if isinstance(saved, dict):
+            saved = {**saved, "size": tuple(saved["size"])}
+            if saved.get("game_box") is not None:
+                saved["game_box"] = tuple(saved["game_box"])
+            return ShortsConfig(**saved)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return ShortsConfig()
+
+
+def review_app(project: Path, folder: Path, shorts: ShortsConfig | None = None) -> WebApp:
+    """The review page for one compile output folder (output/<vod>/ inside the project).
+
+    `shorts` sets how the page's short previews look (default: as compile made them).
+    """
     project = project.resolve()
     folder = folder.resolve()
     output = project / "output"
@@ -218,7 +308,7 @@ def review_app(project: Path, folder: Path) -> WebApp:
         raise AutotosisError(f"{folder}: no segments.json here; run `autotosis compile` first")
     app = WebApp(project=project, page="review.html", roots=[output, project / "clips", project / "labels"],
                  title="autotosis review")
-    Review(app, folder, ProxyCache(proxy_folder(project)))
+    Review(app, folder, ProxyCache(proxy_folder(project)), shorts)
     return app
 
 

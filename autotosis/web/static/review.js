@@ -35,6 +35,7 @@ function scoreText(s) {
 
 function card(s) {
   const player = el("video", { preload: "metadata", controls: "", muted: "" });
+  if (s.thumb) player.poster = s.thumb;  // the peak frame compile saved, until the player has a picture
   if (R.vodUrl) player.src = `${R.vodUrl}#t=${s.start.toFixed(2)}`;
   // Play only the segment: start at its start, stop at its end.
   player.addEventListener("play", () => {
@@ -48,18 +49,47 @@ function card(s) {
     s.keep = !s.keep;
     redraw(s);
   } }, s.keep ? "keep" : "drop");
+  const shortBox = el("div", { class: "short" });
+  if (s.shortUrl) shortBox.append(el("video", { class: "vertical", controls: "", playsinline: "", src: s.shortUrl }));
+  const shortButton = el("button", { class: "small", dataset: { short: "" },
+    title: "Make the vertical short of this span as it is now, and play it",
+    onclick: () => makeShort(s, shortButton) }, "short ▶");
   return el("div", { class: `card${s.keep ? "" : " dropped"}`, dataset: { index: s.index } },
     player,
     el("div", { class: "row" },
       el("b", {}, `#${s.index + 1}`),
       el("span", { class: "span grow" }, `${fmtTime(s.start, 1)} – ${fmtTime(s.end, 1)} (${(s.end - s.start).toFixed(1)} s)`),
-      toggle),
+      shortButton, toggle),
+    shortBox,
     el("div", { class: "row" },
       el("span", { class: "score grow" }, scoreText(s))),
     el("div", { class: "row" },
       el("span", { class: "muted" }, "start"), nudge("start", -NUDGE), nudge("start", NUDGE),
       el("span", { class: "grow" }),
       el("span", { class: "muted" }, "end"), nudge("end", -NUDGE), nudge("end", NUDGE)));
+}
+
+// The short is made on the server (shorts/, as `autotosis shorts` would) and played in the card.
+async function makeShort(s, button) {
+  button.disabled = true;
+  say(`making the short of #${s.index + 1}…`);
+  try {
+    let status = await api("POST", "/api/short", { index: s.index, start: s.start, end: s.end });
+    while (status.state === "running") {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      status = await api("GET", `/api/short?index=${s.index}`);
+    }
+    if (status.state !== "done") throw new Error(status.error || "the short failed");
+    s.shortUrl = status.url;
+    redraw(s);  // the card, rebuilt now or by a later nudge, shows the short
+    const video = document.querySelector(`.card[data-index="${s.index}"] video.vertical`);
+    video.play().catch(() => {});  // the browser may want a click first
+    say(`short of #${s.index + 1} ready`, "ok");
+  } catch (err) {
+    say(`no short: ${err.message}`, "error");
+  } finally {
+    button.disabled = false;
+  }
 }
 
 function move(s, side, delta) {

@@ -65,7 +65,7 @@ def test_drop_a_segment_and_render(browser, output):
         page.click(".card[data-index='0'] [data-nudge='end-']")  # half a second earlier
 
         page.click("#render")
-        page.wait_for_selector("#message.ok:has-text('reel rendered')", timeout=60000)
+        page.wait_for_selector("#message.ok:has-text('reel rendered')", timeout=180000)  # 2 shared cores
         kept = [(spans[0][0] + 0.5, spans[0][1] - 0.5), *spans[2:]]
         reel = media.probe(output / "reel.mp4")
         assert reel.duration == pytest.approx(sum(b - a for a, b in kept), abs=0.1 * len(kept) + 0.1)
@@ -115,7 +115,8 @@ def test_thumbnails_and_a_short_preview(browser, output):
     """Each card shows compile's peak frame; its short button makes the vertical short and plays it."""
     from autotosis.shorts import ShortsConfig
 
-    live = LiveServer(review_app(output.parent.parent, output, ShortsConfig(size=(216, 384))))
+    # The game layout needs no face-cam box (the stack layout's pixels are tested in test_shorts.py).
+    live = LiveServer(review_app(output.parent.parent, output, ShortsConfig(size=(216, 384), layout="game")))
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     errors: list[str] = []
@@ -129,7 +130,8 @@ def test_thumbnails_and_a_short_preview(browser, output):
             assert response.status == 200 and response.read(3) == b"\xff\xd8\xff"  # a JPEG
         page.click(".card[data-index='1'] [data-nudge='end-']")  # the short follows the edited span
         page.click(".card[data-index='1'] [data-short]")
-        page.wait_for_selector("#message.ok:has-text('short of #2 ready')", timeout=90000)
+        said = page.wait_for_selector("#message.ok:has-text('short of #2'), #message.error", timeout=180000)
+        assert said.text_content() == "short of #2 ready"  # else the page's error says why
         short = ".card[data-index='1'] video.vertical"
         page.wait_for_function(f"document.querySelector(\"{short}\").readyState >= 1", timeout=20000)
         size = page.evaluate(f"(() => {{ const v = document.querySelector(\"{short}\");"

@@ -80,6 +80,8 @@ class StreamSpec:
     rage: tuple[Segment, ...] = ()
     hype: tuple[Segment, ...] = ()
     bangs: tuple[float, ...] = ()  # times of loud game sounds (the face stays calm)
+    bang_seconds: float = 1.2  # how long each rings: a gunshot; a few seconds is an explosion
+    bang_level: float = 0.25
     flashes: tuple[Segment, ...] = ()  # coloured game light over the face-cam
 
 
@@ -267,10 +269,10 @@ def audio_parts(spec: StreamSpec, start: float, samples: int,
 
     bang = np.zeros(samples)
     for at in spec.bangs:
-        inside = (t >= at) & (t < at + 1.2)
+        inside = (t >= at) & (t < at + spec.bang_seconds)
         if inside.any():
-            decay = np.exp(-(t[inside] - at) / 0.3)
-            bang[inside] += 0.25 * decay * rng.standard_normal(int(inside.sum()))
+            decay = np.exp(-(t[inside] - at) / (0.25 * spec.bang_seconds))
+            bang[inside] += spec.bang_level * decay * rng.standard_normal(int(inside.sum()))
     return music + hiss + bang, speech + shout + laugh
 
 

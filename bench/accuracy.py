@@ -169,7 +169,8 @@ def signals_section(args: argparse.Namespace, model: Path | None, cache: Path) -
         rages = max(2, round(seconds / 40))
         spec = synth.scripted(seconds, seed=args.seed * 1000 + 700 + k, rages=rages, hypes=rages, bangs=rages,
                               flashes=rages, rage_length=(4.0, 9.0), gap=12.0, width=width, height=height,
-                              fps=fps, facecam=box, backdrop=backdrop, streamer=streamer)
+                              fps=fps, facecam=box, backdrop=backdrop, streamer=streamer,
+                              bang_seconds=3.0, bang_level=0.6)  # explosions, on the game track
         vod, truth = args.folder / "signals" / f"{name}.mp4", args.folder / "signals" / f"{name}.toml"
         chat_file = vod.with_suffix(".chat.json")
         if not (vod.exists() and truth.exists() and chat_file.exists()):

@@ -37,7 +37,7 @@ def _box(ctx: click.Context, param: click.Parameter, value: str | None) -> objec
     try:
         return labels_lib.parse_box(value)
     except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise click.BadParameter(f"{value!r}: give x0,y0,x1,y1 as fractions of the frame ({exc})") from None
 
 
 def shorts_options(function: F) -> F:

@@ -2,11 +2,12 @@
 
 Every VOD goes through the unchanged single-VOD `compile_vod` into its own
 `<out>/<name>/`, exactly as `autotosis compile VOD` would make it; the batch adds only
-`<out>/batch.json`. Locally each VOD runs in a child process of its own (spawned, a few
-at a time), so a crash, a hang killed by the kernel or a bad file takes down that VOD
-and never the batch, and every child is sized to its share of the machine: torch
-threads and render jobs are divided between the VODs running at once instead of each
-taking all the cores. `autotosis.raybatch` runs the same `compile_job` as Ray tasks.
+`<out>/batch.json`. Locally the VODs run in worker processes (a few at once, each
+compiling one VOD after another), so a crash, an out-of-memory kill or a bad file takes
+down that VOD and never the batch, and every worker is sized to its share of the
+machine: torch threads and render jobs are divided between the VODs running at once
+instead of each taking all the cores. `autotosis.raybatch` runs the same `compile_job`
+as Ray tasks.
 
 Naming: a VOD's folder is its file's stem, as for a single compile. When two VODs of
 one batch share a stem (`a/stream.mp4`, `b/stream.mp4`), or `<out>/<stem>/` already
@@ -509,9 +510,16 @@ def run_local(jobs: Sequence[Job], base: CompileOptions, out_root: Path, paralle
             for worker in workers:
                 if worker.job is None and waiting:
                     k = waiting.pop()
+                    try:
+                        worker.conn.send((jobs[k], base, str(out_root), names[k]))
+                    except OSError:  # it died while idle: the VOD waits for another worker
+                        waiting.append(k)
+                        continue
                     worker.job = k
-                    worker.conn.send((jobs[k], base, str(out_root), names[k]))
                     events.started(k, jobs[k])
+            for worker in [w for w in workers if w.job is None and w.proc.poll() is not None]:
+                worker.conn.close()
+                workers.remove(worker)
             if waiting and len(workers) < parallel:
                 workers.append(_start_worker(threads))
                 continue
@@ -522,7 +530,7 @@ def run_local(jobs: Sequence[Job], base: CompileOptions, out_root: Path, paralle
                     continue
                 try:
                     kind, *values = worker.conn.recv()
-                except EOFError:  # the worker died mid-VOD (killed, out of memory, a crash)
+                except (EOFError, OSError):  # the worker died mid-VOD (killed, out of memory, a crash)
                     worker.proc.wait()
                     worker.conn.close()
                     workers.remove(worker)

@@ -184,3 +184,33 @@ def test_urls_in_a_list_are_downloaded_then_compiled(tmp_path: Path) -> None:
         segments = json.loads((folder / "segments.json").read_text())
         assert segments["segments"] and Path(segments["vod"]).parent == tmp_path / "vods"
         assert segments["segments"][0]["link"].startswith(row["source"])  # ?t= links to the URL
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_vod_fails_that_vod_only(tmp_path: Path) -> None:
+    """As the kernel's OOM killer would: SIGKILL, no chance to clean up; the batch goes on."""
+    _vods(tmp_path / "vods", 3)
+    run = Run(tmp_path, "compile", "vods", "--parallel", "1")
+    run.wait_until(lambda: "[1/3] vods/v0.mp4" in run.output and _worker(run) is not None, "a worker")
+    os.kill(_worker(run), signal.SIGKILL)  # type: ignore[arg-type]
+    assert run.finish() == 1, run.output
+    assert "[1/3] failed: vods/v0.mp4: the worker died (killed by signal 9) (out of memory?)" in run.output
+    assert "2 done, 0 skipped, 1 failed" in run.output
+    for name in ("v1", "v2"):
+        assert (tmp_path / "output" / name / "segments.json").exists()
+    again = Run(tmp_path, "compile", "vods", "--parallel", "1")  # the re-run finishes the job
+    assert again.finish() == 0, again.output
+    assert "1 done, 2 skipped" in again.output
+
+
+def _worker(run: Run) -> int | None:
+    """The pid of the batch's worker process, once it is running."""
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if b"worker_main" in cmdline and int(stat[stat.rindex(")") + 2:].split()[2]) == run.proc.pid:
+            return int(entry.name)
+    return None

@@ -224,7 +224,7 @@ def _expected(options: CompileOptions, recorded_scorer: object) -> dict[str, Any
     if recorded_scorer != "loudness":
         want["model"] = str(options.model.absolute()) if options.model is not None else None
         scan = dataclasses.asdict(options.scan)
-        want["scan"] = {k: scan[k] for k in ("keyframes", "device", "precision")}
+        want["scan"] = {k: scan[k] for k in ("mode", "device", "precision")}
         if options.scan.fps is not None:
             want["scan"]["fps"] = options.scan.fps
         if options.facecam not in (None, "auto"):

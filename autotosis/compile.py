@@ -45,6 +45,7 @@ class CompileEvents:
     """Progress hooks; the CLI draws bars, library callers may ignore them."""
 
     def note(self, message: str) -> None: ...
+    def scan_stage(self, name: str) -> None: ...
     def scan_progress(self, position: float, duration: float) -> None: ...
     def loudness_progress(self, position: float, duration: float) -> None: ...
     def render_progress(self, done: int, total: int) -> None: ...
@@ -127,6 +128,32 @@ class Scored:
         return select_lib.SelectConfig().enter
 
 
+# A coarse scan looks densely wherever the loudness score reaches this: recall first,
+# well under the 0.5 that selection calls loud (a few dB under the VOD's own loud point).
+LOUDNESS_HINT = 0.3
+# ... and wherever chat's score does: a burst of chatters well under what selection calls one.
+CHAT_HINT = 0.3
+
+
+def scan_hints(loud: Timeline | None, replay: chat_lib.ChatReplay | None = None, duration: float = 0.0,
+               chat_config: chat_lib.ChatConfig | None = None) -> list[scan_lib.Hint]:
+    """The cheap timelines that propose windows to a coarse scan: loudness, and chat when given.
+
+    Chat lags the moment by a delay that is only estimated after the scan, so its hint is
+    the chat as written (or moved by `--chat-delay`) with the whole delay range as lead-in.
+    """
+    hints = []
+    if loud is not None:
+        hints.append(scan_lib.Hint("loudness", select_lib.loudness_score(loud), LOUDNESS_HINT))
+    if replay is not None:
+        config = chat_config or chat_lib.ChatConfig()
+        raw = chat_lib.chat_timeline(replay.messages, duration, config)
+        lead = chat_lib.DELAY_RANGE[1] if config.delay is None else 0.0
+        hints.append(scan_lib.Hint("chat", raw.shifted(config.delay or 0.0).timeline, CHAT_HINT,
+                                   (scan_lib.HINT_MARGIN[0] + lead, scan_lib.HINT_MARGIN[1])))
+    return hints
+
+
 def score_vod(options: CompileOptions, events: CompileEvents | None = None,
               info: media.VideoInfo | None = None) -> Scored:
     """Probe, pick the scorer, scan (or reuse the cached scan), measure loudness, build the score.
@@ -156,6 +183,13 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
     resolved: dict = {"vod": str(vod.absolute()), "scorer": scorer, "url": options.url,
                       "loudness": dataclasses.asdict(options.loudness)}
     label, threshold, model_scores, scan_result = "loud", None, None, None
+    loud: Timeline | None = None  # before the scan: a coarse scan looks densely where it is loud
+    if info.has_audio:
+        resolved["loudness"]["track_index"] = track.index
+        if len(info.audio_tracks) > 1:
+            note(f"loudness: measured on {loudness_lib.describe_track(track)} ({track_why}) "
+                 f"of {len(info.audio_tracks)} audio tracks")
+        loud, _ = loudness_lib.loudness(vod, options.loudness, events.loudness_progress, options.cache)
     if "model" in signals:
         assert model_path is not None
         from autotosis.model import load_checkpoint, read_checkpoint
@@ -173,23 +207,22 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
             note(f"{vod}: face-cam detected ({why}) at {list(box)}, a face in "
                  f"{guess.frames_with_face}/{guess.frames_sampled} sampled frames")
         fps = options.scan.fps or float(meta.fps)
-        scan_result = scan_lib.scan(vod, model_path, box, options.scan, events.scan_progress,
-                                    options.cache, fps, model_data)
-        if scan_result.cached:
-            note("scan: reused the cached scores for this VOD, model, fps and box")
+        scan_config = options.scan
+        enter = options.select.get("enter")
+        if scan_config.mode == "coarse" and scan_config.propose is None and enter is not None \
+                and signals == ("model",):
+            # a lower --threshold than the model's must find its moments in pass 1 too
+            scan_config = dataclasses.replace(scan_config,
+                                              propose=scan_lib.PROPOSE_RATIO * min(enter, threshold))
+        hints = scan_hints(loud, replay, info.duration, options.chat_config)
+        scan_result = scan_lib.scan(vod, model_path, box, scan_config, events.scan_progress, options.cache,
+                                    fps, model_data, hints, events.scan_stage, note)
+        note(scan_result.summary())
         model_scores = scan_result.timeline
         resolved.update(model=str(Path(model_path).absolute()), facecam=list(box), fps=fps, label=label,
-                        scan={**dataclasses.asdict(options.scan), "fps": fps})
+                        scan={**dataclasses.asdict(scan_config), "fps": fps})
     elif "chat" in signals and "loudness" not in signals:
         label = "chat"
-
-    loud = None
-    if info.has_audio:
-        resolved["loudness"]["track_index"] = track.index
-        if len(info.audio_tracks) > 1:
-            note(f"loudness: measured on {loudness_lib.describe_track(track)} ({track_why}) "
-                 f"of {len(info.audio_tracks)} audio tracks")
-        loud, _ = loudness_lib.loudness(vod, options.loudness, events.loudness_progress, options.cache)
 
     parts: dict[str, Timeline] = {}
     if model_scores is not None:

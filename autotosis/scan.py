@@ -2,14 +2,26 @@
 
 A decode thread pulls sampled face-cam crops out of ffmpeg (media.frames) into a
 small bounded queue; the calling thread runs batched inference on them. Both run at
-once, so the scan costs max(decode, inference) rather than their sum, and memory is
+once, so a pass costs max(decode, inference) rather than their sum, and memory is
 the queue plus one float per sample whatever the VOD's length.
 
+Three modes decide which frames are decoded:
+
+- `dense`: every sample at the model's fps over the whole VOD (about one bare decode).
+- `keyframes`: keyframes only, one sample per keyframe (a small fraction of a decode).
+- `coarse`: look cheaply everywhere, then closely where something happens. Pass 1
+  scores the keyframes (when they are close enough to stand for the stream; else the
+  scan falls back to dense, see `plan_first_pass`); samples scoring above a
+  recall-first level, and the spans where a cheap signal (`Hint`: loudness, chat) is
+  high, become windows widened by margins; pass 2 decodes those windows densely with
+  input seeking. The timeline handed on is on the dense grid: pass 2's own samples
+  inside the windows, pass 1 interpolated outside them (where nothing happens).
+
 Results are cached under paths.cache_dir()/scans keyed by the VOD's identity, the
-model file's content, the sampling fps, keyframe mode and the face-cam box, so a
-second compile with other selection options skips the scan. While scanning, the
-scores so far are saved every `checkpoint_seconds` of VOD; an interrupted scan
-resumes from the last saved position.
+model file's content, the sampling fps, the mode and the face-cam box (pass 2 also by
+its windows), so a second compile with other selection options skips the scan. While
+scanning, the scores so far are saved every `checkpoint_seconds` of VOD; an interrupted
+pass resumes from the last saved position.
 """
 
 from __future__ import annotations
@@ -19,9 +31,10 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,8 +46,31 @@ from autotosis.paths import cache_dir
 from autotosis.timecode import format_time
 from autotosis.timeline import Timeline
 
+if TYPE_CHECKING:
+    from autotosis.model import Classifier
+
 CACHE_VERSION = 1
-ProgressFn = Callable[[float, float], None]  # (position in the VOD, VOD duration) in seconds
+MODES = ("dense", "coarse", "keyframes")
+ProgressFn = Callable[[float, float], None]  # (position, total) in seconds of the current pass
+StageFn = Callable[[str], None]  # the name of the pass that starts ("scan", "scan 1/2 keyframes", ...)
+
+# Coarse scan. Keyframes further apart than this leave too much unseen between samples
+# (loudness and chat still cover the gaps, but a silent face would not be looked at).
+MAX_KEYFRAME_GAP = 12.0
+# Shorter VODs are scanned densely: two passes and their seeks cost more than they save.
+MIN_COARSE_SECONDS = 60.0
+# Pass 1 proposes a window where the model scores at least this share of its threshold:
+# low, because a moment seen between its keyframes peaks higher than on them.
+PROPOSE_RATIO = 0.5
+# A pass-1 sample above that level stands for the span to its neighbours; the window
+# adds this much on each side, for smoothing and for the moment's edges to be seen densely.
+MODEL_MARGIN = 2.0
+# A hint's span (a shout, a chat burst) adds this much on each side: the face reacts
+# a little before or after the sound, and chat reacts seconds late.
+HINT_MARGIN = (4.0, 4.0)
+# Windows closer than this are decoded as one: a seek costs decoding from the keyframe
+# before it anyway, and each window costs an ffmpeg start.
+MERGE_GAP = 4.0
 
 
 @dataclass(frozen=True)
@@ -42,8 +78,8 @@ class ScanConfig:
     """Scan defaults, written once; `autotosis compile` options read them."""
 
     fps: float | None = None  # None: the fps the model was trained at (what it knows)
-    keyframes: bool = False  # decode keyframes only: several times faster, sparser samples
-    device: str = "cpu"  # "cuda" when a GPU is there; decoding stays on the CPU
+    mode: str = "dense"  # dense | coarse | keyframes (see the module's docstring)
+    device: str = "cpu"  # "cuda" when a GPU is there; decoding moves to NVDEC where ffmpeg has it
     batch_size: int = 32  # big enough for efficient kernels, small enough to keep the queue light
     # torch threads: half the cores, ffmpeg's decoder takes the rest (on 2 cores one torch
     # thread scanned a 720p VOD in 21 s against 27 s with two fighting the decoder)
@@ -51,6 +87,22 @@ class ScanConfig:
     precision: str = "auto"  # bf16 where the CPU or GPU does it natively (about 2x), else fp32
     queue_batches: int = 4  # decoded batches waiting for the model: smooths hiccups, bounds memory
     checkpoint_seconds: float = 300.0  # save partial scores every 5 VOD minutes for resuming
+    propose: float | None = None  # coarse: score that proposes a window (None: PROPOSE_RATIO x threshold)
+
+    @property
+    def keyframes(self) -> bool:
+        return self.mode == "keyframes"
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A cheap timeline that proposes windows to a coarse scan: where `score` (0..1) reaches
+    `threshold`, the frames get looked at densely. Loudness is one; chat is another."""
+
+    name: str
+    score: Timeline
+    threshold: float
+    margin: tuple[float, float] = HINT_MARGIN  # seconds looked at before and after each run
 
 
 def resolved_precision(config: ScanConfig) -> str:
@@ -67,15 +119,33 @@ class ScanResult:
     resumed_from: float  # VOD seconds already scanned by an interrupted earlier run (0 if none)
     wall_seconds: float
     samples: int  # samples scored in this run
+    mode: str = "dense"  # what ran: dense, keyframes, or coarse (which may have fallen back to dense)
+    plan: str = ""  # coarse: the first pass chosen and why
+    windows: int = 0  # coarse: windows decoded densely
+    dense_seconds: float = 0.0  # seconds of the VOD decoded at the model's fps
+
+    def summary(self) -> str:
+        """One line for the terminal: what was decoded, how much, how fast."""
+        if self.cached:
+            return "scan: reused the cached scores for this VOD, model, fps and box"
+        line = f"scan: {self.samples} samples in {self.wall_seconds:.0f}s"
+        if self.mode == "coarse":
+            line += f" ({self.plan}"
+            if self.windows:
+                line += f"; dense in {self.windows} window(s), {format_time(self.dense_seconds, 0)}"
+            line += ")"
+        return line
 
 
 def scan_key(info: media.VideoInfo, model_digest: str, fps: float | None, box: media.Box | None,
-             keyframes: bool, precision: str = "fp32") -> str:
+             keyframes: bool, precision: str = "fp32", extra: str = "") -> str:
     """Changes whenever the scores would: VOD (path, size, mtime), model bytes, fps, keyframes, box,
-    and the arithmetic precision of the model."""
+    the arithmetic precision of the model, and `extra` (a coarse pass 2's windows)."""
     box_text = "full" if box is None else ",".join(f"{v:.6f}" for v in box)
     rate = "key" if keyframes else f"{fps:g}"
     raw = f"scan{CACHE_VERSION}|{info.identity}|{model_digest}|{rate}|{box_text}|{precision}"
+    if extra:
+        raw += f"|{extra}"
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
@@ -95,15 +165,15 @@ def _load(path: Path) -> Timeline | None:
         return None
 
 
-def _check_complete(vod: Path | str, info: media.VideoInfo, last: float, rate: float | None,
-                    keyframes: bool) -> None:
+def _check_complete(vod: Path | str, info: media.VideoInfo, last: float, slack: float) -> None:
     """MediaError when the video stopped well before the length the file claims.
 
     A download cut short keeps an MP4 header (faststart) that promises the whole VOD;
     scoring only the first part would let selection and render reach past the data.
-    Keyframe spacing and a stream a little shorter than the container are tolerated.
+    `slack` seconds (sample or keyframe spacing) and a stream a little shorter than
+    the container are tolerated.
     """
-    slack = max(10.0 if keyframes else 2.0, 3.0 / rate if rate else 0.0, 0.02 * info.duration)
+    slack = max(slack, 0.02 * info.duration)
     if info.duration - max(last, 0.0) > slack:
         raise MediaError(
             f"{vod}: the video stops at {format_time(max(last, 0.0), 0)} but the file claims "
@@ -124,6 +194,112 @@ def _resume_point(last: float, back: float, grid: float | None) -> float:
     return 0.0
 
 
+# ---------------------------------------------------------------- coarse: planning and windows
+
+
+@dataclass(frozen=True)
+class FirstPass:
+    """What a coarse scan looks at first: `kind` is "keyframes" or "dense" (the fallback)."""
+
+    kind: str
+    reason: str
+    interval: float | None = None  # probed keyframe interval in seconds
+
+
+def plan_first_pass(duration: float, keys: media.KeyframeInfo | None, fps: float) -> FirstPass:
+    """Keyframes when they come every few seconds, else a dense scan: see the constants."""
+    if duration < MIN_COARSE_SECONDS:
+        return FirstPass("dense", f"dense: a VOD under {MIN_COARSE_SECONDS:g}s is scanned whole")
+    if keys is None or keys.interval is None:
+        span = keys.window if keys is not None else 0.0
+        return FirstPass("dense", f"dense: fewer than two keyframes in {span:g}s, nothing cheap to look at")
+    gap = keys.interval
+    if gap > MAX_KEYFRAME_GAP:
+        return FirstPass("dense", f"dense: keyframes {gap:.1f}s apart, over {MAX_KEYFRAME_GAP:g}s", gap)
+    if gap <= 1.0 / fps + 1e-6:
+        return FirstPass("dense", f"dense: keyframes every {gap:.2f}s, as many as dense samples", gap)
+    return FirstPass("keyframes", f"coarse: keyframes every {gap:.1f}s, then dense where it matters", gap)
+
+
+def _peak(values: np.ndarray) -> np.ndarray:
+    """One number per sample whatever the value shape: a sample with several labels' scores
+    proposes a window when any of them is high."""
+    return values if values.ndim == 1 else values.max(axis=tuple(range(1, values.ndim)))
+
+
+def _merge_spans(spans: list[tuple[float, float]], gap: float) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if merged and start - merged[-1][1] <= gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def propose_windows(first: Timeline, threshold: float, hints: Sequence[Hint], duration: float,
+                    grid: float, gap: float = MERGE_GAP) -> list[tuple[float, float]]:
+    """The spans pass 2 decodes densely, merged, in time order, starting on the sampling grid.
+
+    A pass-1 sample at or above `threshold` stands for the span between its neighbours
+    (the moment may be anywhere between two keyframes); a hint's run above its threshold
+    for its own span. Each gets margins; windows closer than `gap` are joined.
+    """
+    spans: list[tuple[float, float]] = []
+    times = first.times
+    hot = np.flatnonzero(_peak(np.asarray(first.values)) >= threshold)
+    for i in hot.tolist():
+        before = float(times[i - 1]) if i > 0 else 0.0
+        after = float(times[i + 1]) if i + 1 < len(times) else duration
+        spans.append((before - MODEL_MARGIN, after + MODEL_MARGIN))
+    for hint in hints:
+        score = hint.score
+        if len(score) == 0:
+            continue
+        half = score.step / 2
+        mask = _peak(np.asarray(score.values)) >= hint.threshold
+        padded = np.r_[False, mask, False].astype(np.int8)
+        edges = np.flatnonzero(np.diff(padded))
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            spans.append((float(score.times[a]) - half - hint.margin[0],
+                          float(score.times[b - 1]) + half + hint.margin[1]))
+    clipped = [(max(0.0, s), min(duration, e)) for s, e in spans if e > 0 and s < duration]
+    windows = []
+    for start, end in _merge_spans(clipped, gap):
+        start = _resume_point(start, 0.0, grid)
+        if end > start:
+            windows.append((start, end))
+    return _merge_spans(windows, 0.0)
+
+
+def merge_passes(first: Timeline, fine: Timeline, windows: Sequence[tuple[float, float]],
+                 grid: float, duration: float) -> Timeline:
+    """One timeline on the dense grid: pass 2's samples inside the windows, and outside
+    them pass 1's interpolated (nothing happens there, by pass 1's own account).
+
+    Selection smooths over a number of samples and lets each sample stand for one grid
+    step, so it needs evenly spaced samples; this keeps it unchanged for coarse scans.
+    """
+    inside = np.zeros(len(first), dtype=bool)
+    for start, end in windows:
+        inside |= (first.times >= start) & (first.times < end)
+    times = np.concatenate([first.times[~inside], fine.times])
+    values = np.concatenate([np.asarray(first.values)[~inside], np.asarray(fine.values)])
+    order = np.argsort(times, kind="stable")
+    times, values = times[order], values[order]
+    count = max(1, math.floor(duration * grid - 1e-6) + 1)
+    grid_times = np.arange(count) / grid
+    if len(times) == 0:
+        return Timeline(grid_times, np.zeros(count, np.float32))
+    flat = values.reshape(len(values), -1)
+    columns = [np.interp(grid_times, times, flat[:, k]) for k in range(flat.shape[1])]
+    resampled = np.stack(columns, axis=1).reshape((count, *values.shape[1:])).astype(np.float32)
+    return Timeline(grid_times, resampled)
+
+
+# ---------------------------------------------------------------- one pass: decode thread + model
+
+
 _DONE = object()
 
 
@@ -138,85 +314,97 @@ def _put(batches: queue.Queue, item: object, stop: threading.Event) -> bool:
     return False
 
 
-def _decode_into(batches: queue.Queue, stop: threading.Event, **frames_kwargs: object) -> None:
-    """Decode thread: put FrameBatches into the bounded queue, then _DONE (or the exception)."""
-    stream = media.frames(**frames_kwargs)  # type: ignore[arg-type]
+def _decode_into(batches: queue.Queue, stop: threading.Event, spans: Sequence[tuple[float, float | None]],
+                 **frames_kwargs: object) -> None:
+    """Decode thread: put the FrameBatches of each span into the bounded queue, then _DONE
+    (or the exception). One ffmpeg per span, each started with input seeking."""
     try:
-        for batch in stream:
-            if not _put(batches, batch, stop):
-                return
+        for start, end in spans:
+            stream = media.frames(start=start or None, end=end, **frames_kwargs)  # type: ignore[arg-type]
+            try:
+                for batch in stream:
+                    if not _put(batches, batch, stop):
+                        return
+            finally:
+                stream.close()  # kills ffmpeg if we stopped early
         _put(batches, _DONE, stop)
     except BaseException as exc:  # handed to the scanning thread, which raises it
         _put(batches, exc, stop)
-    finally:
-        stream.close()  # kills ffmpeg if we stopped early
 
 
-def scan(
-    vod: Path | str,
-    model_path: Path | str,
-    box: media.Box | None,
-    config: ScanConfig = ScanConfig(),
-    progress: ProgressFn | None = None,
-    cache: Path | None = None,
-    fps: float | None = None,
-    model_data: bytes | None = None,
-) -> ScanResult:
-    """Score a VOD with a checkpoint: cached, resumable, decode and inference overlapped.
+@dataclass(frozen=True)
+class _Pass:
+    """One decode-and-score run over `spans` (None end: to the VOD's end), cached under `key`."""
 
-    `fps` is the resolved sampling rate (config.fps, else the checkpoint's); it is
-    ignored in keyframe mode, where every keyframe is one sample. `model_data` is the
-    checkpoint's bytes when the caller read them already (model.read_checkpoint).
-    """
-    started = time.perf_counter()
-    info = media.probe(vod)
-    model_file = Path(model_path)
-    rate = fps if fps is not None else config.fps
-    if not config.keyframes and not rate:
-        raise ValueError("scan needs a sampling fps unless it runs on keyframes")
-    # One read: the cache key and the weights come from the same bytes even if
-    # `autotosis train` replaces the file meanwhile.
-    from autotosis.model import read_checkpoint
+    spans: tuple[tuple[float, float | None], ...]
+    grid: float | None  # sampling fps; None: keyframes (times as decoded)
+    key: str
 
-    model_bytes = model_data if model_data is not None else read_checkpoint(model_file)
-    key = scan_key(info, hashlib.sha256(model_bytes).hexdigest(), rate, box, config.keyframes,
-                   resolved_precision(config))
-    folder = (cache if cache is not None else cache_dir()) / "scans"
-    final, partial = folder / f"{key}.npz", folder / f"{key}.partial.npz"
+
+@dataclass(frozen=True)
+class _Scanned:
+    timeline: Timeline
+    cached: bool
+    resumed_from: float
+    samples: int
+    last: float
+
+
+def _spans_left(spans: Sequence[tuple[float, float | None]], last: float, back: float,
+                grid: float | None) -> list[tuple[float, float | None]]:
+    """What a resumed pass still decodes: spans after `last`, the one holding it from a
+    little before (a seek may land late; samples done are dropped as they come)."""
+    left: list[tuple[float, float | None]] = []
+    for start, end in spans:
+        if end is not None and end <= last:
+            continue
+        if start <= last:
+            start = max(start, _resume_point(last, back, grid))
+        left.append((start, end))
+    return left
+
+
+def _run_pass(vod: Path | str, info: media.VideoInfo, classifier: Classifier, box: media.Box | None,
+              config: ScanConfig, folder: Path, job: _Pass, progress: ProgressFn | None,
+              decode: media.DecodePlan) -> _Scanned:
+    """Decode the pass's spans and score them: cached, resumable, decode and inference overlapped."""
+    final, partial = folder / f"{job.key}.npz", folder / f"{job.key}.partial.npz"
+    total = sum((info.duration if e is None else e) - s for s, e in job.spans)
+
+    def report(last: float) -> None:
+        if progress is None:
+            return
+        done = 0.0
+        for start, end in job.spans:
+            stop_at = info.duration if end is None else end
+            done += min(max(last - start, 0.0), stop_at - start)
+        progress(min(done, total), total)
+
     done = _load(final)
     if done is not None:
-        if progress is not None:
-            progress(info.duration, info.duration)
-        return ScanResult(done, True, 0.0, time.perf_counter() - started, 0)
+        report(math.inf)
+        return _Scanned(done, True, 0.0, 0, float(done.times[-1]) if len(done) else -1.0)
 
-    import torch
-
-    from autotosis.model import load_classifier
-
-    torch.set_num_threads(config.threads)
-    classifier = load_classifier(model_file, config.device, model_bytes, config.precision)
-    del model_bytes
-    classifier.batch_size = config.batch_size
-    size = int(classifier.meta.size)
-
+    grid = job.grid
     earlier = _load(partial)
     times: list[np.ndarray] = [earlier.times] if earlier is not None else []
     values: list[np.ndarray] = [earlier.values] if earlier is not None else []
-    resume_at, seek_to, last = 0.0, 0.0, -1.0
-    grid = rate if rate and not config.keyframes else None
+    resume_at, last = 0.0, -1.0
+    spans = list(job.spans)
     if earlier is not None and len(earlier):
         last = float(earlier.times[-1])
         resume_at = last + (1.0 / grid if grid else 1e-3)
         # A seek may land past its target (on the next keyframe, or anywhere in a file
         # without an index): start a little earlier, on the grid, and drop what is done.
-        seek_to = _resume_point(last, max(1.0, media.seek_lead(info)), grid)
+        spans = _spans_left(spans, last, max(1.0, media.seek_lead(info)), grid)
 
+    size = int(classifier.meta.size)
     batches: queue.Queue = queue.Queue(maxsize=config.queue_batches)
     stop = threading.Event()
     decoder = threading.Thread(
-        target=_decode_into, name="autotosis-decode", daemon=True, args=(batches, stop),
-        kwargs=dict(path=vod, fps=rate, box=box, size=size, start=seek_to or None,
-                    keyframes=config.keyframes, batch_size=config.batch_size, info=info),
+        target=_decode_into, name="autotosis-decode", daemon=True, args=(batches, stop, spans),
+        kwargs=dict(path=vod, fps=grid, box=box, size=size, keyframes=grid is None,
+                    batch_size=config.batch_size, info=info, decode=decode),
     )
     decoder.start()
     scored = 0
@@ -238,22 +426,137 @@ def scan(
             scored += int(keep.sum())
             if keep.any():
                 last = float(stamps[keep][-1])
-            if progress is not None:
-                progress(min(last, info.duration), info.duration)
+            report(last)
             if last - saved_at >= config.checkpoint_seconds:
                 _save(partial, np.concatenate(times), np.concatenate(values))
                 saved_at = last
         finished = True
+        report(math.inf)
     finally:
         stop.set()
         decoder.join(timeout=10)
         if not finished and last > saved_at:  # Ctrl-C or a failure: keep what was scored
             _save(partial, np.concatenate(times), np.concatenate(values))
-    _check_complete(vod, info, last, rate, config.keyframes)
     timeline = Timeline(np.concatenate(times) if times else np.zeros(0),
                         np.concatenate(values) if values else np.zeros(0, np.float32))
-    _save(final, timeline.times, timeline.values)
-    partial.unlink(missing_ok=True)
-    if progress is not None:
-        progress(info.duration, info.duration)
-    return ScanResult(timeline, False, resume_at, time.perf_counter() - started, scored)
+    return _Scanned(timeline, False, resume_at, scored, last)
+
+
+def _finish(folder: Path, key: str, timeline: Timeline) -> None:
+    _save(folder / f"{key}.npz", timeline.times, timeline.values)
+    (folder / f"{key}.partial.npz").unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- the scan
+
+
+def scan(
+    vod: Path | str,
+    model_path: Path | str,
+    box: media.Box | None,
+    config: ScanConfig = ScanConfig(),
+    progress: ProgressFn | None = None,
+    cache: Path | None = None,
+    fps: float | None = None,
+    model_data: bytes | None = None,
+    hints: Sequence[Hint] = (),
+    stage: StageFn | None = None,
+    note: Callable[[str], None] | None = None,
+) -> ScanResult:
+    """Score a VOD with a checkpoint: cached, resumable, decode and inference overlapped.
+
+    `fps` is the resolved sampling rate (config.fps, else the checkpoint's); it is
+    ignored in keyframe mode, where every keyframe is one sample. `model_data` is the
+    checkpoint's bytes when the caller read them already (model.read_checkpoint).
+    `hints` propose windows to a coarse scan; `stage` hears each pass start (its
+    progress then runs over that pass); `note` gets one-line remarks (a GPU decode
+    falling back to the CPU).
+    """
+    started = time.perf_counter()
+    if config.mode not in MODES:
+        raise ValueError(f"unknown scan mode {config.mode!r} (use {', '.join(MODES)})")
+    info = media.probe(vod)
+    model_file = Path(model_path)
+    rate = fps if fps is not None else config.fps
+    if not config.keyframes and not rate:
+        raise ValueError("scan needs a sampling fps unless it runs on keyframes")
+    # One read: the cache key and the weights come from the same bytes even if
+    # `autotosis train` replaces the file meanwhile.
+    from autotosis.model import read_checkpoint
+
+    model_bytes = model_data if model_data is not None else read_checkpoint(model_file)
+    digest, precision = hashlib.sha256(model_bytes).hexdigest(), resolved_precision(config)
+    folder = (cache if cache is not None else cache_dir()) / "scans"
+    dense_key = scan_key(info, digest, rate, box, config.keyframes, precision)
+    if config.mode != "coarse":
+        done = _load(folder / f"{dense_key}.npz")  # before loading torch: a cached scan is instant
+        if done is not None:
+            if progress is not None:
+                progress(info.duration, info.duration)
+            return ScanResult(done, True, 0.0, time.perf_counter() - started, 0, config.mode)
+
+    import torch
+
+    from autotosis.model import load_classifier
+
+    torch.set_num_threads(config.threads)
+    classifier = load_classifier(model_file, config.device, model_bytes, config.precision)
+    del model_bytes
+    classifier.batch_size = config.batch_size
+    decode = media.decode_plan(config.device, info.codec, info.rotation)
+    if decode.reason and note is not None:
+        note(decode.reason)
+
+    def begin(name: str) -> None:
+        if stage is not None:
+            stage(name)
+
+    if config.mode != "coarse":
+        begin("scan")
+        job = _Pass(((0.0, None),), None if config.keyframes else rate, dense_key)
+        got = _run_pass(vod, info, classifier, box, config, folder, job, progress, decode)
+        _check_complete(vod, info, got.last, 10.0 if config.keyframes else max(2.0, 3.0 / float(rate or 1.0)))
+        _finish(folder, dense_key, got.timeline)
+        return ScanResult(got.timeline, False, got.resumed_from, time.perf_counter() - started, got.samples,
+                          config.mode, dense_seconds=0.0 if config.keyframes else info.duration)
+
+    assert rate is not None
+    plan = plan_first_pass(info.duration, None if info.duration < MIN_COARSE_SECONDS
+                           else media.keyframe_info(vod, info), rate)
+    if plan.kind == "dense":
+        begin("scan")
+        got = _run_pass(vod, info, classifier, box, config, folder, _Pass(((0.0, None),), rate, dense_key),
+                        progress, decode)
+        if not got.cached:
+            _check_complete(vod, info, got.last, max(2.0, 3.0 / rate))
+            _finish(folder, dense_key, got.timeline)
+        return ScanResult(got.timeline, got.cached, got.resumed_from, time.perf_counter() - started,
+                          got.samples, "coarse", plan.reason, 0, info.duration)
+
+    begin("scan 1/2 keyframes")
+    first_key = scan_key(info, digest, rate, box, True, precision)
+    first = _run_pass(vod, info, classifier, box, config, folder, _Pass(((0.0, None),), None, first_key),
+                      progress, decode)
+    if not first.cached:
+        _check_complete(vod, info, first.last, max(10.0, 1.5 * (plan.interval or 0.0)))
+        _finish(folder, first_key, first.timeline)
+    threshold = config.propose
+    if threshold is None:
+        threshold = PROPOSE_RATIO * float(classifier.meta.threshold)
+    windows = propose_windows(first.timeline, threshold, hints, info.duration, rate,
+                              max(MERGE_GAP, plan.interval or 0.0))
+    dense_seconds = sum(e - s for s, e in windows)
+    fine_key = scan_key(info, digest, rate, box, False, precision,
+                        "windows:" + ";".join(f"{s:.3f}-{e:.3f}" for s, e in windows))
+    # In a file without an index a seek may land late: start early enough to be inside.
+    lead = media.seek_lead(info)
+    spans = tuple((_resume_point(s, lead, rate) if lead else s, e) for s, e in windows)
+    begin(f"scan 2/2 dense in {len(windows)} window(s)")
+    fine = _run_pass(vod, info, classifier, box, config, folder, _Pass(spans, rate, fine_key), progress,
+                     decode)
+    if not fine.cached:
+        _finish(folder, fine_key, fine.timeline)
+    timeline = merge_passes(first.timeline, fine.timeline, windows, rate, info.duration)
+    return ScanResult(timeline, first.cached and fine.cached, max(first.resumed_from, fine.resumed_from),
+                      time.perf_counter() - started, first.samples + fine.samples, "coarse", plan.reason,
+                      len(windows), dense_seconds)

@@ -313,18 +313,19 @@ def inset_pixels(spec: StreamSpec) -> tuple[int, int, int, int]:
 
 
 def make_stream(path: Path | str, spec: StreamSpec, crf: int = 23, preset: str = "veryfast",
-                tracks: bool = False) -> Path:
+                tracks: bool = False, gop_seconds: float = 2.0) -> Path:
     """Write the stream to `path` (atomically): generated game scene, drawn face-cam, sound.
 
-    Keyframes every two seconds as streaming software writes them. With `tracks`, three
-    audio tracks as OBS records them (OBS_TRACKS: the mix, the mic alone, the game alone).
+    Keyframes every `gop_seconds` (two, as streaming software writes them; local
+    recordings often have 5-10). With `tracks`, three audio tracks as OBS records them
+    (OBS_TRACKS: the mix, the mic alone, the game alone).
     """
     x, y, w, h = inset_pixels(spec)
     backdrop = media.Backdrop(spec.backdrop, spec.width, spec.height, x, y, spec.seed)
     extra = [(title, audio_chunks(spec, track=track)) for title, track in OBS_TRACKS[1:]] if tracks else []
     return media.encode_frames(path, facecam_frames(spec, w, h), spec.fps, audio=audio_chunks(spec),
                                sample_rate=AUDIO_RATE, crf=crf, preset=preset,
-                               gop=max(1, round(2 * spec.fps)), backdrop=backdrop,
+                               gop=max(1, round(gop_seconds * spec.fps)), backdrop=backdrop,
                                audio_title=OBS_TRACKS[0][0] if tracks else None, more_audio=extra)
 
 

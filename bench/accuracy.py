@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/accuracy.py                  # train + 4 held-out streams (~10 min on 2 cores)
     .venv/bin/python bench/accuracy.py --minutes 1.5    # shorter streams, a quicker look
+    .venv/bin/python bench/accuracy.py --section scan --minutes 1.5 \
+        --streams 720p60-bottom-left,short-reactions-1-2s,gop10-local-recording   # scan modes
 
 The training data is `autotosis demo`'s (24 clips of one streamer, 640x360 at 30 fps,
 face-cam top right). The evaluation streams show the same streamer with everything
@@ -23,10 +25,11 @@ import time
 from pathlib import Path
 
 from autotosis import demo, synth
-from autotosis.compile import CompileOptions
+from autotosis.compile import CompileEvents, CompileOptions
 from autotosis.evaluate import evaluate_vod
 from autotosis.facecam import detect_facecam
 from autotosis.loudness import LoudnessConfig
+from autotosis.scan import ScanConfig
 from autotosis.train import train
 from autotosis.trainconfig import TrainConfig
 
@@ -40,11 +43,14 @@ STREAMS = [
 SCORERS = ("model", "loudness", "fused")
 
 
-def make_streams(folder: Path, minutes: float, seed: int) -> list[tuple[str, Path, Path]]:
-    """The evaluation streams and their truth files (made once)."""
+def make_streams(folder: Path, minutes: float, seed: int,
+                 wanted: set[str] | None = None) -> list[tuple[str, Path, Path]]:
+    """The evaluation streams (all, or the `wanted` names) and their truth files (made once)."""
     streamer = synth.Streamer.from_seed(seed)  # the same person as in the training clips
     made = []
     for k, (name, width, height, fps, box, backdrop) in enumerate(STREAMS):
+        if wanted is not None and name not in wanted:
+            continue
         seconds = minutes * 60 * (2 if name.endswith("long") else 1)
         rages = max(2, round(seconds / 40))
         spec = synth.scripted(seconds, seed=seed * 1000 + 500 + k, rages=rages, hypes=rages, bangs=rages,
@@ -59,6 +65,76 @@ def make_streams(folder: Path, minutes: float, seed: int) -> list[tuple[str, Pat
             print(f"  made {name} ({seconds / 60:.1f} min) in {took:.0f}s", flush=True)
         made.append((name, vod, truth))
     return made
+
+
+# Scan modes: the held-out streams above plus two that are hard for a coarse scan.
+# (name, width, height, fps, face-cam box, backdrop, rage seconds, keyframe interval)
+SCAN_STREAMS = [
+    ("short-reactions-1-2s", 854, 480, 30.0, (0.70, 0.03, 0.99, 0.48), "cellauto", (1.0, 2.0), 2.0),
+    ("gop10-local-recording", 854, 480, 30.0, (0.02, 0.52, 0.30, 0.98), "mandelbrot", (3.0, 8.0), 10.0),
+]
+SCAN_MODES = ("dense", "coarse", "keyframes")
+
+
+def make_scan_streams(folder: Path, minutes: float, seed: int,
+                      wanted: set[str] | None = None) -> list[tuple[str, Path, Path]]:
+    """The two streams made for the scan-mode section (made once)."""
+    streamer = synth.Streamer.from_seed(seed)
+    made = []
+    for k, (name, width, height, fps, box, backdrop, lengths, gop) in enumerate(SCAN_STREAMS):
+        if wanted is not None and name not in wanted:
+            continue
+        seconds = minutes * 60
+        rages = max(2, round(seconds / 30))
+        spec = synth.scripted(seconds, seed=seed * 1000 + 700 + k, rages=rages, hypes=rages // 2,
+                              bangs=rages // 2, flashes=rages // 2, rage_length=lengths, gap=12.0,
+                              width=width, height=height, fps=fps, facecam=box, backdrop=backdrop,
+                              streamer=streamer)
+        vod, truth = folder / "streams" / f"{name}.mp4", folder / "streams" / f"{name}.toml"
+        if not (vod.exists() and truth.exists()):
+            started = time.perf_counter()
+            synth.make_stream(vod, spec, preset="veryfast", gop_seconds=gop)
+            synth.write_label(spec, vod, truth)
+            took = time.perf_counter() - started
+            print(f"  made {name} ({seconds / 60:.1f} min) in {took:.0f}s", flush=True)
+        made.append((name, vod, truth))
+    return made
+
+
+class _Summary(CompileEvents):
+    """Keeps the scan's one-line summary (what was decoded densely)."""
+
+    line = ""
+
+    def note(self, message: str) -> None:
+        if message.startswith("scan:"):
+            self.line = message
+
+
+def scan_modes_section(folder: Path, model: Path, streams: list[tuple[str, Path, Path]]) -> None:
+    """Event precision, recall and mean IoU of each scan mode on every stream, side by side."""
+    cache = folder / "cache-scan-modes"  # its own: each mode's first scan is timed cold
+    header = f"{'stream':<28}{'scan':<11}{'P':>6}{'R':>6}{'IoU':>6}{'found':>7}{'wall s':>8}  decoded"
+    print("\nscan modes (model scorer, compile's default selection)\n" + header + "\n" + "-" * len(header))
+    pooled = {m: [0, 0, 0, 0, 0.0, 0] for m in SCAN_MODES}  # hits, selected, found, truth, IoU sum, streams
+    for name, vod, truth in streams:
+        box = detect_facecam(vod).box
+        for mode in SCAN_MODES:
+            events = _Summary()
+            options = CompileOptions(vod=vod, model=model, scorer="model", facecam=box, cache=cache,
+                                     scan=ScanConfig(mode=mode), out_dir=folder / "eval-scan" / name / mode)
+            started = time.perf_counter()
+            e = evaluate_vod(options, truth, progress=events).events
+            took = time.perf_counter() - started
+            row = pooled[mode]
+            for i, v in enumerate((e.hits, e.selected, e.found, e.truth, e.mean_iou, 1)):
+                row[i] += v
+            print(f"{name:<28}{mode:<11}{_f(e.precision):>6}{_f(e.recall):>6}{_f(e.mean_iou):>6}"
+                  f"{f'{e.found}/{e.truth}':>7}{took:8.1f}  {events.line.removeprefix('scan: ')}", flush=True)
+    print("\npooled over all streams (events), by scan mode:")
+    for mode, (hits, selected, found, total, iou, count) in pooled.items():
+        print(f"  {mode:<10} precision {hits / max(selected, 1):.2f} ({hits}/{selected})  "
+              f"recall {found / max(total, 1):.2f} ({found}/{total})  mean IoU {iou / max(count, 1):.3f}")
 
 
 def _f(value: float) -> str:
@@ -76,8 +152,10 @@ def main() -> None:
                         help="signals section: streams at 320x180, 15 fps (with --model from `demo --quick`)")
     parser.add_argument("--no-model", action="store_true",
                         help="signals section only: skip training and the rows that need the model")
-    parser.add_argument("--section", choices=("all", "appearance", "signals"), default="all",
-                        help="appearance: the four streams above; signals: each scorer with chat and tracks")
+    parser.add_argument("--section", choices=("all", "appearance", "signals", "scan"), default="all",
+                        help="appearance: the four streams above; signals: each scorer with chat and tracks; "
+                        "scan: dense, coarse and keyframes scans on the four streams and two more")
+    parser.add_argument("--streams", help="appearance and scan: only these streams (comma-separated names)")
     args = parser.parse_args()
 
     config = dataclasses.replace(demo.DemoConfig(), folder=args.folder / "train", seed=args.seed)
@@ -100,11 +178,17 @@ def main() -> None:
         appearance_section(args, model, cache)
     if args.section in ("all", "signals"):
         signals_section(args, model, cache)
+    if args.section in ("all", "scan"):
+        wanted = set(args.streams.split(",")) if args.streams else None
+        streams = make_streams(args.folder, args.minutes, args.seed, wanted)
+        scan_modes_section(args.folder, model, streams + make_scan_streams(args.folder, args.minutes,
+                                                                           args.seed, wanted))
 
 
 def appearance_section(args: argparse.Namespace, model: Path, cache: Path) -> None:
     """The model, loudness and fused on four streams that look unlike the training clips."""
-    streams = make_streams(args.folder, args.minutes, args.seed)
+    streams = make_streams(args.folder, args.minutes, args.seed,
+                           set(args.streams.split(",")) if args.streams else None)
 
     header = (f"{'stream':<28}{'scorer':<10}{'AP':>6}{'AUC':>6}{'P':>6}{'R':>6}{'F1':>6}{'IoU':>6}"
               f"{'found':>7}{'reel s':>8}{'other s':>8}")

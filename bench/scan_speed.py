@@ -1,15 +1,22 @@
-"""Scan speed and memory on generated VODs, against bare ffmpeg decoding of the same files.
+"""Scan speed and memory per scan mode on generated VODs, against bare ffmpeg decoding of the same files.
 
-    .venv/bin/python bench/scan_speed.py                       # 720p30 10 + 60 min, 1080p60 20 min
-    .venv/bin/python bench/scan_speed.py --short 2 --long 6 --hd 2   # a quick look
+    .venv/bin/python bench/scan_speed.py                          # the default set (see --vods)
+    .venv/bin/python bench/scan_speed.py --vods 720:30:2:2 --vods 1080:60:2:10   # a quick look
 
-Prints per VOD: bare decode (`ffmpeg -i vod -f null -`) wall time, full and keyframe
-scan wall time, their ratio and x-real-time, and peak RSS of the scanning Python process
-(ffmpeg streams at constant memory). Each scan runs in a fresh subprocess with an empty cache, so
-RSS and time are its own. The model is an untrained ResNet-18 at the default size, fps and
-precision: speed does not depend on the weights. VODs are encoded as OBS does by default
-(x264 veryfast: High profile, CABAC, B-frames), which costs what real uploads cost to
-decode; they are cached in AUTOTOSIS_CACHE/bench.
+Each VOD is HEIGHT:FPS:MINUTES:GOP_SECONDS, encoded as OBS does by default (x264 veryfast:
+High profile, CABAC, B-frames, a fixed keyframe interval), which costs what real uploads
+cost to decode. They are made once into --folder (outside the repository: an hour of
+1080p60 takes long to encode on two cores). Per VOD the table gives the bare decode
+(`ffmpeg -i vod -f null -`), then per mode (dense, coarse, keyframes) the scan's wall time,
+its ratio to the bare decode, x real time, the share of the VOD decoded at the model's
+fps and the scanning process's peak RSS. Each scan runs in a fresh subprocess with an
+empty cache, so RSS and time are its own.
+
+The model is an untrained ResNet-18 at the default size, fps and precision: speed does
+not depend on the weights. What a coarse scan decodes densely does, so the untrained
+model proposes nothing itself (its proposal level is set above 1) and a scripted hint
+proposes `--events-per-hour` moments of 3 s, standing for the shouts and chat bursts
+of a real stream; bench/accuracy.py measures the share on streams with real moments.
 """
 
 from __future__ import annotations
@@ -23,15 +30,27 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from autotosis import media
+from autotosis.fsutil import atomic_path
 from autotosis.paths import cache_dir
 
+MODES = ("dense", "coarse", "keyframes")
+DEFAULT_VODS = ("720:30:10:2", "1080:60:10:2", "1080:60:10:10", "720:30:60:2", "1080:60:60:2",
+                "1080:60:60:10")
+WIDTHS = {360: 640, 480: 854, 720: 1280, 1080: 1920}
 
-def bench_vod(folder: Path, minutes: float, width: int, height: int, fps: int) -> Path:
-    path = folder / f"vod_{height}p{fps}_{minutes:g}min_high.mp4"
+
+def bench_vod(folder: Path, spec: str) -> Path:
+    """The VOD for HEIGHT:FPS:MINUTES:GOP, made if missing."""
+    height, fps, minutes, gop = spec.split(":")
+    path = folder / f"vod_{height}p{fps}_{float(minutes):g}min_g{float(gop):g}.mp4"
     if not path.exists():
         started = time.perf_counter()
-        media.make_lavfi_vod(path, minutes * 60, width, height, fps, preset="veryfast")
+        with atomic_path(path) as part:
+            media.run(media.lavfi_vod_args(part, float(minutes) * 60, WIDTHS[int(height)], int(height),
+                                           int(fps), float(gop), preset="veryfast"), part)
         print(f"  made {path.name} in {time.perf_counter() - started:.0f}s", flush=True)
     return path
 
@@ -45,14 +64,28 @@ def bench_model(folder: Path) -> Path:
     return path
 
 
-def bare_decode(vod: Path, keyframes: bool) -> float:
+def bare_decode(vod: Path) -> float:
     started = time.perf_counter()
-    media.run(media.decode_args(vod, keyframes), source=vod)
+    media.run(media.decode_args(vod), source=vod)
     return time.perf_counter() - started
 
 
-def worker(vod: str, model: str, keyframes: bool) -> None:
-    """One scan in this process; prints wall time and the process's peak RSS as JSON.
+def scripted_hint(duration: float, per_hour: float):
+    """A 0..1 timeline at 2 Hz that is 1 for 3 s at `per_hour` evenly spread moments."""
+    from autotosis.scan import Hint
+    from autotosis.timeline import Timeline
+
+    times = np.arange(0.25, duration, 0.5)
+    values = np.zeros(len(times))
+    count = max(1, round(duration / 3600 * per_hour))
+    for k in range(count):
+        at = (k + 0.5) * duration / count
+        values[(times >= at) & (times < at + 3.0)] = 1.0
+    return Hint("scripted", Timeline(times, values), 0.5)
+
+
+def worker(vod: str, model: str, mode: str, per_hour: float) -> None:
+    """One scan in this process; prints wall time, what was decoded and the peak RSS as JSON.
 
     (ffmpeg's own RSS is left out: a child's high-water mark includes the parent's pages
     from before exec, so getrusage cannot tell it; it streams, so it is flat anyway.)
@@ -61,93 +94,59 @@ def worker(vod: str, model: str, keyframes: bool) -> None:
     from autotosis.model import ModelMeta
 
     meta = ModelMeta()
+    duration = media.probe(vod).duration
     with tempfile.TemporaryDirectory() as cache:
-        result = scan.scan(
-            vod,
-            model,
-            (0.75, 0.0, 1.0, 0.33),
-            scan.ScanConfig(keyframes=keyframes),
-            cache=Path(cache),
-            fps=meta.fps,
-        )
-    print(
-        json.dumps(
-            {
-                "wall": result.wall_seconds,
-                "samples": result.samples,
-                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            }
-        )
-    )
+        result = scan.scan(vod, model, (0.75, 0.0, 1.0, 0.33), scan.ScanConfig(mode=mode, propose=2.0),
+                           cache=Path(cache), fps=meta.fps, hints=[scripted_hint(duration, per_hour)])
+    print(json.dumps({"wall": result.wall_seconds, "samples": result.samples, "plan": result.plan,
+                      "dense": result.dense_seconds, "windows": result.windows,
+                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def scan_in_subprocess(vod: Path, model: Path, keyframes: bool) -> dict:
-    cmd = [sys.executable, __file__, "--worker", str(vod), str(model)] + (
-        ["--keyframes"] if keyframes else []
-    )
+def scan_in_subprocess(vod: Path, model: Path, mode: str, per_hour: float) -> dict:
+    cmd = [sys.executable, __file__, "--worker", str(vod), str(model), mode, str(per_hour)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def model_images_per_s(model: Path, threads: int) -> float:
-    """Inference alone on random crops: the ceiling a scan can reach is this / sampling fps."""
-    import numpy as np
-    import torch
+def loudness_seconds(vod: Path) -> float:
+    from autotosis import loudness
 
-    from autotosis.model import load_classifier
-
-    torch.set_num_threads(threads)
-    classifier = load_classifier(model)
-    size = classifier.meta.size
-    crops = np.random.default_rng(0).integers(0, 256, (128, size, size, 3), dtype=np.uint8)
-    classifier.predict(crops[:32])
     started = time.perf_counter()
-    classifier.predict(crops)
-    return len(crops) / (time.perf_counter() - started)
+    loudness.measure(vod)
+    return time.perf_counter() - started
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--short", type=float, default=10, help="minutes of the short 720p30 VOD")
-    parser.add_argument("--long", type=float, default=60, help="minutes of the long 720p30 VOD")
-    parser.add_argument("--hd", type=float, default=20, help="minutes of the 1080p60 VOD")
-    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--keyframes", action="store_true", help=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vods", action="append", help="HEIGHT:FPS:MINUTES:GOP (repeat); "
+                        f"default {' '.join(DEFAULT_VODS)}")
+    parser.add_argument("--folder", type=Path, default=cache_dir() / "bench",
+                        help="where the generated VODs are kept (put it outside the repository)")
+    parser.add_argument("--events-per-hour", type=float, default=30.0,
+                        help="moments the scripted hint proposes to the coarse scan")
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker[0], args.worker[1], args.keyframes)
+        worker(args.worker[0], args.worker[1], args.worker[2], float(args.worker[3]))
         return
-    folder = cache_dir() / "bench"
-    folder.mkdir(parents=True, exist_ok=True)
-    print("generating VODs (cached between runs)", flush=True)
-    vods = [
-        bench_vod(folder, args.short, 1280, 720, 30),
-        bench_vod(folder, args.long, 1280, 720, 30),
-        bench_vod(folder, args.hd, 1920, 1080, 60),
-    ]
-    model = bench_model(folder)
-    from autotosis.model import ModelMeta
-    from autotosis.scan import ScanConfig
-
-    rate, fps = model_images_per_s(model, ScanConfig().threads), ModelMeta().fps
-    print(f"model alone: {rate:.0f} images/s -> at most {rate / fps:.1f}x real time at {fps:g} fps sampling")
-    print(
-        f"{'vod':<26}{'decode':>8}{'scan':>8}{'ratio':>7}{'scan x':>8}{'dec x':>7}{'key':>7}{'key x':>7}"
-        f"{'rss MB':>8}"
-    )
-    for vod in vods:
+    args.folder.mkdir(parents=True, exist_ok=True)
+    model = bench_model(args.folder)
+    header = (f"{'vod':<26}{'decode':>8}{'loud':>7}  {'mode':<10}{'scan':>8}{'ratio':>7}{'x real':>8}"
+              f"{'dense':>7}{'rss MB':>8}  first pass")
+    print(header + "\n" + "-" * len(header), flush=True)
+    for spec in args.vods or DEFAULT_VODS:
+        vod = bench_vod(args.folder, spec)
         duration = media.probe(vod).duration
-        decode = bare_decode(vod, False)
-        full = scan_in_subprocess(vod, model, False)
-        key = scan_in_subprocess(vod, model, True)
-        print(
-            f"{vod.name:<26}{decode:>7.1f}s{full['wall']:>7.1f}s{full['wall'] / decode:>7.2f}"
-            f"{duration / full['wall']:>7.1f}x{duration / decode:>6.1f}x{key['wall']:>6.1f}s"
-            f"{duration / key['wall']:>6.0f}x{full['rss_mb']:>8.0f}",
-            flush=True,
-        )
+        decode, loud = bare_decode(vod), loudness_seconds(vod)
+        for k, mode in enumerate(args.modes.split(",")):
+            got = scan_in_subprocess(vod, model, mode, args.events_per_hour)
+            lead = f"{vod.name:<26}{decode:>7.1f}s{loud:>6.1f}s" if k == 0 else " " * 41
+            print(f"{lead}  {mode:<10}{got['wall']:>7.1f}s{got['wall'] / decode:>7.2f}"
+                  f"{duration / got['wall']:>7.0f}x{got['dense'] / duration:>7.0%}{got['rss_mb']:>8.0f}"
+                  f"  {got['plan']}", flush=True)
 
 
 if __name__ == "__main__":

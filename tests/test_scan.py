@@ -66,7 +66,7 @@ def test_cache_reuse_and_keys(setup, tmp_path):
 
 def test_keyframes_mode(setup, tmp_path):
     vod, model = setup
-    result = scan.scan(vod, model, LEFT, scan.ScanConfig(keyframes=True), cache=tmp_path)
+    result = scan.scan(vod, model, LEFT, scan.ScanConfig(mode="keyframes"), cache=tmp_path)
     assert np.allclose(result.timeline.times, np.arange(10.0), atol=1e-3)  # one keyframe a second
 
 

@@ -35,6 +35,7 @@ class ProgressBars(CompileEvents):
     def __init__(self) -> None:
         self.bar: Bar | None = None
         self.kind = ""
+        self.scan_kind = "scan"
         self.started = 0.0
         self.first = 0.0
         self.shorts_bar = ShortsBar()
@@ -68,8 +69,12 @@ class ProgressBars(CompileEvents):
         if position >= duration:
             self._close()
 
+    def scan_stage(self, name: str) -> None:
+        self._close()
+        self.scan_kind = name
+
     def scan_progress(self, position: float, duration: float) -> None:
-        self._position("scan", position, duration)
+        self._position(self.scan_kind, position, duration)
 
     def loudness_progress(self, position: float, duration: float) -> None:
         self._position("loudness", position, duration)
@@ -237,9 +242,6 @@ def compile_command(
         return
     result = compile_vod(options, ProgressBars())
     total = sum(s.duration for s in result.segments)
-    scan = result.scan
-    if scan is not None and not scan.cached:
-        click.echo(f"scan: {scan.samples} samples in {scan.wall_seconds:.0f}s", err=True)
     click.echo(f"{len(result.segments)} highlight(s), {format_time(total, 1)} by {result.scorer}")
     for seg in result.segments:
         click.echo(f"  {format_time(seg.start, 1)} - {format_time(seg.end, 1)}  peak {seg.peak:.2f}")

@@ -19,7 +19,7 @@ from autotosis.chat import DELAY_RANGE, ChatConfig, find_chat, parse_reactions
 from autotosis.compile import FUSE_WEIGHT
 from autotosis.hardware import PRECISIONS
 from autotosis.loudness import LoudnessConfig
-from autotosis.scan import ScanConfig
+from autotosis.scan import MODES, ScanConfig
 from autotosis.select import LEAVE_RATIO, SelectConfig
 from autotosis.signals import CHAT_WEIGHT, LOUDNESS_WEIGHT, MODEL_WEIGHT, parse_weights
 from autotosis.timecode import parse_duration
@@ -40,7 +40,7 @@ SELECT_FIELDS = {
     "max_length": "max_length",
     "top": "top",
 }
-SCAN_FIELDS = ("fps", "keyframes", "device", "batch_size", "threads", "precision")
+SCAN_FIELDS = ("fps", "device", "batch_size", "threads", "precision")
 
 
 def facecam_box(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
@@ -142,8 +142,14 @@ scoring_options = _stack(
         help="Samples scored per second (default: the model's).",
     ),
     click.option(
-        "--keyframes", is_flag=True, help="Decode keyframes only: several times faster, sparser scores."
+        "--scan",
+        "scan_mode",
+        type=click.Choice(MODES),
+        help="Which frames the model sees: dense (every sample at --fps), coarse (keyframes and "
+        "loudness first, then dense only where something happens), keyframes (keyframes only: "
+        f"fastest, sparse) {_d(S.mode)}.",
     ),
+    click.option("--keyframes", is_flag=True, help="Same as --scan keyframes."),
     click.option("--device", type=click.Choice(["cpu", "cuda"]), default=S.device, show_default=True),
     click.option(
         "--precision",
@@ -188,6 +194,15 @@ selection_options = _stack(
 )
 
 
+def scan_mode(values: dict[str, Any]) -> str:
+    """`--scan`, with `--keyframes` as its alias; the two may not disagree."""
+    mode, keyframes = values["scan_mode"], values["keyframes"]
+    if keyframes and mode not in (None, "keyframes"):
+        raise click.BadParameter(f"--keyframes means --scan keyframes, not --scan {mode}",
+                                 param_hint="--keyframes")
+    return "keyframes" if keyframes else mode or S.mode
+
+
 def scoring_fields(values: dict[str, Any], vod: Path | None = None) -> dict[str, Any]:
     """`CompileOptions` keyword arguments from what the two stacks parsed.
 
@@ -210,6 +225,6 @@ def scoring_fields(values: dict[str, Any], vod: Path | None = None) -> dict[str,
         "facecam": values["facecam"],
         "fuse_weight": values["fuse_weight"],
         "loudness": LoudnessConfig(track=values["audio_track"]),
-        "scan": ScanConfig(**{name: values[name] for name in SCAN_FIELDS}),
+        "scan": ScanConfig(mode=scan_mode(values), **{name: values[name] for name in SCAN_FIELDS}),
         "select": {field: values[option] for option, field in SELECT_FIELDS.items()},
     }

@@ -31,6 +31,8 @@ from autotosis.media.frames import (
     frames_args,
     pixel_box,
 )
+from autotosis.media.hwaccel import CPU, DecodePlan, cuvid_input_options, decode_plan
+from autotosis.media.keyframes import KeyframeInfo, keyframe_args, keyframe_info
 from autotosis.media.probe import AudioTrack, VideoInfo, probe
 from autotosis.media.runner import (
     FFmpegProcess,
@@ -71,13 +73,14 @@ from autotosis.media.vertical import (
 )
 
 __all__ = [
-    "BACKDROPS", "SPARSE_RATIO", "Audio", "AudioTrack", "Backdrop", "Box", "FFmpegProcess", "FrameBatch",
-    "Job", "MediaError", "Part", "PieceEncoding", "Rect", "ShortEncoding", "VideoInfo", "arg_path",
-    "audio_args", "audio_chunks", "browser_proxy_args", "check_readable_file", "concat", "concat_args",
-    "concat_list", "crossfade_args", "crossfade_graph", "decode_args", "ebur128_args", "encode_args",
-    "encode_frames", "explain", "ffmpeg_bin", "ffprobe_bin", "filter_value", "frames", "frames_args",
-    "integrated_loudness", "interrupts_held", "lavfi_vod_args", "loudnorm_filter", "loudnorm_measure",
-    "loudnorm_measure_args", "make_browser_proxy", "make_lavfi_vod", "make_tracks_vod", "parse_loudnorm",
-    "piece_args", "pixel_box", "probe", "run", "run_all", "seek_lead", "short_args", "short_graph",
-    "still_args", "tracks_vod_args",
+    "BACKDROPS", "CPU", "SPARSE_RATIO", "Audio", "AudioTrack", "Backdrop", "Box", "DecodePlan",
+    "FFmpegProcess", "FrameBatch", "Job", "KeyframeInfo", "MediaError", "Part", "PieceEncoding", "Rect",
+    "ShortEncoding", "VideoInfo", "arg_path", "audio_args", "audio_chunks", "browser_proxy_args",
+    "check_readable_file", "concat", "concat_args", "concat_list", "crossfade_args", "crossfade_graph",
+    "cuvid_input_options", "decode_args", "decode_plan", "ebur128_args", "encode_args", "encode_frames",
+    "explain", "ffmpeg_bin", "ffprobe_bin", "filter_value", "frames", "frames_args",
+    "integrated_loudness", "interrupts_held", "keyframe_args", "keyframe_info", "lavfi_vod_args",
+    "loudnorm_filter", "loudnorm_measure", "loudnorm_measure_args", "make_browser_proxy",
+    "make_lavfi_vod", "make_tracks_vod", "parse_loudnorm", "piece_args", "pixel_box", "probe", "run",
+    "run_all", "seek_lead", "short_args", "short_graph", "still_args", "tracks_vod_args",
 ]

@@ -12,6 +12,7 @@ import ffmpeg
 import numpy as np
 
 from autotosis.errors import MediaError
+from autotosis.media.hwaccel import CPU, DecodePlan, cuvid_input_options
 from autotosis.media.probe import VideoInfo, probe
 from autotosis.media.runner import FFmpegProcess, arg_path, has_fps_mode
 
@@ -53,11 +54,16 @@ def frames_args(
     start: float | None = None,
     end: float | None = None,
     keyframes: bool = False,
+    decode: DecodePlan = CPU,
 ) -> tuple[list[str], tuple[int, int]]:
     """ffmpeg arguments that decode, sample, crop and scale in one pass to an rgb24 pipe.
 
-    Returns the arguments and the (width, height) of each piped frame.
+    Returns the arguments and the (width, height) of each piped frame. With a GPU
+    `decode` plan (not for keyframes, which cost little anyway), NVDEC decodes, crops
+    and scales, and only the small frames are downloaded.
     """
+    if decode.decoder is not None and not keyframes:
+        return _cuvid_frames_args(path, info, fps, box, size, start, end, decode)
     input_opts: dict[str, object] = {}
     if keyframes:
         input_opts["skip_frame"] = "nokey"
@@ -89,6 +95,31 @@ def frames_args(
     return args, (out_w, out_h)
 
 
+def _cuvid_frames_args(path: Path | str, info: VideoInfo, fps: float | None, box: Box | None,
+                       size: int | tuple[int, int] | None, start: float | None, end: float | None,
+                       decode: DecodePlan) -> tuple[list[str], tuple[int, int]]:
+    """frames_args on the GPU: crop and resize in the cuvid decoder, the fps filter on GPU
+    frames, then download and convert the small picture to rgb24."""
+    crop = pixel_box(box, info.width, info.height, path) if box is not None else None
+    out_w, out_h = (crop[2], crop[3]) if crop is not None else (info.width, info.height)
+    shape = None if size is None else (size, size) if isinstance(size, int) else size
+    if shape is not None:
+        out_w, out_h = shape
+    input_opts = cuvid_input_options(decode, crop, info.width, info.height, shape)
+    if start:
+        input_opts["ss"] = f"{start:.3f}"
+    if end is not None:
+        input_opts["t"] = f"{end - (start or 0.0):.3f}"
+    stream = ffmpeg.input(arg_path(path), **input_opts).video
+    if fps:
+        stream = stream.filter("fps", fps=f"{fps:g}", eof_action="pass")
+    stream = stream.filter("hwdownload").filter("format", "nv12").filter("showinfo")
+    output_opts: dict[str, object] = {"format": "rawvideo", "pix_fmt": "rgb24"}
+    if not fps:
+        output_opts["fps_mode" if has_fps_mode() else "vsync"] = "passthrough"
+    return stream.output("pipe:", **output_opts).get_args(), (out_w, out_h)
+
+
 def frames(
     path: Path | str,
     fps: float | None,
@@ -99,6 +130,7 @@ def frames(
     keyframes: bool = False,
     batch_size: int = 64,
     info: VideoInfo | None = None,
+    decode: DecodePlan = CPU,
 ) -> Generator[FrameBatch, None, None]:
     """Stream sampled, cropped, scaled frames as numpy batches; nothing touches the disk.
 
@@ -107,7 +139,7 @@ def frames(
     for sparse scans, at whatever spacing the encoder chose for keyframes.
     """
     info = info or probe(path)
-    args, (width, height) = frames_args(path, info, fps, box, size, start, end, keyframes)
+    args, (width, height) = frames_args(path, info, fps, box, size, start, end, keyframes, decode)
     frame_bytes = width * height * 3
     offset = start or 0.0
     with FFmpegProcess(args) as ffm:

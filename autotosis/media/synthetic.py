@@ -185,11 +185,11 @@ def lavfi_vod_args(output: Path | str, duration: float, width: int, height: int,
 
 
 def make_lavfi_vod(output: Path | str, duration: float, width: int, height: int, fps: float,
-                   preset: str = "ultrafast") -> Path:
+                   preset: str = "ultrafast", gop_seconds: float = 2.0) -> Path:
     """Write a synthetic VOD (see lavfi_vod_args) atomically."""
     target = Path(output)
     with atomic_path(target) as part:
-        run(lavfi_vod_args(part, duration, width, height, fps, preset=preset), part)
+        run(lavfi_vod_args(part, duration, width, height, fps, gop_seconds, preset), part)
     return target
 
 

@@ -77,6 +77,7 @@ class Job:
     vod: Path | None  # absolute; None for a URL until it is downloaded
     url: str | None = None
     downloads: Path | None = None  # where a URL's VOD goes (absolute: vods/, as `compile URL` does)
+    chat_auto: bool = False  # `--chat auto`: this VOD's own chat replay, found (or downloaded) beside it
 
 
 def _list_file(path: Path) -> list[str]:
@@ -313,10 +314,20 @@ def compile_job(job: Job, base: CompileOptions, out_root: Path, name: str | None
                                lambda done, total: events.position("download", done, total or 0))
             vod, url = vod.absolute(), job.url
             name = name or folder_name(vod, out_root, set())
+            if job.chat_auto:
+                from autotosis.download import download_chat
+
+                download_chat(job.url, vod.parent)
         assert name is not None
         folder = out_root / name
         result.out_dir = str(folder)
         options = dataclasses.replace(base, vod=vod, out_dir=folder, url=url)
+        if job.chat_auto:
+            from autotosis.chat import find_chat
+
+            options = dataclasses.replace(options, chat=find_chat(vod))
+            events.note(f"chat: using {options.chat}" if options.chat else
+                        f"chat: no chat replay next to {job.source}; scoring without chat")
         state = completeness(options, folder) if vod.exists() else "missing"
         if state is None and not base.force:
             result.status = SKIPPED

@@ -214,3 +214,16 @@ def _worker(run: Run) -> int | None:
         if b"worker_main" in cmdline and int(stat[stat.rindex(")") + 2:].split()[2]) == run.proc.pid:
             return int(entry.name)
     return None
+
+
+def test_one_chat_file_is_refused_for_a_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from autotosis.cli.main import cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.chat.log").write_text("")
+    result = CliRunner().invoke(cli, ["compile", "a.mp4", "b.mp4", "--chat", "a.chat.log"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == ("Error: --chat FILE is one VOD's chat replay; in a "
+                                                      "batch use --chat auto (each VOD's replay beside it)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -80,9 +81,10 @@ def summary_table(results: Sequence[batch_lib.VodResult]) -> list[str]:
 
 
 def run_batch_command(inputs: Sequence[str], options: CompileOptions, out_root: Path | None,
-                      parallel: int | None, ray_address: str | None, explicit: set[str]) -> None:
+                      parallel: int | None, ray_address: str | None, explicit: set[str],
+                      chat_auto: bool = False) -> None:
     """Expand, run locally or on Ray, print the summary; exit 1 when any VOD failed."""
-    jobs = batch_lib.expand_inputs(inputs)
+    jobs = [dataclasses.replace(job, chat_auto=chat_auto) for job in batch_lib.expand_inputs(inputs)]
     if options.url is not None and len(jobs) > 1:
         raise AutotosisError("--url names one VOD's page; list each VOD's URL in a list file instead")
     if ray_address is not None and parallel is not None:

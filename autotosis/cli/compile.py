@@ -21,6 +21,7 @@ from autotosis.cli.batch import run_batch_command
 from autotosis.cli.options import SECONDS, scoring_fields, scoring_options, selection_options
 from autotosis.cli.shorts import ShortsBar, shorts_config, shorts_options
 from autotosis.compile import CompileEvents, CompileOptions, compile_vod
+from autotosis.errors import AutotosisError
 from autotosis.paths import VODS_DIR
 from autotosis.render import RenderConfig
 from autotosis.thumbs import CONTACT_SHEET
@@ -223,6 +224,12 @@ def compile_command(
         url = url or vods[0]  # the VOD's page: segments.json and chapters.txt link into it
         vods = (str(fetch(vods[0], VODS_DIR, chat=scoring["chat"] == "auto")),)
     batch = len(vods) > 1 or is_batch_input(vods[0]) or parallel is not None or ray_address is not None
+    chat_auto = batch and scoring["chat"] == "auto"
+    if chat_auto:
+        scoring["chat"] = None  # each VOD of the batch finds its own (autotosis.batch)
+    elif batch and scoring["chat"] is not None:
+        raise AutotosisError("--chat FILE is one VOD's chat replay; in a batch use --chat auto "
+                             "(each VOD's replay beside it)")
     shorts = shorts_config(scoring, jobs, preset)  # takes the shorts options out of `scoring`
     options = CompileOptions(
         vod=Path(vods[0]),
@@ -238,7 +245,7 @@ def compile_command(
         ctx = click.get_current_context()
         explicit = {name for name in ("threads", "jobs")
                     if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}
-        run_batch_command(vods, options, out_dir, parallel, ray_address, explicit)
+        run_batch_command(vods, options, out_dir, parallel, ray_address, explicit, chat_auto)
         return
     result = compile_vod(options, ProgressBars())
     total = sum(s.duration for s in result.segments)

@@ -2,11 +2,19 @@
 
 Decoding is the expensive part, so each clip's crops are cached as one uint8 array
 keyed by what changes the pixels (clip content, box, fps, size); labels are applied
-afterwards from the label file, so editing segments never re-decodes anything.
+afterwards from the label file, so editing segments never re-decodes anything, and
+one extraction serves every label.
+
+Each frame gets a target per label and a `known` flag per label: a label the clip's
+file names is known on every frame (positive inside its segments), while for a label
+the file does not name, `negatives` decides: "others" (default) makes the frames inside
+the file's other labels' segments negatives and leaves the rest unknown, "all" makes
+the whole clip negative, "none" leaves it unknown. Unknown targets add nothing to the loss.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +29,7 @@ from autotosis.errors import DataError
 from autotosis.fsutil import atomic_path
 from autotosis.labels import LabelFile
 from autotosis.paths import cache_dir
+from autotosis.trainconfig import NEGATIVES
 
 CACHE_VERSION = 1
 Progress = Callable[[int, int, str], None]
@@ -40,28 +49,36 @@ class ClipCrops:
 
 @dataclass(frozen=True)
 class Dataset:
-    """All crops of all clips, concatenated; `clip` indexes `names` for the clip-level split."""
+    """All crops of all clips, concatenated; `clip` indexes `names` for the clip-level split.
+
+    `targets` and `known` are (N, len(label_names)): 1 where a frame shows the label,
+    and whether that target is known at all (see the module docstring).
+    """
 
     images: np.ndarray
-    labels: np.ndarray
+    targets: np.ndarray  # (N, L) uint8
+    known: np.ndarray  # (N, L) bool
     times: np.ndarray
     clip: np.ndarray
     names: tuple[str, ...]
     facecam: tuple[float, float, float, float] | None
-    label: str
+    label_names: tuple[str, ...]
     decode_seconds: float  # wall time spent decoding (0 when everything came from the cache)
     decoded_clip_seconds: float  # seconds of video decoded in that time
 
     def subset(self, clip_ids: Sequence[int]) -> Dataset:
         """Frames of the given clips only, in the same order."""
         mask = np.isin(self.clip, np.asarray(clip_ids, dtype=self.clip.dtype))
-        return Dataset(self.images[mask], self.labels[mask], self.times[mask], self.clip[mask],
-                       self.names, self.facecam, self.label, self.decode_seconds,
-                       self.decoded_clip_seconds)
+        return dataclasses.replace(self, images=self.images[mask], targets=self.targets[mask],
+                                   known=self.known[mask], times=self.times[mask], clip=self.clip[mask])
 
     @property
     def positives(self) -> int:
-        return int(self.labels.sum())
+        """Frames positive for some label."""
+        return int((self.targets & self.known).any(axis=1).sum())
+
+    def label_positives(self) -> dict[str, int]:
+        return {n: int((self.targets[:, i] & self.known[:, i]).sum()) for i, n in enumerate(self.label_names)}
 
 
 def cache_key(info: media.VideoInfo, box: media.Box | None, fps: float, size: int) -> str:
@@ -115,6 +132,25 @@ def apply_labels(times: np.ndarray, label: LabelFile, edge_guard: float,
     return labels, keep
 
 
+def label_targets(times: np.ndarray, label: LabelFile, names: Sequence[str], edge_guard: float,
+                  negatives: str = "others") -> tuple[np.ndarray, np.ndarray]:
+    """(targets, known), each (N, len(names)), for one clip's frames (module docstring)."""
+    targets = np.zeros((len(times), len(names)), dtype=np.uint8)
+    known = np.zeros((len(times), len(names)), dtype=bool)
+    in_any = np.zeros(len(times), dtype=bool)
+    for spans in label.by_label.values():
+        for seg in spans:
+            in_any |= (times >= seg.start) & (times < seg.end)
+    for i, name in enumerate(names):
+        if name in label.by_label:
+            targets[:, i], known[:, i] = apply_labels(times, label, edge_guard, name)
+        elif negatives == "all":
+            known[:, i] = True
+        elif negatives == "others":
+            known[:, i] = in_any
+    return targets, known
+
+
 def _default_box(boxes: list[media.Box]) -> tuple[float, float, float, float] | None:
     """The median box is what compile uses on a VOD when no box is given."""
     if not boxes:
@@ -122,23 +158,35 @@ def _default_box(boxes: list[media.Box]) -> tuple[float, float, float, float] | 
     return tuple(round(float(v), 4) for v in np.median(np.asarray(boxes), axis=0))  # type: ignore[return-value]
 
 
-def select_labels(labels_dir: Path | str, label: str | None = None) -> list[LabelFile]:
-    """The label files to train on; DataError when there is nothing usable."""
+def select_labels(labels_dir: Path | str, label: str | None = None,
+                  negatives: str = "others") -> tuple[list[LabelFile], tuple[str, ...]]:
+    """(label files to train on, labels to learn): `label`, or every label with a positive
+    segment somewhere; DataError when there is nothing usable."""
+    if negatives not in NEGATIVES:
+        raise DataError(f"unknown --negatives {negatives!r} (use {', '.join(NEGATIVES)})")
     files = labels_lib.load_all(labels_dir)
     if not files:
         raise DataError(f"no label files in {labels_dir}/: label some clips first (autotosis label CLIP ...)")
-    names = sorted({n for f in files for n in f.labels})
-    if label is None:
-        if len(names) > 1:
-            raise DataError(f"label files name several reactions ({', '.join(names)}): pick one with --label")
-        label = names[0]
-    chosen = [f for f in files if label in f.by_label]
-    if not chosen:
-        raise DataError(f"no label files with label '{label}' in {labels_dir}/ (found: {', '.join(names)})")
-    if not any(f.by_label[label] for f in chosen):
-        raise DataError(f"no positive segments in any '{label}' label file in {labels_dir}/: "
-                        "mark at least one reaction with --segment")
-    return chosen
+    found = sorted({n for f in files for n in f.labels})
+    if label is not None:
+        if not any(label in f.by_label for f in files):
+            raise DataError(f"no label files with label '{label}' in {labels_dir}/ "
+                            f"(found: {', '.join(found)})")
+        if not any(f.by_label.get(label) for f in files):
+            raise DataError(f"no positive segments in any '{label}' label file in {labels_dir}/: "
+                            "mark at least one reaction with --segment")
+        names: tuple[str, ...] = (label,)
+    else:
+        names = tuple(n for n in found if any(f.by_label.get(n) for f in files))
+        if not names:
+            raise DataError(f"no positive segments in any label file in {labels_dir}/: "
+                            "mark at least one reaction with --segment")
+
+    def useful(f: LabelFile) -> bool:
+        return (any(n in f.by_label for n in names) or negatives == "all"
+                or (negatives == "others" and any(f.by_label.values())))
+
+    return [f for f in files if useful(f)], names
 
 
 def build_dataset(
@@ -148,11 +196,15 @@ def build_dataset(
     edge_guard: float = 0.25,
     cache: Path | None = None,
     progress: Progress | None = None,
+    label_names: Sequence[str] | None = None,
+    negatives: str = "others",
 ) -> Dataset:
-    """Decode (or load from cache) every clip's crops and label each frame."""
+    """Decode (or load from cache) every clip's crops once and label each frame for every
+    label in `label_names` (default: the first file's first label)."""
     if not files:
         raise DataError("no label files to build a data set from")
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    names_l = tuple(label_names) if label_names else (files[0].label,)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     names: list[str] = []
     decode_s = decoded_clip_s = 0.0
     for index, label in enumerate(files):
@@ -164,20 +216,22 @@ def build_dataset(
         if decoded:
             decode_s += time.perf_counter() - started
             decoded_clip_s += duration
-        flags, keep = apply_labels(times, label, edge_guard)
+        targets, known = label_targets(times, label, names_l, edge_guard, negatives)
+        keep = known.any(axis=1)
         names.append(name)
-        parts.append((images[keep], times[keep], flags[keep]))
+        parts.append((images[keep], times[keep], targets[keep], known[keep]))
     if progress:
         progress(len(files), len(files), "")
     clip_ids = np.concatenate([np.full(len(p[0]), i, dtype=np.int32) for i, p in enumerate(parts)])
     return Dataset(
         images=np.concatenate([p[0] for p in parts]),
         times=np.concatenate([p[1] for p in parts]),
-        labels=np.concatenate([p[2] for p in parts]),
+        targets=np.concatenate([p[2] for p in parts]),
+        known=np.concatenate([p[3] for p in parts]),
         clip=clip_ids,
         names=tuple(names),
         facecam=_default_box([f.facecam for f in files if f.facecam is not None]),
-        label=files[0].label,
+        label_names=names_l,
         decode_seconds=decode_s,
         decoded_clip_seconds=decoded_clip_s,
     )
@@ -192,7 +246,8 @@ def split_by_clip(
     if not 0.0 <= val_fraction < 1.0:
         raise DataError(f"--val-fraction must be in [0, 1), got {val_fraction}")
     n = len(data.names)
-    has_pos = [bool(data.labels[data.clip == i].any()) for i in range(n)]
+    positive = (data.targets & data.known).any(axis=1)
+    has_pos = [bool(positive[data.clip == i].any()) for i in range(n)]
     rng = np.random.default_rng(seed)
     val: list[int] = []
     for group in (True, False):
@@ -218,6 +273,8 @@ def split_by_clip(
 
 def describe(data: Dataset) -> dict:
     """Plain numbers for metrics.json."""
-    return {"frames": len(data.labels), "positives": data.positives, "clips": len(data.names),
+    return {"frames": len(data.times), "positives": data.positives, "clips": len(data.names),
+            "labels": {n: {"positives": p, "known": int(data.known[:, i].sum())}
+                       for i, (n, p) in enumerate(data.label_positives().items())},
             "decode_seconds": round(data.decode_seconds, 3),
             "decoded_clip_seconds": round(data.decoded_clip_seconds, 3)}

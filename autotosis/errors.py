@@ -27,3 +27,7 @@ class ChatError(AutotosisError):
 
 class DownloadError(AutotosisError):
     """A VOD or its chat could not be downloaded."""
+
+
+class ConfigError(AutotosisError):
+    """autotosis.toml is malformed, names an unknown option or profile, or has a wrong type."""

@@ -36,17 +36,28 @@ class ModelMeta:
     size: int = 128
     mean: tuple = IMAGENET_MEAN
     std: tuple = IMAGENET_STD
-    label: str = "rage"
+    label: str = "rage"  # the first head's label (the only one in a one-label model)
     facecam: tuple[float, float, float, float] | None = None  # default box (median of training labels)
     fps: float = 4.0  # sampling fps used in training; compile's default
-    threshold: float = 0.5  # validation-chosen (max-F1) decision threshold
+    threshold: float = 0.5  # validation-chosen (max-F1) decision threshold of the first head
     metrics: dict = field(default_factory=dict)  # final validation metrics
     config: dict = field(default_factory=dict)  # resolved training options
+    labels: tuple[str, ...] = ()  # one head per label, in output order; () in one-label checkpoints
+    thresholds: dict = field(default_factory=dict)  # label -> its validation threshold
+
+    @property
+    def heads(self) -> tuple[str, ...]:
+        """The labels the model scores, one output each (old checkpoints: just `label`)."""
+        return self.labels or (self.label,)
+
+    def threshold_for(self, label: str) -> float:
+        return float(self.thresholds.get(label, self.threshold if label == self.label else 0.5))
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["mean"], out["std"] = list(self.mean), list(self.std)
         out["facecam"] = list(self.facecam) if self.facecam is not None else None
+        out["labels"] = list(self.labels)
         return out
 
     @classmethod
@@ -59,23 +70,26 @@ class ModelMeta:
                 kept[key] = tuple(float(v) for v in kept[key])
         if kept.get("facecam") is not None:
             kept["facecam"] = tuple(float(v) for v in kept["facecam"])
+        if "labels" in kept:
+            kept["labels"] = tuple(str(v) for v in kept["labels"])
         return cls(**kept)
 
 
-def _head(model: nn.Module) -> None:
-    """One logit: P(label) = sigmoid(logit), which keeps the loss and the threshold simple."""
+def _head(model: nn.Module, heads: int) -> None:
+    """One logit per label: P(label) = sigmoid(logit), independent labels (a frame may be
+    rage and laughter at once), and every label from one forward pass of the backbone."""
     head = model.fc
     assert isinstance(head, nn.Linear)
-    model.fc = nn.Linear(head.in_features, 1)
+    model.fc = nn.Linear(head.in_features, heads)
 
 
-def build_model(arch: str = "resnet18", weights: str | None = None) -> nn.Module:
-    """A ResNet with a one-logit head.
+def build_model(arch: str = "resnet18", weights: str | None = None, heads: int = 1) -> nn.Module:
+    """A ResNet with `heads` logits (one per label).
 
     `weights` is None (random init), "imagenet" (torchvision's own download, cached under
     ~/.cache/torch) or the path of a local state dict of a torchvision resnet18 (with
-    either the 1000-class or our one-logit head). The head is always freshly initialised
-    unless the file already has a one-logit head.
+    the 1000-class head or one of ours). The head is freshly initialised unless the file
+    already has one of this shape.
     """
     import torchvision
 
@@ -91,13 +105,13 @@ def build_model(arch: str = "resnet18", weights: str | None = None) -> nn.Module
                 "pass --weights PATH to a local resnet18 state dict, or --weights none to train from scratch"
             ) from None
         model.load_state_dict(state)
-        _head(model)
+        _head(model, heads)
         return model
-    _head(model)
+    _head(model, heads)
     if weights is not None:
         state = _read_state_file(Path(weights))
         head = state.get("fc.weight")
-        if head is not None and tuple(head.shape) != (1, model.fc.in_features):
+        if head is not None and tuple(head.shape) != (heads, model.fc.in_features):
             state = {k: v for k, v in state.items() if not k.startswith("fc.")}
         own = model.state_dict()
         missing = [k for k in own if k not in state and not k.startswith("fc.")]
@@ -240,8 +254,18 @@ class Classifier:
     def precision(self) -> str:
         return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.amp_dtype]
 
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        """P(label) per image (float32, shape (N,)) for uint8 (N, H, W, 3) RGB crops."""
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.meta.heads
+
+    def predict(self, images: np.ndarray, label: str | None = None) -> np.ndarray:
+        """P(label) per image (float32, shape (N,)); default: the first head's label."""
+        column = self.labels.index(label) if label is not None else 0
+        return self.predict_all(images)[:, column]
+
+    def predict_all(self, images: np.ndarray) -> np.ndarray:
+        """P(label) per image and label (float32, shape (N, len(labels))) for uint8
+        (N, H, W, 3) RGB crops: one forward pass scores every label."""
         if images.ndim != 4 or images.shape[-1] != 3:
             raise ModelError(f"expected images shaped (N, H, W, 3), got {tuple(images.shape)}")
         if images.shape[1:3] != (self.meta.size, self.meta.size):
@@ -249,7 +273,7 @@ class Classifier:
                 f"images are {images.shape[2]}x{images.shape[1]} but the model expects "
                 f"{self.meta.size}x{self.meta.size}"
             )
-        out = np.empty(len(images), dtype=np.float32)
+        out = np.empty((len(images), len(self.labels)), dtype=np.float32)
         autocast = torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
                                   enabled=self.amp_dtype is not None)
         with torch.inference_mode(), autocast:
@@ -257,7 +281,7 @@ class Classifier:
                 chunk = torch.from_numpy(np.ascontiguousarray(images[start:start + self.batch_size]))
                 x = chunk.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
                 x = ((x - self._mean) / self._std).contiguous(memory_format=torch.channels_last)
-                logits = self.model(x).float().view(-1)
+                logits = self.model(x).float().view(len(chunk), -1)
                 out[start:start + len(chunk)] = torch.sigmoid(logits).cpu().numpy()
         return out
 
@@ -266,7 +290,7 @@ def load_classifier(path: Path | str, device: str = "cpu", data: bytes | None = 
                     precision: str = "auto") -> Classifier:
     """Load a checkpoint for inference; ModelError with one line for anything unusable."""
     state, meta, _ = load_checkpoint(path, data)
-    model = build_model(meta.arch)
+    model = build_model(meta.arch, heads=len(meta.heads))
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:

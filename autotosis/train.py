@@ -112,12 +112,32 @@ def lr_at(step: int, total: int, base: float, warmup: int) -> float:
     return base * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def balanced_indices(labels: np.ndarray, count: int, gen: torch.Generator) -> np.ndarray:
-    """`count` frame indices drawn so each batch is about half positives: rage is rare."""
-    pos = labels.astype(bool)
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    weights = np.where(pos, 0.5 / max(n_pos, 1), 0.5 / max(n_neg, 1))
+def balanced_indices(targets: np.ndarray, count: int, gen: torch.Generator,
+                     known: np.ndarray | None = None) -> np.ndarray:
+    """`count` frame indices drawn so each batch is about half positives, shared equally
+    between the labels (reactions are rare, and some rarer than others); the other
+    half are frames positive for no label. `targets` is (N,) or (N, L)."""
+    t = targets.reshape(len(targets), -1).astype(bool)
+    if known is not None:
+        t &= known.reshape(t.shape)
+    per_label = t.sum(axis=0)
+    present = per_label > 0
+    weights = np.zeros(len(t), dtype=np.float64)
+    for i in np.flatnonzero(present):
+        weights += np.where(t[:, i], 0.5 / present.sum() / per_label[i], 0.0)
+    calm = ~t.any(axis=1)
+    weights += np.where(calm, (0.5 if present.any() else 1.0) / max(int(calm.sum()), 1), 0.0)
+    if not weights.any():
+        weights[:] = 1.0
     return torch.multinomial(torch.from_numpy(weights), count, replacement=True, generator=gen).numpy()
+
+
+def masked_bce(logits: torch.Tensor, target: torch.Tensor, known: torch.Tensor,
+               reduction: str = "mean") -> torch.Tensor:
+    """Binary cross-entropy over the known targets only (an unlabeled label teaches nothing)."""
+    loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none") * known
+    total = loss.sum()
+    return total / known.sum().clamp(min=1.0) if reduction == "mean" else total
 
 
 @dataclass
@@ -134,26 +154,27 @@ class _Loop:
 
 
 def train_one_epoch(
-    loop: _Loop, images: np.ndarray, labels: np.ndarray, cfg: TrainConfig, epoch: int,
+    loop: _Loop, images: np.ndarray, targets: np.ndarray, known: np.ndarray, cfg: TrainConfig, epoch: int,
     step0: int, total_steps: int, events: TrainEvents,
 ) -> tuple[float, float, int]:
     """(mean loss, images/s, steps) for one pass of balanced batches."""
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-    steps = max(1, math.ceil(len(labels) / cfg.batch_size))
-    order = balanced_indices(labels, steps * cfg.batch_size, gen)
+    steps = max(1, math.ceil(len(targets) / cfg.batch_size))
+    order = balanced_indices(targets, steps * cfg.batch_size, gen, known)
     loop.model.train()
     loss_sum, seen, started = 0.0, 0, time.perf_counter()
     events.epoch_start(epoch, cfg.epochs, steps)
     for k in range(steps):
         idx = np.sort(order[k * cfg.batch_size:(k + 1) * cfg.batch_size])
         batch = torch.from_numpy(images[idx]).to(loop.device, non_blocking=True)
-        target = torch.from_numpy(labels[idx].astype(np.float32)).to(loop.device)
+        target = torch.from_numpy(targets[idx].astype(np.float32)).to(loop.device)
+        mask = torch.from_numpy(known[idx].astype(np.float32)).to(loop.device)
         x = augment(batch, loop.mean, loop.std, gen)
         for group in loop.optimizer.param_groups:
             group["lr"] = lr_at(step0 + k, total_steps, cfg.lr, cfg.warmup_steps)
         with torch.autocast(loop.device.type, dtype=loop.amp_dtype or torch.float32,
                             enabled=loop.amp_dtype is not None):
-            loss = F.binary_cross_entropy_with_logits(loop.model(x).float().view(-1), target)
+            loss = masked_bce(loop.model(x).float().view(len(idx), -1), target, mask)
         loop.optimizer.zero_grad(set_to_none=True)
         if loop.scaler is not None:
             loop.scaler.scale(loss).backward()
@@ -170,21 +191,46 @@ def train_one_epoch(
 
 
 def evaluate(
-    loop: _Loop, images: np.ndarray, labels: np.ndarray, batch_size: int = 128,
+    loop: _Loop, images: np.ndarray, targets: np.ndarray, known: np.ndarray, batch_size: int = 128,
 ) -> tuple[np.ndarray, float]:
-    """(P(label) per frame, mean loss) without augmentation."""
+    """(P(label) per frame and label (N, L), mean loss over known targets) without augmentation."""
     loop.model.eval()
     scores, loss_sum = [], 0.0
     with torch.inference_mode():
-        for start in range(0, len(labels), batch_size):
-            batch = torch.from_numpy(images[start:start + batch_size]).to(loop.device)
-            target = torch.from_numpy(labels[start:start + batch_size].astype(np.float32)).to(loop.device)
+        for start in range(0, len(targets), batch_size):
+            part = slice(start, start + batch_size)
+            batch = torch.from_numpy(images[part]).to(loop.device)
+            target = torch.from_numpy(targets[part].astype(np.float32)).to(loop.device)
+            mask = torch.from_numpy(known[part].astype(np.float32)).to(loop.device)
             with torch.autocast(loop.device.type, dtype=loop.amp_dtype or torch.float32,
                                 enabled=loop.amp_dtype is not None):
-                logits = loop.model(normalise(batch, loop.mean, loop.std)).float().view(-1)
-            loss_sum += float(F.binary_cross_entropy_with_logits(logits, target, reduction="sum"))
+                logits = loop.model(normalise(batch, loop.mean, loop.std)).float().view(len(target), -1)
+            loss_sum += float(masked_bce(logits, target, mask, reduction="sum"))
             scores.append(torch.sigmoid(logits).cpu().numpy())
-    return np.concatenate(scores) if scores else np.zeros(0, np.float32), loss_sum / max(1, len(labels))
+    width = targets.shape[1] if targets.ndim == 2 else 1
+    return (np.concatenate(scores) if scores else np.zeros((0, width), np.float32),
+            loss_sum / max(1, int(known.sum())))
+
+
+def label_metrics(targets: np.ndarray, known: np.ndarray, scores: np.ndarray,
+                  names: tuple[str, ...]) -> dict[str, dict]:
+    """metrics.summary per label, over the frames whose target for it is known."""
+    return {name: metrics_lib.summary(targets[known[:, i], i], scores[known[:, i], i])
+            for i, name in enumerate(names)}
+
+
+def combined(per_label: dict[str, dict]) -> dict:
+    """The epoch's headline figures: a one-label run's own, else the mean over labels
+    (AP, AUC, F1, accuracy) with the first label's threshold kept for compatibility."""
+    if len(per_label) == 1:
+        return dict(next(iter(per_label.values())))
+    out = dict(next(iter(per_label.values())))
+    for key in ("ap", "auc", "accuracy", "f1", "accuracy_at_threshold"):
+        values = [m[key] for m in per_label.values() if m[key] is not None and math.isfinite(m[key])]
+        out[key] = float(np.mean(values)) if values else float("nan")
+    out["frames"] = sum(m["frames"] for m in per_label.values())
+    out["positives"] = sum(m["positives"] for m in per_label.values())
+    return out
 
 
 # ---------------------------------------------------------------- outputs
@@ -201,8 +247,10 @@ def _plain(value: object) -> object:
     return value
 
 
-def write_plot(path: Path, history: list[dict], labels: np.ndarray, scores: np.ndarray) -> None:
-    """Loss and AP per epoch, and the best epoch's validation PR curve, in one PNG."""
+def write_plot(path: Path, history: list[dict], targets: np.ndarray, known: np.ndarray,
+               scores: np.ndarray, names: tuple[str, ...]) -> None:
+    """Loss and AP per epoch (a line per label), and the best epoch's validation PR curve
+    per label, in one PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -214,11 +262,18 @@ def write_plot(path: Path, history: list[dict], labels: np.ndarray, scores: np.n
     ax_loss.plot(epochs, [r["val_loss"] for r in history], "o-", label="validation")
     ax_loss.set(title="loss", xlabel="epoch")
     ax_loss.legend()
-    ax_ap.plot(epochs, [r["ap"] if r["ap"] is not None else float("nan") for r in history], "o-")
+    for name in names:
+        aps = [(r.get("labels") or {}).get(name, r).get("ap") for r in history]
+        ax_ap.plot(epochs, [a if a is not None else float("nan") for a in aps], "o-", label=name)
     ax_ap.set(title="validation AP", xlabel="epoch", ylim=(0, 1.02))
-    if labels.any():
-        precision, recall, _ = metrics_lib.pr_curve(labels, scores)
-        ax_pr.step(np.r_[0.0, recall], np.r_[1.0, precision], where="post")
+    for i, name in enumerate(names):
+        labels, column = targets[known[:, i], i].astype(bool), scores[known[:, i], i]
+        if labels.any():
+            precision, recall, _ = metrics_lib.pr_curve(labels, column)
+            ax_pr.step(np.r_[0.0, recall], np.r_[1.0, precision], where="post", label=name)
+    if len(names) > 1:
+        ax_ap.legend()
+        ax_pr.legend()
     ax_pr.set(title="validation PR curve (best epoch)", xlabel="recall", ylabel="precision",
               xlim=(0, 1), ylim=(0, 1.02))
     fig.tight_layout()
@@ -249,16 +304,18 @@ def train(cfg: TrainConfig, events: TrainEvents | None = None) -> TrainResult:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(max(1, cfg.threads))
     device, amp_dtype = _device(cfg)
-    model = build_model("resnet18", cfg.weights)  # before decoding: a bad --weights fails fast
-
-    files = dataset_lib.select_labels(cfg.labels_dir, cfg.label)
-    data = dataset_lib.build_dataset(files, cfg.fps, cfg.size, cfg.edge_guard, cfg.cache, events.extract)
-    if data.positives == 0:
-        raise DataError("every positive frame fell inside --edge-guard: lower it or label longer segments")
+    files, names = dataset_lib.select_labels(cfg.labels_dir, cfg.label, cfg.negatives)
+    model = build_model("resnet18", cfg.weights, len(names))  # before decoding: a bad --weights fails fast
+    data = dataset_lib.build_dataset(files, cfg.fps, cfg.size, cfg.edge_guard, cfg.cache, events.extract,
+                                     names, cfg.negatives)
+    empty = [n for n, count in data.label_positives().items() if count == 0]
+    if empty:
+        raise DataError(f"every positive frame of {', '.join(empty)} fell inside --edge-guard: "
+                        "lower it or label longer segments")
     train_ids, val_ids = dataset_lib.split_by_clip(data, cfg.val_fraction, cfg.seed, events.warn)
     train_set = data.subset(train_ids)
     val_set = data.subset(val_ids) if val_ids else train_set
-    out = cfg.resolved_out(data.label)
+    out = cfg.resolved_out("+".join(names))
 
     model = model.to(device).to(memory_format=torch.channels_last)
     # No decay on BatchNorm and bias terms: decaying them only fights the normalisation.
@@ -278,26 +335,28 @@ def train(cfg: TrainConfig, events: TrainEvents | None = None) -> TrainResult:
     start_epoch, step = 1, 0
     if cfg.resume:
         start_epoch, step, history, best = _load_state(_state_path(out), model, optimizer, cfg)
-    steps_per_epoch = max(1, math.ceil(len(train_set.labels) / cfg.batch_size))
+    steps_per_epoch = max(1, math.ceil(len(train_set.times) / cfg.batch_size))
     total_steps = steps_per_epoch * cfg.epochs
     best_scores = np.zeros(0, np.float32)
     stale = history[-1]["epoch"] - best["epoch"] if history else 0
     for epoch in range(start_epoch, cfg.epochs + 1):
         if stop_early(stale, epoch, cfg):
             break
-        train_loss, ips, steps = train_one_epoch(loop, train_set.images, train_set.labels, cfg, epoch,
-                                                 step, total_steps, events)
+        train_loss, ips, steps = train_one_epoch(loop, train_set.images, train_set.targets, train_set.known,
+                                                 cfg, epoch, step, total_steps, events)
         step += steps
-        scores, val_loss = evaluate(loop, val_set.images, val_set.labels)
+        scores, val_loss = evaluate(loop, val_set.images, val_set.targets, val_set.known)
+        per_label = label_metrics(val_set.targets, val_set.known, scores, names)
         record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "images_per_s": ips,
-                  "seconds": time.perf_counter() - started,
-                  **metrics_lib.summary(val_set.labels, scores)}
+                  "seconds": time.perf_counter() - started, **combined(per_label), "labels": per_label}
         history.append(cast(dict, _plain(record)))
         better = not best or _rank(record) > _rank(best)
         if better:
             best, best_scores, stale = dict(history[-1]), scores, 0
-            meta = ModelMeta(size=cfg.size, label=data.label, facecam=data.facecam, fps=cfg.fps,
-                             threshold=float(record["threshold"]), metrics=best, config=cfg.to_dict())
+            meta = ModelMeta(size=cfg.size, label=names[0], facecam=data.facecam, fps=cfg.fps,
+                             threshold=float(per_label[names[0]]["threshold"]), metrics=best,
+                             config=cfg.to_dict(), labels=names,
+                             thresholds={n: float(m["threshold"]) for n, m in per_label.items()})
             save_checkpoint(out, model, meta, {"epoch": epoch, "clips": list(data.names),
                                                "val_clips": [data.names[i] for i in val_ids]})
         else:
@@ -308,7 +367,7 @@ def train(cfg: TrainConfig, events: TrainEvents | None = None) -> TrainResult:
         raise ModelError(f"{_state_path(out)}: the resumed run had already stopped early; nothing to train")
     if len(best_scores) == 0:  # resumed after the best epoch: score it again for the PR curve
         model.load_state_dict(load_checkpoint(out)[0])
-        best_scores, _ = evaluate(loop, val_set.images, val_set.labels)
+        best_scores, _ = evaluate(loop, val_set.images, val_set.targets, val_set.known)
 
     metrics_path, plot_path = out.with_suffix(".metrics.json"), out.with_suffix(".png")
     wall = time.perf_counter() - started
@@ -316,10 +375,10 @@ def train(cfg: TrainConfig, events: TrainEvents | None = None) -> TrainResult:
               "device": str(device), "wall_seconds": wall,
               "data": {**dataset_lib.describe(data), "train_clips": [data.names[i] for i in train_ids],
                        "val_clips": [data.names[i] for i in val_ids],
-                       "train_frames": len(train_set.labels),
-                       "val_frames": len(val_set.labels) if val_ids else 0}}
+                       "train_frames": len(train_set.times),
+                       "val_frames": len(val_set.times) if val_ids else 0}}
     atomic_write_text(metrics_path, json.dumps(_plain(report), indent=2) + "\n")
-    write_plot(plot_path, history, val_set.labels.astype(bool), best_scores)
+    write_plot(plot_path, history, val_set.targets, val_set.known, best_scores, names)
     _state_path(out).unlink(missing_ok=True)  # finished: resume state is no longer needed
     return TrainResult(out, metrics_path, plot_path, best, history, wall)
 
@@ -347,12 +406,19 @@ def _rank(record: dict) -> tuple[float, float]:
     return (math.floor(ap / AP_RESOLUTION + 1e-9) * AP_RESOLUTION, -record["val_loss"])
 
 
+def _heads(model: nn.Module) -> int:
+    head = model.fc
+    assert isinstance(head, nn.Linear)
+    return head.out_features
+
+
 def _save_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, cfg: TrainConfig,
                 epoch: int, step: int, history: list, best: dict) -> None:
     """Weights + optimiser after each epoch so Ctrl-C costs at most one epoch (--resume)."""
     buffer = io.BytesIO()
     torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                "step": step, "history": history, "best": best, "size": cfg.size}, buffer)
+                "step": step, "history": history, "best": best, "size": cfg.size,
+                "heads": _heads(model)}, buffer)
     atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -364,6 +430,9 @@ def _load_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
         state = torch.load(path, map_location="cpu", weights_only=True)
         if state["size"] != cfg.size:
             raise ModelError(f"{path}: was trained at --size {state['size']}, not {cfg.size}")
+        if state.get("heads", 1) != _heads(model):
+            raise ModelError(f"{path}: was trained for {state.get('heads', 1)} label(s), not "
+                             f"{_heads(model)}; label files changed since")
         model.load_state_dict(state["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
     except ModelError:

@@ -10,14 +10,18 @@ from pathlib import Path
 from autotosis.hardware import cores
 from autotosis.paths import LABELS_DIR, MODELS_DIR
 
+# What a clip's frames say about a label its file does not name (dataset.label_targets).
+NEGATIVES = ("others", "all", "none")
+
 
 @dataclass
 class TrainConfig:
     """Every training default, written once; the CLI options read these."""
 
     labels_dir: Path = LABELS_DIR
-    out: Path | None = None  # None: models/<label>.pt, named after what it detects
-    label: str | None = None  # None: the one reaction the label files name
+    out: Path | None = None  # None: models/<label>.pt (<a>+<b>.pt for several labels)
+    label: str | None = None  # None: every reaction with a positive segment, one head each
+    negatives: str = "others"  # for a label a clip does not name: others | all | none (dataset.py)
     fps: float = 4.0  # 4 samples/s: reactions last seconds, neighbouring frames add little
     size: int = 128  # 128 px face-cams keep expressions readable and CPU training in minutes
     edge_guard: float = 0.25  # hand-placed segment edges are a few hundred ms off

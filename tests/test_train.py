@@ -66,13 +66,14 @@ def test_extraction_shapes_and_labels_at_edges(tmp_path: Path) -> None:
     data = ds.build_dataset([label], fps=4.0, size=48, edge_guard=0.0, cache=tmp_path / "cache")
     assert data.images.shape == (16, 48, 48, 3) and data.images.dtype == np.uint8
     np.testing.assert_allclose(data.times, np.arange(16) / 4.0, atol=1e-3)
-    assert data.labels.tolist() == [0, 0, 0, 0, 1, 1, 1, 1] + [0] * 8  # [1.0, 2.0): start in, end out
+    assert data.targets[:, 0].tolist() == [0, 0, 0, 0, 1, 1, 1, 1] + [0] * 8  # [1.0, 2.0): start in, end out
+    assert data.known.all() and data.label_names == ("rage",)
     face = data.images[:, 14:34, 14:34].astype(int)  # the middle of the crop is the face
     red = face[..., 0] - face[..., 2]
-    assert red[data.labels == 1].mean() > red[data.labels == 0].mean() + 50
+    assert red[data.targets[:, 0] == 1].mean() > red[data.targets[:, 0] == 0].mean() + 50
     guarded = ds.build_dataset([label], fps=4.0, size=48, edge_guard=0.2, cache=tmp_path / "cache")
     assert not np.any(np.isin(np.round(guarded.times, 2), [1.0, 2.0]))
-    assert len(guarded.labels) == 14 and guarded.decode_seconds == 0.0
+    assert len(guarded.times) == 14 and guarded.decode_seconds == 0.0
 
 
 def test_cache_hits_and_invalidation(tmp_path: Path) -> None:
@@ -85,27 +86,29 @@ def test_cache_hits_and_invalidation(tmp_path: Path) -> None:
     # New segments: labels change, nothing is decoded.
     paths[0].write_text(paths[0].read_text().replace("[0.5, 1.5]", "[0.0, 2.0]"))
     relabeled = ds.build_dataset([load_label(p) for p in paths], fps=4.0, size=32, cache=cache, edge_guard=0)
-    assert relabeled.decode_seconds == 0.0 and relabeled.labels[relabeled.clip == 0].all()
+    assert relabeled.decode_seconds == 0.0 and relabeled.targets[relabeled.clip == 0].all()
     # A replaced clip, another fps, another box: only what changed is decoded again.
     make_clip(tmp_path, "k1", 2.0, [(0.5, 1.5)], seed=9)
     redo = ds.build_dataset([load_label(p) for p in paths], fps=4.0, size=32, cache=cache)
     assert redo.decoded_clip_seconds == pytest.approx(2.0, abs=0.1)
     other = ds.build_dataset([load_label(p) for p in paths], fps=2.0, size=32, cache=cache)
-    assert other.decoded_clip_seconds == pytest.approx(4.0, abs=0.2) and len(other.labels) < len(redo.labels)
+    assert other.decoded_clip_seconds == pytest.approx(4.0, abs=0.2) and len(other.times) < len(redo.times)
     moved = LabelFile(clip=load_label(paths[0]).clip, facecam=(0.0, 0.0, 0.5, 0.5), segments=(Segment(0, 1),))
     assert ds.build_dataset([moved], fps=4.0, size=32, cache=cache).decode_seconds > 0
 
 
 def test_split_is_by_clip_and_deterministic(project: Path, tmp_path: Path) -> None:
-    data = ds.build_dataset(ds.select_labels(project / "labels"), fps=2.0, size=32, cache=tmp_path)
+    files, names = ds.select_labels(project / "labels")
+    assert names == ("rage",)
+    data = ds.build_dataset(files, fps=2.0, size=32, cache=tmp_path, label_names=names)
     for seed in range(5):
         train_ids, val_ids = ds.split_by_clip(data, 0.25, seed)
         assert not set(train_ids) & set(val_ids) and sorted(train_ids + val_ids) == list(range(8))
         assert len(val_ids) == 2 and (train_ids, val_ids) == ds.split_by_clip(data, 0.25, seed)
         val = data.subset(val_ids)
         assert set(np.unique(val.clip)) == set(val_ids)
-    no_pos = ds.Dataset(data.images, np.zeros_like(data.labels), data.times, data.clip, data.names,
-                        None, "rage", 0.0, 0.0)
+    no_pos = ds.Dataset(data.images, np.zeros_like(data.targets), data.known, data.times, data.clip,
+                        data.names, None, ("rage",), 0.0, 0.0)
     warnings: list[str] = []
     ds.split_by_clip(no_pos, 0.25, 0, warnings.append)
     assert any("no validation clip has a positive" in w for w in warnings)
@@ -127,7 +130,7 @@ def test_short_training_run_learns_on_held_out_clips(project: Path, tmp_path: Pa
     assert clf.meta.size == 64 and clf.meta.facecam == BOX and clf.meta.threshold == result.best["threshold"]
     val = [load_label(project / "labels" / f"{n}.toml") for n in report["data"]["val_clips"]]
     data = ds.build_dataset(val, fps=4.0, size=64, cache=tmp_path / "cache")
-    assert average_precision(data.labels.astype(bool), clf.predict(data.images)) == pytest.approx(
+    assert average_precision(data.targets[:, 0].astype(bool), clf.predict(data.images)) == pytest.approx(
         result.best["ap"], abs=0.02)
 
 
@@ -231,3 +234,50 @@ def test_early_stopping_waits_for_the_second_half(stale, epoch, epochs, patience
     from autotosis.train import stop_early
 
     assert stop_early(stale, epoch, TrainConfig(epochs=epochs, patience=patience)) is stop
+
+
+def _three_label_project(root: Path) -> Path:
+    """Six synthetic 10 s clips, each with a rage and a laugh; calm talk is the rest (0.5 s clear of both)."""
+    from autotosis import synth
+    from autotosis.labels import make_label_file, save_label
+
+    for i in range(6):
+        spec = synth.scripted(10.0, seed=i, rages=1, hypes=1, rage_length=(2.0, 2.5), hype_length=(2.0, 2.5),
+                              width=256, height=144, fps=8, streamer=synth.Streamer.from_seed(i % 3))
+        clip = synth.make_stream(root / "clips" / f"m{i}.mp4", spec, preset="ultrafast")
+        busy = sorted([*spec.rage, *spec.hype])
+        calm, at = [], 0.0
+        for seg in [*busy, Segment(10.5, 11.0)]:
+            if seg.start - 0.5 > at + 0.5:
+                calm.append(Segment(round(at, 2), round(min(seg.start - 0.5, 10.0), 2)))
+            at = seg.end + 0.5
+        by_label = {"rage": spec.rage, "laugh": spec.hype, "calm": tuple(calm)}
+        save_label(make_label_file(clip, spec.facecam, by_label), root / "labels" / f"m{i}.toml")
+    return root
+
+
+@pytest.mark.slow
+def test_three_labels_one_backbone_separate_them(tmp_path: Path) -> None:
+    """rage, laugh and calm talk from one extraction and one model with three heads: each head
+    ranks its own reaction first on held-out clips, and the checkpoint keeps a threshold each."""
+    root = _three_label_project(tmp_path)
+    out = tmp_path / "models" / "reactions.pt"
+    code, text = _run_train(root, "--size", "48", "--fps", "3", "--epochs", "5", "--batch-size", "16",
+                            "--lr", "2e-3", "--val-fraction", "0.34", "--out", str(out))
+    assert code == 0, text
+    assert "reactions.pt" in text and all(f"  {n} " in text for n in ("rage", "laugh", "calm"))
+    clf = load_classifier(out)
+    assert clf.labels == ("calm", "laugh", "rage") and set(clf.meta.thresholds) == set(clf.labels)
+    report = json.loads(out.with_suffix(".metrics.json").read_text())
+    assert report["data"]["clips"] == 6 and report["data"]["decoded_clip_seconds"] == pytest.approx(60, abs=1)
+    assert set(report["best"]["labels"]) == {"calm", "laugh", "rage"}
+    val = [load_label(root / "labels" / f"{n}.toml") for n in report["data"]["val_clips"]]
+    data = ds.build_dataset(val, fps=4.0, size=48, cache=root / "cache", label_names=clf.labels,
+                            edge_guard=0.5)
+    scores = clf.predict_all(data.images)
+    for i, name in enumerate(clf.labels):
+        known = data.known[:, i]
+        ap = average_precision(data.targets[known, i].astype(bool), scores[known, i])
+        assert ap >= 0.85, (name, ap)
+    # A label's head alone: the same numbers as the column of the three.
+    np.testing.assert_allclose(clf.predict(data.images[:8], "laugh"), scores[:8, 1], atol=1e-5)

@@ -11,6 +11,7 @@ import click
 
 from autotosis import __version__
 from autotosis.cli.compile import compile_command
+from autotosis.cli.config import add_profile_option, config_command
 from autotosis.cli.demo import demo
 from autotosis.cli.eval import eval_command
 from autotosis.cli.label import label
@@ -72,5 +73,8 @@ def main() -> None:
     cli(prog_name="autotosis")
 
 
-for _command in (label, train, compile_command, eval_command, review, shorts, demo, probe):
+for _command in (label, train, compile_command, eval_command, review, shorts, demo, probe, config_command):
     cli.add_command(_command)
+# Last: every command, whoever added it, takes --profile and the defaults of autotosis.toml.
+for _command in cli.commands.values():
+    add_profile_option(_command)

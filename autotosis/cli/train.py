@@ -13,7 +13,7 @@ import click
 from progress.bar import Bar
 
 from autotosis.errors import ModelError
-from autotosis.trainconfig import TrainConfig, TrainEvents
+from autotosis.trainconfig import NEGATIVES, TrainConfig, TrainEvents
 
 D = TrainConfig()
 
@@ -67,7 +67,12 @@ class TrainBars(TrainEvents):
               help="Where the label files live.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Model file to write (default: models/<label>.pt); metrics and plot go beside it.")
-@click.option("--label", "label_name", default=None, help="Reaction to learn when label files name several.")
+@click.option("--label", "label_name", default=None,
+              help="Learn this reaction only (default: every label with a positive segment, "
+                   "one head each on one backbone).")
+@click.option("--negatives", type=click.Choice(NEGATIVES), default=D.negatives, show_default=True,
+              help="For a label a clip's file does not name: others = the clip's other labels' "
+                   "segments are negatives; all = the whole clip is; none = the clip is left out.")
 @click.option("--cpu", is_flag=True, help="Train on the CPU even when a GPU is present.")
 @click.option("--epochs", type=click.IntRange(1), default=D.epochs, show_default=True,
               help="Most epochs; early stopping may end sooner.")
@@ -93,7 +98,8 @@ class TrainBars(TrainEvents):
               help="Start from 'imagenet' (downloads once) or a local resnet18 state-dict file "
                    "(default: from scratch).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run with the same --out.")
-def train(labels_dir: Path, out: Path | None, label_name: str | None, cpu: bool, epochs: int, patience: int,
+def train(labels_dir: Path, out: Path | None, label_name: str | None, negatives: str, cpu: bool, epochs: int,
+          patience: int,
           batch_size: int, lr: float, optimizer: str, size: int, fps: float, edge_guard: float,
           val_fraction: float, seed: int, threads: int, weights: str | None, resume: bool) -> None:
     """Train the reaction classifier on face-cam crops of the labeled clips.
@@ -106,7 +112,8 @@ def train(labels_dir: Path, out: Path | None, label_name: str | None, cpu: bool,
 
     if weights is not None and weights.lower() in ("none", "scratch"):
         weights = None
-    cfg = TrainConfig(labels_dir=labels_dir, out=out, label=label_name, fps=fps, size=size,
+    cfg = TrainConfig(labels_dir=labels_dir, out=out, label=label_name, negatives=negatives, fps=fps,
+                      size=size,
                       edge_guard=edge_guard, val_fraction=val_fraction, seed=seed, epochs=epochs,
                       patience=patience, batch_size=batch_size, lr=lr, optimizer=optimizer,
                       weights=weights, cpu=cpu, threads=threads, resume=resume)
@@ -122,6 +129,16 @@ def train(labels_dir: Path, out: Path | None, label_name: str | None, cpu: bool,
     click.echo(f"model:   {result.model_path}")
     click.echo(f"metrics: {result.metrics_path}")
     click.echo(f"plot:    {result.plot_path}")
-    ap = "n/a" if best.get("ap") is None else f"{best['ap']:.3f}"
-    click.echo(f"best epoch {best['epoch']}: val AP {ap}, accuracy {best['accuracy']:.3f}, "
+    per_label = best.get("labels") or {}
+    if len(per_label) > 1:
+        click.echo(f"best epoch {best['epoch']} ({result.wall_seconds:.0f}s):")
+        for name, m in per_label.items():
+            click.echo(f"  {name:<10} val AP {_ap(m)}, accuracy {m['accuracy']:.3f}, "
+                       f"threshold {m['threshold']:.3f}")
+        return
+    click.echo(f"best epoch {best['epoch']}: val AP {_ap(best)}, accuracy {best['accuracy']:.3f}, "
                f"threshold {best['threshold']:.3f} ({result.wall_seconds:.0f}s)")
+
+
+def _ap(metrics: dict) -> str:
+    return "n/a" if metrics.get("ap") is None else f"{metrics['ap']:.3f}"

@@ -74,6 +74,7 @@ class CompileOptions:
     shorts: shorts_lib.ShortsConfig | None = None  # also make a vertical short per highlight
     force: bool = False  # replace an existing reel
     cache: Path | None = None  # None: paths.cache_dir()
+    profile: str | None = None  # the autotosis.toml profile the options came from, for options.json
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,7 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
     config = selection_config(options.select, scored)
     segments = select_lib.select_segments(scored.score, config, info.duration)
     resolved = {**scored.resolved, "select": dataclasses.asdict(config), "fuse_weight": options.fuse_weight,
-                "render": options.render.to_dict()}
+                "render": options.render.to_dict(), "profile": options.profile}
     if options.shorts is not None:
         resolved["shorts"] = options.shorts.to_dict()
     if "facecam" not in resolved and isinstance(options.facecam, tuple):

@@ -18,6 +18,7 @@ from progress.bar import Bar
 
 from autotosis.batch import default_parallel, is_batch_input, is_url
 from autotosis.cli.batch import run_batch_command
+from autotosis.cli.config import profile_used
 from autotosis.cli.options import SECONDS, scoring_fields, scoring_options, selection_options
 from autotosis.cli.shorts import ShortsBar, shorts_config, shorts_options
 from autotosis.compile import CompileEvents, CompileOptions, compile_vod
@@ -239,6 +240,7 @@ def compile_command(
         reel_audio=reel_audio,
         force=force,
         shorts=shorts if make_shorts else None,
+        profile=profile_used(),
         **scoring_fields(scoring, Path(vods[0])),
     )
     if batch:

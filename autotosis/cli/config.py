@@ -57,6 +57,8 @@ def _check(config: ProjectConfig, commands: dict[str, click.Command]) -> None:
                 raise ConfigError(f"{where}: unknown option for {which} (in {setting.where}; "
                                   f"see `autotosis {names[0] if len(names) == 1 else 'COMMAND'} --help`)")
             for command_name, option in takers:
+                if isinstance(option.type, click.types.IntParamType) and isinstance(setting.value, float):
+                    raise ConfigError(f"{where}: {setting.value} is not a whole number")
                 probe = click.Context(commands[command_name], info_name=command_name, resilient_parsing=False)
                 try:
                     option.process_value(probe, setting.value)

@@ -31,7 +31,7 @@ from autotosis import shorts as shorts_lib
 from autotosis import sidecars as sidecars_lib
 from autotosis import signals as signals_lib
 from autotosis import thumbs as thumbs_lib
-from autotosis.errors import AutotosisError
+from autotosis.errors import AutotosisError, ModelError
 from autotosis.fsutil import atomic_write_text, exclusive
 from autotosis.paths import MODELS_DIR, OUTPUT_DIR
 from autotosis.timeline import Segment, Timeline
@@ -75,6 +75,7 @@ class CompileOptions:
     force: bool = False  # replace an existing reel
     cache: Path | None = None  # None: paths.cache_dir()
     profile: str | None = None  # the autotosis.toml profile the options came from, for options.json
+    labels: tuple[str, ...] | None = None  # the model's heads to select on; None: every one it has
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,8 @@ class Scored:
     resolved: dict  # every resolved scoring option, the start of options.json
     notes: tuple[str, ...]
     chat: chat_lib.ChatTimeline | None = None  # the chat replay's timeline, moved by its delay
+    label_scores: dict[str, Timeline] = field(default_factory=dict)  # several labels: the score of each
+    thresholds: dict[str, float] = field(default_factory=dict)  # the checkpoint's threshold per label
 
     @property
     def default_enter(self) -> float:
@@ -191,13 +194,17 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
             note(f"loudness: measured on {loudness_lib.describe_track(track)} ({track_why}) "
                  f"of {len(info.audio_tracks)} audio tracks")
         loud, _ = loudness_lib.loudness(vod, options.loudness, events.loudness_progress, options.cache)
+    head_scores: dict[str, Timeline] = {}
+    thresholds: dict[str, float] = {}
     if "model" in signals:
         assert model_path is not None
         from autotosis.model import load_checkpoint, read_checkpoint
 
         model_data = read_checkpoint(model_path)  # metadata and weights from one version of the file
         _, meta, _ = load_checkpoint(model_path, model_data)
-        label, threshold = meta.label, float(meta.threshold)
+        chosen = _chosen_labels(model_path, meta.heads, options.labels)
+        thresholds = {name: meta.threshold_for(name) for name in chosen}
+        label, threshold = chosen[0], thresholds[chosen[0]]
         box = meta.facecam if options.facecam is None else options.facecam
         if box is None or box == "auto":
             from autotosis.facecam import detect_facecam
@@ -217,11 +224,14 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
                                               propose=scan_lib.PROPOSE_RATIO * min(enter, threshold))
         hints = scan_hints(loud, replay, info.duration, options.chat_config)
         scan_result = scan_lib.scan(vod, model_path, box, scan_config, events.scan_progress, options.cache,
-                                    fps, model_data, hints, events.scan_stage, note)
+                                    fps, model_data, hints, events.scan_stage, note, meta.heads)
         note(scan_result.summary())
-        model_scores = scan_result.timeline
+        head_scores = {name: scan_result.by_label.get(name, scan_result.timeline) for name in chosen}
+        model_scores = head_scores[label]
         resolved.update(model=str(Path(model_path).absolute()), facecam=list(box), fps=fps, label=label,
                         scan={**dataclasses.asdict(scan_config), "fps": fps})
+        if len(chosen) > 1:
+            resolved.update(labels=list(chosen), thresholds=thresholds)
     elif "chat" in signals and "loudness" not in signals:
         label = "chat"
 
@@ -241,11 +251,28 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
     weights = signals_lib.resolve_weights(signals, options.fuse_weight, options.weights)
     score = parts[signals[0]] if len(signals) == 1 else signals_lib.combine(
         {name: parts[name] for name in signals}, weights)
+    label_scores: dict[str, Timeline] = {}
+    if len(head_scores) > 1:  # the same signals per label, with that label's model score
+        for name, head in head_scores.items():
+            own = {**parts, "model": head if signals == ("model",) else signals_lib.model_signal(
+                head, thresholds[name])}
+            label_scores[name] = own[signals[0]] if len(signals) == 1 else signals_lib.combine(
+                {k: own[k] for k in signals}, weights)
     resolved["weights"] = weights
     note("signals: " + " + ".join(f"{name} {weights[name]:.2f}" if len(signals) > 1 else name
                                   for name in signals))
     return Scored(info, score, loud, model_scores, scorer, model_path, label, threshold, scan_result,
-                  resolved, tuple(notes), chat)
+                  resolved, tuple(notes), chat, label_scores, thresholds)
+
+
+def _chosen_labels(model: Path, heads: tuple[str, ...], asked: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The heads `--labels` asks for, in the order asked; every head when not asked."""
+    if not asked:
+        return heads
+    unknown = [name for name in asked if name not in heads]
+    if unknown:
+        raise ModelError(f"{model}: scores {', '.join(heads)}; not {', '.join(unknown)} (--labels)")
+    return tuple(dict.fromkeys(asked))
 
 
 def _chat(replay: chat_lib.ChatReplay, duration: float, config: chat_lib.ChatConfig,
@@ -279,15 +306,42 @@ def write_scores(folder: Path, scored: Scored) -> dict[str, Path]:
         files["model_scores"] = folder / "model_scores.csv"
         scored.model_scores.to_csv(files["model_scores"], column="probability")
     files["scores"] = folder / "scores.csv"
-    scored.score.to_csv(files["scores"], column="score")
+    if scored.label_scores:
+        write_columns(files["scores"], scored.label_scores)
+    else:
+        scored.score.to_csv(files["scores"], column="score")
     return files
 
 
-def selection_config(select: dict, scored: Scored) -> select_lib.SelectConfig:
-    """SelectConfig from the user's overrides (None: not given) over the scorer's defaults."""
+def write_columns(path: Path, timelines: dict[str, Timeline]) -> None:
+    """One CSV with a column per label (time, rage, laugh, ...): the first is what one-label
+    readers take as the score. The timelines share their sample times (one scan)."""
+    first = next(iter(timelines.values()))
+    rows = ["time," + ",".join(timelines)]
+    columns = [t.values for t in timelines.values()]
+    for i, t in enumerate(first.times.tolist()):
+        rows.append(f"{t:.3f}," + ",".join(f"{float(c[i]):.5f}" for c in columns))
+    atomic_write_text(path, "\n".join(rows) + "\n")
+
+
+def selection_config(select: dict, scored: Scored, label: str | None = None) -> select_lib.SelectConfig:
+    """SelectConfig from the user's overrides (None: not given) over the scorer's defaults;
+    with `label`, that label's own threshold is the default for the model score."""
     overrides = {k: v for k, v in select.items() if v is not None}
-    overrides.setdefault("enter", scored.default_enter)
+    default = scored.default_enter
+    if label is not None and scored.scorer == "model" and label in scored.thresholds:
+        default = scored.thresholds[label]
+    overrides.setdefault("enter", default)
     return dataclasses.replace(select_lib.SelectConfig(), **overrides)
+
+
+def select_highlights(select: dict, scored: Scored, duration: float) -> list[Segment]:
+    """The highlights: on the score, or with several labels on each label's score with its
+    own threshold, labelled and in time order under one shared budget."""
+    if not scored.label_scores:
+        return select_lib.select_segments(scored.score, selection_config(select, scored), duration)
+    configs = {name: selection_config(select, scored, name) for name in scored.label_scores}
+    return select_lib.select_labelled(scored.label_scores, configs, duration)
 
 
 def compile_vod(options: CompileOptions, events: CompileEvents | None = None) -> CompileResult:
@@ -319,7 +373,7 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
     scored = score_vod(options, events, info)
     files = write_scores(folder, scored)
     config = selection_config(options.select, scored)
-    segments = select_lib.select_segments(scored.score, config, info.duration)
+    segments = select_highlights(options.select, scored, info.duration)
     resolved = {**scored.resolved, "select": dataclasses.asdict(config), "fuse_weight": options.fuse_weight,
                 "render": options.render.to_dict(), "profile": options.profile}
     if options.shorts is not None:
@@ -339,7 +393,7 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
         why = select_lib.explain_empty(scored.score, config, info.duration)
         raise AutotosisError(f"{vod}: no highlights: {why} (see {files['plot']})")
     render_lib.render_reel(vod, segments, reel, options.render, scored.score, scored.label, options.force,
-                           events.render_progress)
+                           events.render_progress, scored.label_scores)
     files["reel"] = reel
     files.update(sidecars_lib.write_sidecars(folder, vod.absolute(), segments, scored.label,
                                              editors.timeline_rate(info.fps),

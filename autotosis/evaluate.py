@@ -275,7 +275,10 @@ def evaluate_vod(options: CompileOptions, truth_path: Path, min_overlap: float =
     truth = load_truth(truth_path, options.vod, info.duration)  # before a scan that may take hours
     scored = score_vod(options, progress, info)
     notes = list(scored.notes)
-    if scored.model_scores is not None and truth.label != scored.label:
+    if scored.label in truth.by_label:  # a truth file of several labels: the one scored (--labels)
+        own = {scored.label: truth.by_label[scored.label]}
+        truth = labels_lib.make_label_file(truth.clip, truth.facecam, own, truth.path)
+    elif scored.model_scores is not None and truth.label != scored.label:
         notes.append(f"{truth_path}: truth is labeled '{truth.label}' but the model scores '{scored.label}'")
         progress.note(notes[-1])
     config = selection_config(options.select, scored)

@@ -75,8 +75,8 @@ class Selection:
 
 def _segments(rows: list, source: Path) -> list[Segment]:
     try:
-        return [Segment(float(r["start"]), float(r["end"]), float(r.get("peak", 0)), float(r.get("mean", 0)))
-                for r in rows]
+        return [Segment(float(r["start"]), float(r["end"]), float(r.get("peak", 0)), float(r.get("mean", 0)),
+                        str(r.get("label") or "")) for r in rows]
     except (KeyError, TypeError, ValueError) as exc:
         raise AutotosisError(f"{source}: bad segment ({exc})") from None
 

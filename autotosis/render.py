@@ -63,6 +63,16 @@ def score_colour(score: float) -> str:
     return f"&H00{green:02X}{red:02X}&"
 
 
+# One colour per label in a reel of several (ASS &HBBGGRR&): cyan, magenta, orange, lime, violet, ...
+LABEL_COLOURS = ("&H00FFD000&", "&H00FF40FF&", "&H000090FF&", "&H0040FF80&", "&H00FF6080&", "&H0000FFFF&")
+
+
+def label_colours(labels: Sequence[str]) -> dict[str, str]:
+    """A caption colour per label, in order of first appearance."""
+    names = list(dict.fromkeys(labels))
+    return {name: LABEL_COLOURS[k % len(LABEL_COLOURS)] for k, name in enumerate(names)}
+
+
 def ass_time(seconds: float) -> str:
     centis = max(0, round(seconds * 100))
     hours, rest = divmod(centis, 360000)
@@ -75,8 +85,10 @@ def ass_text(text: str) -> str:
     return text.replace("\\", "/").replace("{", "(").replace("}", ")").replace("\n", " ")
 
 
-def caption_ass(segment: Segment, scores: Timeline | None, label: str, width: int, height: int) -> str:
-    """An ASS subtitle file for one piece: `label score` in the score's colour, then the VOD time.
+def caption_ass(segment: Segment, scores: Timeline | None, label: str, width: int, height: int,
+                colour: str | None = None) -> str:
+    """An ASS subtitle file for one piece: `label score` in the score's colour (the label in
+    its own `colour` when a reel has several), then the VOD time.
 
     Events change at every score sample and every VOD second inside the segment;
     times are relative to the piece, which starts at 0.
@@ -104,7 +116,11 @@ def caption_ass(segment: Segment, scores: Timeline | None, label: str, width: in
         if scores is not None and len(scores):
             index = max(0, int(np.searchsorted(scores.times, a, side="right")) - 1)
             score = float(scores.values[index])
-            text = f"{{\\c{score_colour(score)}}}{name} {score:.2f}{{\\c&H00FFFFFF&}}"
+            named = f"{{\\c{colour}}}{name} {{\\c{score_colour(score)}}}" if colour \
+                else f"{{\\c{score_colour(score)}}}{name} "
+            text = f"{named}{score:.2f}{{\\c&H00FFFFFF&}}"
+        elif colour:
+            text = f"{{\\c{colour}}}{name}{{\\c&H00FFFFFF&}}"
         text += f"   {format_time(float(np.floor(a)), 0)}"
         lines.append(f"Dialogue: 0,{ass_time(a - segment.start)},{ass_time(b - segment.start)},"
                      f"Caption,,0,0,0,,{text}\n")
@@ -151,10 +167,13 @@ def render_reel(
     label: str = "rage",
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    label_scores: dict[str, Timeline] | None = None,
 ) -> Path:
     """Write the reel of `segments` to `output` atomically; pieces encode `config.jobs` at a time.
 
-    `scores` feeds the live caption (the timeline selection used); an existing reel is
+    `scores` feeds the live caption (the timeline selection used); in a reel of several
+    labels, a segment's own label names it, `label_scores` gives its score and each label
+    gets its colour. An existing reel is
     only replaced with `force`. Finished pieces are kept in `pieces_dir(output)` until
     the reel is joined, so an interrupted render resumes; the output folder is locked
     meanwhile, so two runs never write one reel.
@@ -170,11 +189,18 @@ def render_reel(
                                        audio=info.has_audio, audio_track=config.audio_track)
         rate = float(info.fps)
         folder = pieces_dir(target)
+        several = len({seg.label for seg in segments if seg.label}) > 1 or len(label_scores or {}) > 1
+        colours = label_colours([*(label_scores or {}), *(seg.label for seg in segments if seg.label)]) \
+            if several else {}
         pieces, todo = [], []
         for seg in segments:
             # Whole frames only: pieces then end where their audio ends, and joins add no drift.
             length = max(1, round((min(seg.end, info.duration) - seg.start) * rate)) / rate
-            caption = caption_ass(seg, scores, label, info.width, info.height) if config.overlay else None
+            caption = None
+            if config.overlay:
+                own = seg.label or label
+                caption = caption_ass(seg, (label_scores or {}).get(own, scores), own, info.width,
+                                      info.height, colours.get(own))
             piece = folder / piece_name(info, seg, length, encoding, caption)
             pieces.append(piece)
             if not piece.exists():

@@ -112,9 +112,9 @@ def resolved_precision(config: ScanConfig) -> str:
 
 @dataclass(frozen=True)
 class ScanResult:
-    """A score timeline and how it was obtained."""
+    """A score timeline per head of the model and how it was obtained."""
 
-    timeline: Timeline
+    timeline: Timeline  # the first head's
     cached: bool  # read whole from the cache, nothing decoded
     resumed_from: float  # VOD seconds already scanned by an interrupted earlier run (0 if none)
     wall_seconds: float
@@ -123,6 +123,7 @@ class ScanResult:
     plan: str = ""  # coarse: the first pass chosen and why
     windows: int = 0  # coarse: windows decoded densely
     dense_seconds: float = 0.0  # seconds of the VOD decoded at the model's fps
+    by_label: dict[str, Timeline] = field(default_factory=dict)  # every head's timeline, in head order
 
     def summary(self) -> str:
         """One line for the terminal: what was decoded, how much, how fast."""
@@ -155,14 +156,29 @@ def _save(path: Path, times: np.ndarray, values: np.ndarray) -> None:
 
 
 def _load(path: Path) -> Timeline | None:
+    """The first head's timeline of a saved scan; None when missing or damaged."""
+    got = _load_columns(path)
+    return None if got is None else Timeline(got[0], np.ascontiguousarray(got[1][:, 0]))
+
+
+def _load_columns(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """(times, probabilities (N, heads)) of a saved scan; one-head entries read as one column."""
     if not path.exists():
         return None
     try:
         with np.load(path) as data:
-            return Timeline(data["times"].astype(np.float64), data["values"].astype(np.float32))
+            times = data["times"].astype(np.float64)
+            return times, data["values"].astype(np.float32).reshape(len(times), -1)
     except (OSError, ValueError, KeyError, EOFError):
         path.unlink(missing_ok=True)  # a damaged entry is scanned again
         return None
+
+
+def by_label(times: np.ndarray, columns: np.ndarray, labels: Sequence[str] | None) -> dict[str, Timeline]:
+    """A timeline per head from one scan's (N, heads) probabilities (one forward pass scored them all)."""
+    if labels is None or len(labels) != columns.shape[1]:
+        labels = [f"head{i}" for i in range(columns.shape[1])]
+    return {name: Timeline(times, np.ascontiguousarray(columns[:, i])) for i, name in enumerate(labels)}
 
 
 def _check_complete(vod: Path | str, info: media.VideoInfo, last: float, slack: float) -> None:
@@ -343,11 +359,12 @@ class _Pass:
 
 @dataclass(frozen=True)
 class _Scanned:
-    timeline: Timeline
+    timeline: Timeline  # the first head's
     cached: bool
     resumed_from: float
     samples: int
     last: float
+    columns: np.ndarray  # (N, heads): every head's probabilities at timeline.times
 
 
 def _spans_left(spans: Sequence[tuple[float, float | None]], last: float, back: float,
@@ -380,19 +397,23 @@ def _run_pass(vod: Path | str, info: media.VideoInfo, classifier: Classifier, bo
             done += min(max(last - start, 0.0), stop_at - start)
         progress(min(done, total), total)
 
-    done = _load(final)
-    if done is not None:
+    heads = len(classifier.labels)
+    done = _load_columns(final)
+    if done is not None and done[1].shape[1] == heads:
         report(math.inf)
-        return _Scanned(done, True, 0.0, 0, float(done.times[-1]) if len(done) else -1.0)
+        first = Timeline(done[0], np.ascontiguousarray(done[1][:, 0]))
+        return _Scanned(first, True, 0.0, 0, float(done[0][-1]) if len(done[0]) else -1.0, done[1])
 
     grid = job.grid
-    earlier = _load(partial)
-    times: list[np.ndarray] = [earlier.times] if earlier is not None else []
-    values: list[np.ndarray] = [earlier.values] if earlier is not None else []
+    earlier = _load_columns(partial)
+    if earlier is not None and earlier[1].shape[1] != heads:
+        earlier = None  # not this model's: scan again
+    times: list[np.ndarray] = [earlier[0]] if earlier is not None else []
+    values: list[np.ndarray] = [earlier[1]] if earlier is not None else []
     resume_at, last = 0.0, -1.0
     spans = list(job.spans)
-    if earlier is not None and len(earlier):
-        last = float(earlier.times[-1])
+    if earlier is not None and len(earlier[0]):
+        last = float(earlier[0][-1])
         resume_at = last + (1.0 / grid if grid else 1e-3)
         # A seek may land past its target (on the next keyframe, or anywhere in a file
         # without an index): start a little earlier, on the grid, and drop what is done.
@@ -420,7 +441,7 @@ def _run_pass(vod: Path | str, info: media.VideoInfo, classifier: Classifier, bo
             stamps = np.round(item.times * grid) / grid if grid else item.times  # one grid across resumes
             # Strictly increasing: never a sample twice across a resume or at a stream's end.
             keep = stamps > np.maximum.accumulate(np.concatenate([[last], stamps[:-1]]))
-            probabilities = classifier.predict(item.images[keep])
+            probabilities = classifier.predict_all(item.images[keep])
             times.append(stamps[keep])
             values.append(probabilities)
             scored += int(keep.sum())
@@ -437,13 +458,14 @@ def _run_pass(vod: Path | str, info: media.VideoInfo, classifier: Classifier, bo
         decoder.join(timeout=10)
         if not finished and last > saved_at:  # Ctrl-C or a failure: keep what was scored
             _save(partial, np.concatenate(times), np.concatenate(values))
-    timeline = Timeline(np.concatenate(times) if times else np.zeros(0),
-                        np.concatenate(values) if values else np.zeros(0, np.float32))
-    return _Scanned(timeline, False, resume_at, scored, last)
+    all_times = np.concatenate(times) if times else np.zeros(0)
+    columns = np.concatenate(values) if values else np.zeros((0, heads), np.float32)
+    timeline = Timeline(all_times, np.ascontiguousarray(columns[:, 0]))
+    return _Scanned(timeline, False, resume_at, scored, last, columns)
 
 
-def _finish(folder: Path, key: str, timeline: Timeline) -> None:
-    _save(folder / f"{key}.npz", timeline.times, timeline.values)
+def _finish(folder: Path, key: str, got: _Scanned) -> None:
+    _save(folder / f"{key}.npz", got.timeline.times, got.columns)
     (folder / f"{key}.partial.npz").unlink(missing_ok=True)
 
 
@@ -462,6 +484,7 @@ def scan(
     hints: Sequence[Hint] = (),
     stage: StageFn | None = None,
     note: Callable[[str], None] | None = None,
+    labels: Sequence[str] | None = None,
 ) -> ScanResult:
     """Score a VOD with a checkpoint: cached, resumable, decode and inference overlapped.
 
@@ -470,7 +493,9 @@ def scan(
     checkpoint's bytes when the caller read them already (model.read_checkpoint).
     `hints` propose windows to a coarse scan; `stage` hears each pass start (its
     progress then runs over that pass); `note` gets one-line remarks (a GPU decode
-    falling back to the CPU).
+    falling back to the CPU). Every head of the model is scored in the same forward pass
+    over the same decoded crops: `ScanResult.by_label` has a timeline per head, named by
+    `labels` (the checkpoint's heads).
     """
     started = time.perf_counter()
     if config.mode not in MODES:
@@ -489,11 +514,13 @@ def scan(
     folder = (cache if cache is not None else cache_dir()) / "scans"
     dense_key = scan_key(info, digest, rate, box, config.keyframes, precision)
     if config.mode != "coarse":
-        done = _load(folder / f"{dense_key}.npz")  # before loading torch: a cached scan is instant
-        if done is not None:
+        done = _load_columns(folder / f"{dense_key}.npz")  # before loading torch: a cached scan is instant
+        if done is not None and (labels is None or done[1].shape[1] == len(labels)):
             if progress is not None:
                 progress(info.duration, info.duration)
-            return ScanResult(done, True, 0.0, time.perf_counter() - started, 0, config.mode)
+            heads = by_label(*done, labels)
+            return ScanResult(next(iter(heads.values())), True, 0.0, time.perf_counter() - started, 0,
+                              config.mode, by_label=heads)
 
     import torch
 
@@ -516,9 +543,10 @@ def scan(
         job = _Pass(((0.0, None),), None if config.keyframes else rate, dense_key)
         got = _run_pass(vod, info, classifier, box, config, folder, job, progress, decode)
         _check_complete(vod, info, got.last, 10.0 if config.keyframes else max(2.0, 3.0 / float(rate or 1.0)))
-        _finish(folder, dense_key, got.timeline)
+        _finish(folder, dense_key, got)
         return ScanResult(got.timeline, False, got.resumed_from, time.perf_counter() - started, got.samples,
-                          config.mode, dense_seconds=0.0 if config.keyframes else info.duration)
+                          config.mode, dense_seconds=0.0 if config.keyframes else info.duration,
+                          by_label=by_label(got.timeline.times, got.columns, labels))
 
     assert rate is not None
     plan = plan_first_pass(info.duration, None if info.duration < MIN_COARSE_SECONDS
@@ -529,9 +557,10 @@ def scan(
                         progress, decode)
         if not got.cached:
             _check_complete(vod, info, got.last, max(2.0, 3.0 / rate))
-            _finish(folder, dense_key, got.timeline)
+            _finish(folder, dense_key, got)
         return ScanResult(got.timeline, got.cached, got.resumed_from, time.perf_counter() - started,
-                          got.samples, "coarse", plan.reason, 0, info.duration)
+                          got.samples, "coarse", plan.reason, 0, info.duration,
+                          by_label(got.timeline.times, got.columns, labels))
 
     begin("scan 1/2 keyframes")
     first_key = scan_key(info, digest, rate, box, True, precision)
@@ -539,11 +568,14 @@ def scan(
                       progress, decode)
     if not first.cached:
         _check_complete(vod, info, first.last, max(10.0, 1.5 * (plan.interval or 0.0)))
-        _finish(folder, first_key, first.timeline)
+        _finish(folder, first_key, first)
     threshold = config.propose
     if threshold is None:
-        threshold = PROPOSE_RATIO * float(classifier.meta.threshold)
-    windows = propose_windows(first.timeline, threshold, hints, info.duration, rate,
+        threshold = PROPOSE_RATIO * min(classifier.meta.threshold_for(h) for h in classifier.labels)
+    # several heads: a moment of any label proposes a window
+    proposer = Timeline(first.timeline.times, first.columns.max(axis=1)) if first.columns.shape[1] > 1 \
+        else first.timeline
+    windows = propose_windows(proposer, threshold, hints, info.duration, rate,
                               max(MERGE_GAP, plan.interval or 0.0))
     dense_seconds = sum(e - s for s, e in windows)
     fine_key = scan_key(info, digest, rate, box, False, precision,
@@ -555,8 +587,12 @@ def scan(
     fine = _run_pass(vod, info, classifier, box, config, folder, _Pass(spans, rate, fine_key), progress,
                      decode)
     if not fine.cached:
-        _finish(folder, fine_key, fine.timeline)
-    timeline = merge_passes(first.timeline, fine.timeline, windows, rate, info.duration)
+        _finish(folder, fine_key, fine)
+    first_heads = by_label(first.timeline.times, first.columns, labels)
+    fine_heads = by_label(fine.timeline.times, fine.columns, labels)
+    heads = {name: merge_passes(first_heads[name], fine_heads[name], windows, rate, info.duration)
+             for name in first_heads}
+    timeline = next(iter(heads.values()))
     return ScanResult(timeline, first.cached and fine.cached, max(first.resumed_from, fine.resumed_from),
                       time.perf_counter() - started, first.samples + fine.samples, "coarse", plan.reason,
-                      len(windows), dense_seconds)
+                      len(windows), dense_seconds, heads)

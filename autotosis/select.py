@@ -15,6 +15,7 @@ one selection serves every signal and their combinations (see signals.py).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,7 @@ class _Event:
     peak: float
     mean: float
     peak_time: float
+    label: str = ""
 
     @property
     def duration(self) -> float:
@@ -241,7 +243,7 @@ def budget(found: list[_Event], max_length: float | None, top: int | None) -> li
     if not kept and ranked and max_length > 0:
         best = ranked[0]
         start = min(max(best.start, best.peak_time - max_length / 2), best.end - max_length)
-        kept.append(_Event(start, start + max_length, best.peak, best.mean, best.peak_time))
+        kept.append(_Event(start, start + max_length, best.peak, best.mean, best.peak_time, best.label))
     return sorted(kept, key=lambda e: e.start)
 
 
@@ -251,6 +253,35 @@ def select_segments(score: Timeline, config: SelectConfig = SelectConfig(),
     found = [e for e in events(score, config, duration) if e.duration >= config.min_event - 1e-9]
     found = merge(pad(found, config.pad_before, config.pad_after, duration), config.merge_gap)
     return [Segment(e.start, e.end, e.peak, e.mean) for e in budget(found, config.max_length, config.top)]
+
+
+def select_labelled(scores: dict[str, Timeline], configs: dict[str, SelectConfig],
+                    duration: float | None = None) -> list[Segment]:
+    """Highlights of several labels in one reel, in time order, each segment labelled.
+
+    Each label is chosen on its own score with its own config (its own threshold); the
+    budget (`max_length`, `top` of the first config) is shared, ranked by peak across
+    labels. Where two labels' highlights overlap (a laugh right after a rage, padding
+    into each other), the later one starts where the earlier ends, so no second of the
+    VOD is in the reel twice; one left under `min_event` is dropped.
+    """
+    found: list[_Event] = []
+    for label, score in scores.items():
+        config = configs[label]
+        own = [e for e in events(score, config, duration) if e.duration >= config.min_event - 1e-9]
+        found += [dataclasses.replace(e, label=label)
+                  for e in merge(pad(own, config.pad_before, config.pad_after, duration), config.merge_gap)]
+    untangled: list[_Event] = []
+    for event in sorted(found, key=lambda e: (e.start, -e.peak)):
+        if untangled and event.start < untangled[-1].end:
+            start = untangled[-1].end
+            if event.end - start < max(configs[event.label].min_event, 0.5):
+                continue
+            event = dataclasses.replace(event, start=start, peak_time=max(event.peak_time, start))
+        untangled.append(event)
+    shared = next(iter(configs.values()))
+    return [Segment(e.start, e.end, e.peak, e.mean, e.label)
+            for e in budget(untangled, shared.max_length, shared.top)]
 
 
 def explain_empty(score: Timeline, config: SelectConfig, duration: float | None = None) -> str:

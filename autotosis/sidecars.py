@@ -52,7 +52,7 @@ def segments_json(vod: Path, segments: Sequence[Segment], label: str, crossfade:
     for k, (seg, at) in enumerate(zip(segments, reel_positions(segments, crossfade), strict=True)):
         row = {"index": k, "start": round(seg.start, 3), "end": round(seg.end, 3),
                "duration": round(seg.duration, 3), "peak": round(seg.peak, 4), "mean": round(seg.mean, 4),
-               "reel_start": round(at, 3), "vod_time": format_time(seg.start, 1)}
+               "reel_start": round(at, 3), "vod_time": format_time(seg.start, 1), "label": seg.label or label}
         if url:
             row["link"] = vod_link(url, seg.start)
         rows.append(row)
@@ -64,7 +64,7 @@ def chapters_text(segments: Sequence[Segment], label: str, crossfade: float = 0.
     """One "m:ss title" line per segment; YouTube turns these into chapters (first must be 0:00)."""
     lines = []
     for k, (seg, at) in enumerate(zip(segments, reel_positions(segments, crossfade), strict=True)):
-        title = f"{label} #{k + 1} (peak {seg.peak:.2f}, VOD {_chapter_time(seg.start)})"
+        title = f"{seg.label or label} #{k + 1} (peak {seg.peak:.2f}, VOD {_chapter_time(seg.start)})"
         if url:
             title += f" {vod_link(url, seg.start)}"
         lines.append(f"{_chapter_time(at)} {title}")
@@ -110,7 +110,7 @@ def edl_text(vod: Path, segments: Sequence[Segment], fps: Fraction, title: str, 
         lines.append(f"{k:03d}  AX       AA/V  C        {source} {timecode(record, base)} "
                      f"{timecode(record + length, base)}")
         lines.append(f"* FROM CLIP NAME: {vod.name}")
-        lines.append(f"* COMMENT: {label} peak {seg.peak:.2f} mean {seg.mean:.2f}")
+        lines.append(f"* COMMENT: {seg.label or label} peak {seg.peak:.2f} mean {seg.mean:.2f}")
         lines.append("")
         record += length
     return "\n".join(lines)

@@ -24,6 +24,7 @@ class Segment:
     end: float
     peak: float = field(default=0.0, compare=False)
     mean: float = field(default=0.0, compare=False)
+    label: str = field(default="", compare=False)  # which reaction, in a reel of several; "" otherwise
 
     def __post_init__(self) -> None:
         if not self.end > self.start >= 0:

@@ -137,3 +137,13 @@ def test_existing_reel_needs_force(vod, tmp_path):
         render.render_reel(vod, [Segment(0, 1)], reel)
     render.render_reel(vod, [Segment(0, 1)], reel, render.RenderConfig(overlay=False), force=True)
     assert media.probe(reel).duration == pytest.approx(1.0, abs=0.1)
+
+
+def test_caption_of_a_reel_with_several_labels_has_a_colour_per_label():
+    colours = render.label_colours(["rage", "laugh", "rage", "hype"])
+    assert list(colours) == ["rage", "laugh", "hype"] and len(set(colours.values())) == 3
+    scores = Timeline(np.array([3.0, 4.0]), np.array([0.2, 0.9]))
+    text = render.caption_ass(Segment(3.2, 5.0, label="laugh"), scores, "laugh", 640, 360, colours["laugh"])
+    events = [ln for ln in text.splitlines() if ln.startswith("Dialogue")]
+    assert all(f"{{\\c{colours['laugh']}}}laugh {{\\c" in ln for ln in events)
+    assert f"{{\\c{render.score_colour(0.9)}}}0.90" in events[-1]

@@ -10,6 +10,7 @@ from autotosis.select import (
     explain_empty,
     hysteresis,
     loudness_score,
+    select_labelled,
     select_segments,
     smooth,
 )
@@ -118,3 +119,22 @@ def test_an_empty_selection_says_which_option_to_change():
     assert select_segments(blip, strict, 30.0) == []
     assert explain_empty(blip, strict, 30.0) == (
         "every moment above 0.50 is shorter than --min-event 2s (the longest is 0.5s); lower --min-event")
+
+
+def test_several_labels_own_thresholds_one_budget_no_second_twice():
+    """rage at 0.7 passes its threshold 0.6 but laugh's 0.7 would not pass 0.8: each label
+    uses its own; overlapping spans of two labels are cut so no second is in the reel twice;
+    the budget is shared and ranked by peak across labels."""
+    import dataclasses
+
+    rage = timeline([(2, 5, 0.7), (20, 23, 0.95)])
+    laugh = timeline([(4, 8, 0.9), (12, 14, 0.75)])
+    configs = {"rage": dataclasses.replace(PLAIN, enter=0.6, leave=0.3),
+               "laugh": dataclasses.replace(PLAIN, enter=0.8, leave=0.3)}
+    found = select_labelled({"rage": rage, "laugh": laugh}, configs, 30.0)
+    assert [(s.label, s.start, s.end) for s in found] == [
+        ("rage", 1.75, 4.75), ("laugh", 4.75, 7.75), ("rage", 19.75, 22.75)]
+    assert found[1].peak == pytest.approx(0.9)
+    budgeted = select_labelled({"rage": rage, "laugh": laugh},
+                               {k: dataclasses.replace(v, max_length=6.5) for k, v in configs.items()}, 30.0)
+    assert [(s.label, s.start) for s in budgeted] == [("laugh", 4.75), ("rage", 19.75)]  # the two best peaks

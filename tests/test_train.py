@@ -281,3 +281,42 @@ def test_three_labels_one_backbone_separate_them(tmp_path: Path) -> None:
         assert ap >= 0.85, (name, ap)
     # A label's head alone: the same numbers as the column of the three.
     np.testing.assert_allclose(clf.predict(data.images[:8], "laugh"), scores[:8, 1], atol=1e-5)
+    _compile_two_labels_with_one_decode(root, out)
+
+
+def _compile_two_labels_with_one_decode(root: Path, model: Path) -> None:
+    """`compile --labels rage,laugh` on a generated VOD: one decode feeds both heads, one reel
+    holds both kinds, each segment labelled as what it covers."""
+    from autotosis import synth
+
+    spec = synth.scripted(36.0, seed=40, rages=2, hypes=2, rage_length=(2.5, 3.0), hype_length=(2.5, 3.0),
+                          width=256, height=144, fps=8, streamer=synth.Streamer.from_seed(1))
+    vod = synth.make_stream(root / "vod.mp4", spec, preset="ultrafast")
+    decodes: list[dict] = []
+    real_frames = media.frames
+
+    def counted(*args, **kwargs):
+        decodes.append(kwargs)
+        return real_frames(*args, **kwargs)
+
+    runner = CliRunner()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(media, "frames", counted)
+        args = ["compile", str(vod), "--model", str(model), "--labels", "rage,laugh",
+                "--out", str(root / "out"), "--preset", "ultrafast", "--scorer", "model"]
+        result = runner.invoke(cli, args, env={"AUTOTOSIS_CACHE": str(root / "cache"), "AUTOTOSIS_DEBUG": ""})
+    assert result.exit_code == 0, result.output
+    assert len(decodes) == 1  # one ffmpeg decode of the VOD for both labels
+    data = json.loads((root / "out" / "segments.json").read_text())
+    found = [(s["label"], Segment(s["start"], s["end"])) for s in data["segments"]]
+    assert {label for label, _ in found} == {"rage", "laugh"}
+    for label, truth in (("rage", spec.rage), ("laugh", spec.hype)):
+        for moment in truth:
+            assert any(own == label and seg.overlap(moment) >= 0.5 * moment.duration for own, seg in found), (
+                label, moment, found)
+    for label, seg in found:  # precision: every segment covers a moment of its own label
+        truth = spec.rage if label == "rage" else spec.hype
+        assert any(seg.overlap(moment) > 0 for moment in truth), (label, seg)
+    assert (root / "out" / "scores.csv").read_text().splitlines()[0] == "time,rage,laugh"
+    chapters = (root / "out" / "chapters.txt").read_text()
+    assert "rage #" in chapters and "laugh #" in chapters

@@ -62,6 +62,16 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         raise click.BadParameter(str(exc)) from None
 
 
+def _labels(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    names = tuple(n.strip() for n in str(value).split(",") if n.strip())
+    try:
+        return tuple(labels_lib.check_label_name(n) for n in names) or None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _d(value: object) -> str:
     return f"(default: {value})"
 
@@ -82,6 +92,12 @@ scoring_options = _stack(
         "--model",
         type=click.Path(path_type=Path, dir_okay=False),
         help="Checkpoint to score with (default: the newest models/*.pt; none: loudness only).",
+    ),
+    click.option(
+        "--labels",
+        callback=_labels,
+        help="Reactions to find, e.g. rage,laugh: heads of the model, each selected with its own "
+        "threshold into one reel (default: every label the model knows).",
     ),
     click.option(
         "--scorer",
@@ -221,6 +237,7 @@ def scoring_fields(values: dict[str, Any], vod: Path | None = None) -> dict[str,
         "chat": Path(chat_file) if chat_file else None,
         "chat_config": chat,
         "model": values["model"],
+        "labels": values["labels"],
         "scorer": values["scorer"],
         "facecam": values["facecam"],
         "fuse_weight": values["fuse_weight"],

@@ -275,10 +275,10 @@ def test_three_labels_one_backbone_separate_them(tmp_path: Path) -> None:
     data = ds.build_dataset(val, fps=4.0, size=48, cache=root / "cache", label_names=clf.labels,
                             edge_guard=0.5)
     scores = clf.predict_all(data.images)
+    single = data.known.all(axis=1) & (data.targets.sum(axis=1) == 1)  # frames of exactly one of the three
     for i, name in enumerate(clf.labels):
-        known = data.known[:, i]
-        ap = average_precision(data.targets[known, i].astype(bool), scores[known, i])
-        assert ap >= 0.85, (name, ap)
+        ap = average_precision(data.targets[single, i].astype(bool), scores[single, i])
+        assert ap >= 0.9, (name, ap)  # its head ranks its own frames above the other two kinds
     # A label's head alone: the same numbers as the column of the three.
     np.testing.assert_allclose(clf.predict(data.images[:8], "laugh"), scores[:8, 1], atol=1e-5)
     _compile_two_labels_with_one_decode(root, out)

@@ -170,3 +170,37 @@ def test_clip_the_browser_cannot_play_gets_a_proxy(page, project):
     assert duration == pytest.approx(3.0, abs=0.15)  # the original's timeline, not trimmed
     page.keyboard.press("p")  # previous clip
     page.wait_for_selector("#clips li.active[data-clip='clips/stream.mp4']")
+
+
+def test_label_picker_adds_a_label_and_keeps_the_others(page, project):
+    """A clip labeled rage on disk: add laugh in the page, mark an overlapping laugh, switch back
+    with L; the saved file has both, the rage segments untouched."""
+    label_file = project / "labels" / "stream.toml"
+    label_file.write_text('# by hand\nclip = "clips/stream.mp4"\nlabel = "rage"\nsegments = [[1, 2.5]]\n')
+    page.reload()  # the page keeps its own edits per clip: start afresh from the file
+    page.wait_for_selector(".label-chip[data-label='rage'].active")
+    wait_playable(page)
+    page.click("#label-name")
+    page.keyboard.type("laugh")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".label-chip[data-label='laugh'].active")
+    assert page.locator("#seg-rows tr").count() == 0  # laugh's own segments: none yet
+    assert page.locator("#segments-layer .seg.other[data-label='rage']").count() == 1  # rage shown faded
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("i")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("o")
+    assert page.locator("#seg-rows tr").count() == 1
+    colours = page.evaluate("[...document.querySelectorAll('.label-chip')].map(c => c.style.borderColor)")
+    assert len(set(colours)) == 2
+    page.keyboard.press("l")  # back to rage
+    page.wait_for_selector(".label-chip[data-label='rage'].active")
+    assert page.locator("#seg-rows tr td").nth(1).inner_text() == "0:01.00"
+    page.keyboard.press("s")
+    page.wait_for_selector("#message.ok:has-text('saved labels/stream.toml')")
+    saved = load_label(label_file)
+    assert [(s.start, s.end) for s in saved.by_label["rage"]] == [(1.0, 2.5)]
+    assert [(s.start, s.end) for s in saved.by_label["laugh"]] == [(1.0, 3.0)]
+    assert "# by hand" in label_file.read_text()

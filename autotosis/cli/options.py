@@ -8,6 +8,7 @@ values back into `CompileOptions` fields.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -65,7 +66,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 def _labels(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
-    names = tuple(n.strip() for n in str(value).split(",") if n.strip())
+    names = tuple(n for n in re.split(r"[\s,'\"\[\]()]+", str(value)) if n)  # "a,b" or a TOML list
     try:
         return tuple(labels_lib.check_label_name(n) for n in names) or None
     except ValueError as exc:

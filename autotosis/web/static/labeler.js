@@ -3,6 +3,8 @@
 "use strict";
 
 const SPEEDS = [0.25, 0.5, 1, 2, 4];
+// A colour per label, by its place in the clip's file (the reel's captions use the same order).
+const LABEL_COLOURS = ["#f0a531", "#3fb7ff", "#ff5ad2", "#6ee07a", "#b58cff", "#ffe14d"];
 const MIN_SEGMENT = 0.05;  // seconds; shorter spans are almost surely a double key press
 
 const S = { clips: [], info: null, edits: {}, selected: -1, inPoint: null };
@@ -13,10 +15,40 @@ function edit() { return S.info ? S.edits[S.info.clip] : null; }
 function duration() { return S.info ? S.info.duration : 0; }
 function now() { return video.currentTime || 0; }
 
+// An edit holds every label of the clip; `segments` is the current label's, so the marking
+// code works on whichever label is picked and never touches the others.
 function fromServer(info) {
   const label = info.label || { label: "rage", facecam: null, segments: [] };
-  return { label: label.label, facecam: label.facecam, segments: label.segments.map((s) => [...s]),
-           digest: info.digest, dirty: false };
+  const labels = {};
+  for (const [name, spans] of Object.entries(label.labels || { [label.label]: label.segments })) {
+    labels[name] = spans.map((s) => [...s]);
+  }
+  const e = { label: label.label, labels, facecam: label.facecam, digest: info.digest, dirty: false };
+  Object.defineProperty(e, "segments", {
+    get() { return this.labels[this.label]; },
+    set(value) { this.labels[this.label] = value; },
+  });
+  return e;
+}
+
+function labelColour(name) {
+  const index = Object.keys(edit().labels).indexOf(name);
+  return LABEL_COLOURS[(index < 0 ? 0 : index) % LABEL_COLOURS.length];
+}
+
+function pickLabel(name) {
+  const e = edit();
+  if (!/^[\w-]+$/.test(name)) { say(`a label is one word, not "${name}"`, "error"); return; }
+  if (!(name in e.labels)) { e.labels[name] = []; e.dirty = true; }
+  e.label = name;
+  S.selected = -1;
+  S.inPoint = null;
+  render();
+}
+
+function cycleLabel(delta) {
+  const names = Object.keys(edit().labels);
+  pickLabel(names[(names.indexOf(edit().label) + delta + names.length) % names.length]);
 }
 
 function changed() {
@@ -71,7 +103,7 @@ async function openClip(clip) {
   stage.style.aspectRatio = `${info.width} / ${info.height}`;
   stage.style.width = `min(100%, calc(58vh * ${info.width / info.height}))`;
   $("current").textContent = `${info.clip} → ${info.label_file}`;
-  $("label-name").value = edit().label;
+  $("label-name").value = "";
   video.dataset.proxy = "";
   if (info.playable) {
     $("preparing").hidden = true;
@@ -233,12 +265,24 @@ function renderTimeline() {
   const total = duration() || 1;
   const pct = (t) => `${(100 * t) / total}%`;
   if (!S.info) return;
+  for (const [name, spans] of Object.entries(edit().labels)) {
+    if (name === edit().label) continue;
+    for (const [a, b] of spans) {  // the clip's other labels, for context: not editable here
+      const other = el("div", { class: "seg other", title: name, dataset: { label: name } });
+      other.style.left = pct(a);
+      other.style.width = pct(b - a);
+      other.style.background = labelColour(name);
+      layer.append(other);
+    }
+  }
   edit().segments.forEach(([a, b], i) => {
     const seg = el("div", { class: `seg${i === S.selected ? " selected" : ""}`, dataset: { index: i } },
       el("div", { class: "edge start", title: "drag to move the start" }),
       el("div", { class: "edge end", title: "drag to move the end" }));
     seg.style.left = pct(a);
     seg.style.width = pct(b - a);
+    seg.style.borderColor = labelColour(edit().label);
+    if (i !== S.selected) seg.style.background = `${labelColour(edit().label)}99`;
     seg.children[0].addEventListener("pointerdown", (e) => dragEdge(e, i, 0));
     seg.children[1].addEventListener("pointerdown", (e) => dragEdge(e, i, 1));
     seg.addEventListener("pointerdown", (e) => {
@@ -322,7 +366,7 @@ async function save(force = false) {
   if (!S.info) return;
   const clip = S.info.clip;
   const e = S.edits[clip];
-  const body = { clip, label: e.label, facecam: e.facecam, segments: e.segments, digest: e.digest, force };
+  const body = { clip, labels: e.labels, facecam: e.facecam, digest: e.digest, force };
   try {
     const info = await api("POST", "/api/save", body);
     e.digest = info.digest;
@@ -367,8 +411,23 @@ function renderSegmentTable() {
   $("positive").textContent = `${positive.toFixed(1)} s positive of ${duration().toFixed(1)} s`;
 }
 
+function renderLabels() {
+  const list = $("label-list");
+  list.replaceChildren();
+  if (!S.info) return;
+  for (const [name, spans] of Object.entries(edit().labels)) {
+    const chip = el("button", { class: `label-chip${name === edit().label ? " active" : ""}`,
+                                title: "switch label (L / Shift+L)", dataset: { label: name },
+                                onclick: () => pickLabel(name) }, `${name} ${spans.length}`);
+    chip.style.borderColor = labelColour(name);
+    if (name === edit().label) chip.style.background = `${labelColour(name)}55`;
+    list.append(chip);
+  }
+}
+
 function render() {
   renderClips();
+  renderLabels();
   renderTimeline();
   renderSegmentTable();
   renderBox();
@@ -409,6 +468,7 @@ const KEYS = {
   a: autoBox,
   n: () => moveClip(1), p: () => moveClip(-1),
   s: () => save(),
+  l: (e) => cycleLabel(e.shiftKey ? -1 : 1),
   Escape: () => { S.selected = -1; S.inPoint = null; render(); },
 };
 SPEEDS.forEach((_, i) => { KEYS[String(i + 1)] = () => setSpeed(i); });
@@ -436,10 +496,11 @@ document.addEventListener("click", (event) => {
   if (event.target.closest("button")) event.target.closest("button").blur();
 });
 
-$("label-name").addEventListener("input", (event) => {
-  if (!S.info) return;
-  edit().label = event.target.value.trim();
-  changed();
+$("label-name").addEventListener("keydown", (event) => {
+  if (!S.info || event.key !== "Enter") return;
+  const name = event.target.value.trim();
+  if (name) pickLabel(name);
+  event.target.value = "";
 });
 $("play").addEventListener("click", togglePlay);
 $("mark-in").addEventListener("click", markIn);

@@ -45,7 +45,8 @@ def ours_images_per_s(size: int, batch: int, steps: int) -> float:
     """One epoch of `steps` batches through train_one_epoch on random cached crops."""
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (steps * batch, size, size, 3), dtype=np.uint8)
-    labels = (rng.random(len(images)) < 0.2).astype(np.uint8)
+    labels = (rng.random((len(images), 1)) < 0.2).astype(np.uint8)
+    known = np.ones(labels.shape, dtype=bool)
     cfg = train_lib.TrainConfig(size=size, batch_size=batch, epochs=1, cpu=True)
     model = build_model().to(memory_format=torch.channels_last)
     shape = (1, 3, 1, 1)
@@ -53,8 +54,9 @@ def ours_images_per_s(size: int, batch: int, steps: int) -> float:
                            torch.tensor(train_lib.IMAGENET_MEAN).view(shape),
                            torch.tensor(train_lib.IMAGENET_STD).view(shape), None, None)
     events = train_lib.TrainEvents()
-    train_lib.train_one_epoch(loop, images[: 2 * batch], labels[: 2 * batch], cfg, 0, 0, 10, events)
-    _, ips, _ = train_lib.train_one_epoch(loop, images, labels, cfg, 1, 0, steps, events)
+    train_lib.train_one_epoch(loop, images[: 2 * batch], labels[: 2 * batch], known[: 2 * batch], cfg, 0, 0, 10,
+                              events)
+    _, ips, _ = train_lib.train_one_epoch(loop, images, labels, known, cfg, 1, 0, steps, events)
     return ips
 
 

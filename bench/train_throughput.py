@@ -54,8 +54,8 @@ def ours_images_per_s(size: int, batch: int, steps: int) -> float:
                            torch.tensor(train_lib.IMAGENET_MEAN).view(shape),
                            torch.tensor(train_lib.IMAGENET_STD).view(shape), None, None)
     events = train_lib.TrainEvents()
-    train_lib.train_one_epoch(loop, images[: 2 * batch], labels[: 2 * batch], known[: 2 * batch], cfg, 0, 0, 10,
-                              events)
+    warm = slice(0, 2 * batch)
+    train_lib.train_one_epoch(loop, images[warm], labels[warm], known[warm], cfg, 0, 0, 10, events)
     _, ips, _ = train_lib.train_one_epoch(loop, images, labels, known, cfg, 1, 0, steps, events)
     return ips
 

@@ -151,6 +151,9 @@ def scan_key(info: media.VideoInfo, model_digest: str, fps: float | None, box: m
 
 
 def _save(path: Path, times: np.ndarray, values: np.ndarray) -> None:
+    """times and probabilities; a one-head model's as a plain column, as before several heads."""
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, times=times, values=values)
 

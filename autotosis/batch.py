@@ -207,14 +207,22 @@ def _reel_seconds(segments: list[dict], crossfade: float) -> float:
     return max(0.0, total - crossfade * max(0, len(segments) - 1))
 
 
+def _signals(scorer: object) -> set[str]:
+    """The signals a recorded scorer used: "fused" is model and loudness, else the +-joined names."""
+    text = str(scorer or "")
+    return {"model", "loudness"} if text == "fused" else set(text.split("+"))
+
+
 def _expected(options: CompileOptions, recorded_scorer: object) -> dict[str, Any]:
     """The options.json values that the asked options pin down; per-machine ones (threads,
-    render jobs) and the model's own threshold (when not given) are left out."""
+    render jobs), the scorer when not given (see completeness) and the model's own threshold
+    (when not given) are left out."""
     from autotosis.select import SelectConfig
 
-    scorer = options.scorer or ("model" if options.model is not None else "loudness")
-    want: dict[str, Any] = {"vod": str(options.vod.absolute()), "url": options.url, "scorer": scorer,
+    want: dict[str, Any] = {"vod": str(options.vod.absolute()), "url": options.url,
                             "fuse_weight": options.fuse_weight}
+    if options.scorer is not None:
+        want["scorer"] = options.scorer
     render = options.render.to_dict()
     render.pop("jobs")  # how fast, not what: a batch sizes it to the machine
     want["render"] = render
@@ -222,7 +230,7 @@ def _expected(options: CompileOptions, recorded_scorer: object) -> dict[str, Any
     select.pop("enter")
     select.pop("leave")
     want["select"] = {**select, **{k: v for k, v in options.select.items() if v is not None}}
-    if recorded_scorer != "loudness":
+    if "model" in _signals(recorded_scorer):
         want["model"] = str(options.model.absolute()) if options.model is not None else None
         scan = dataclasses.asdict(options.scan)
         want["scan"] = {k: scan[k] for k in ("mode", "device", "precision")}
@@ -247,6 +255,10 @@ def completeness(options: CompileOptions, folder: Path) -> str | None:
             return "incomplete"
     except (OSError, ValueError, KeyError, TypeError):
         return "incomplete"
+    used_model = "model" in _signals(recorded.get("scorer"))
+    if options.scorer is None and used_model != (options.model is not None):
+        # The scorer was left to choose: a model trained (or removed) since changes its choice.
+        return f"made with another scorer ({recorded.get('scorer')})"
     for key, value in _expected(options, recorded.get("scorer")).items():
         have = recorded.get(key)
         if isinstance(value, dict):
@@ -455,7 +467,8 @@ def worker_main() -> None:
     each sent as (job, base, out_root, name) through the pipe on FD, its progress and result
     sent back; ends when the parent closes the pipe. One worker compiles many VODs, so
     Python, torch and the model load once per worker, not once per VOD."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _raise_interrupt)
     conn = Connection(int(sys.argv[1]))
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before torch is imported
         os.environ[var] = sys.argv[2]
@@ -474,6 +487,10 @@ def worker_main() -> None:
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
+    """The first Ctrl-C or SIGTERM unwinds the worker; later ones (a terminal's Ctrl-C reaches the
+    worker and the parent, which then sends SIGTERM) are ignored, so they cannot cut its cleanup short."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 

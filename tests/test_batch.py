@@ -227,3 +227,43 @@ def test_one_chat_file_is_refused_for_a_batch(tmp_path: Path, monkeypatch: pytes
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == ("Error: --chat FILE is one VOD's chat replay; in a "
                                                       "batch use --chat auto (each VOD's replay beside it)")
+
+
+def test_complete_means_made_for_this_vod_with_these_options(tmp_path: Path) -> None:
+    """What a re-run skips: checked on a folder laid out as compile leaves it."""
+    import dataclasses
+
+    from autotosis.compile import CompileOptions
+
+    vod = tmp_path / "v.mp4"
+    vod.write_bytes(b"x")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    asked = CompileOptions(vod=vod, scorer=None, select={"top": None})
+    assert batch.completeness(asked, folder) == "missing"
+    (folder / "reel.mp4").write_bytes(b"x")
+    assert batch.completeness(asked, folder) == "incomplete"  # stopped before options.json
+
+    def record(scorer: str, **extra: object) -> None:
+        from autotosis.select import SelectConfig
+
+        options = {"vod": str(vod), "url": None, "scorer": scorer, "fuse_weight": asked.fuse_weight,
+                   "select": dataclasses.asdict(SelectConfig()), "render": asked.render.to_dict(), **extra}
+        (folder / "options.json").write_text(json.dumps(options))
+        (folder / "segments.json").write_text(json.dumps({"segments": []}))
+        os.utime(vod, ns=(0, 0))
+
+    record("loudness+chat")  # chose loudness and chat by itself: no model involved
+    assert batch.completeness(asked, folder) is None
+    (folder / "options.json").touch()
+    os.utime(folder / "segments.json", ns=(1, 1))
+    assert batch.completeness(asked, folder) == "incomplete"  # sidecars older than options.json
+    record("loudness")
+    assert batch.completeness(dataclasses.replace(asked, select={"top": 2}), folder) == \
+        "made with other select options (top)"
+    assert batch.completeness(dataclasses.replace(asked, model=tmp_path / "m.pt"), folder) == \
+        "made with another scorer (loudness)"  # a model trained since
+    assert batch.completeness(dataclasses.replace(asked, vod=tmp_path / "other.mp4"), folder) == \
+        f"made with another vod ({vod})"
+    os.utime(vod)
+    assert batch.completeness(asked, folder) == "the VOD changed since"

@@ -489,9 +489,13 @@ def worker_main() -> None:
 def _raise_interrupt(signum: int, frame: object) -> None:
     """The first Ctrl-C or SIGTERM unwinds the worker; later ones (a terminal's Ctrl-C reaches the
     worker and the parent, which then sends SIGTERM) are ignored, so they cannot cut its cleanup short."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a handler that does nothing, not SIG_IGN: a signal
+        signal.signal(sig, _ignore)  # already pending would then be reported as a "race condition"
     raise KeyboardInterrupt
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """Signals after the first, while the worker cleans up."""
 
 
 @dataclass

@@ -45,6 +45,14 @@ def filter_value(text: str) -> str:
     return text
 
 
+def burn_in_filter(subtitles: Path, fonts_dir: Path | None = None) -> str:
+    """The `ass` filter that burns a subtitle file into the picture, with our font folder if given."""
+    ass = "ass=filename=" + filter_value(arg_path(subtitles))
+    if fonts_dir is not None:
+        ass += ":fontsdir=" + filter_value(arg_path(fonts_dir))
+    return ass
+
+
 # Containers without a keyframe index: a seek lands on any packet before the target and
 # the decoder waits for the next keyframe, which can be after it.
 _UNINDEXED = {"mpegts", "flv", "mpeg"}
@@ -68,10 +76,7 @@ def piece_args(
     """
     chain = []
     if subtitles is not None:
-        ass = "ass=filename=" + filter_value(arg_path(subtitles))
-        if fonts_dir is not None:
-            ass += ":fontsdir=" + filter_value(arg_path(fonts_dir))
-        chain.append(ass)
+        chain.append(burn_in_filter(subtitles, fonts_dir))
     chain += [f"fps={encoding.fps}", "format=yuv420p"]
     # `lead` seconds before the cut are decoded and trimmed off in the filters (so the
     # caption's clock still starts at the cut): for seek_lead's containers, and within

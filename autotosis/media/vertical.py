@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autotosis.errors import MediaError
-from autotosis.media.encode import filter_value
+from autotosis.media.encode import burn_in_filter
 from autotosis.media.runner import arg_path, run
 
 Rect = tuple[int, int, int, int]  # x, y, width, height in the VOD's pixels
@@ -83,10 +83,7 @@ def short_graph(parts: list[Part], fps: str, lead: float = 0.0, subtitles: Path 
     stacked = "".join(f"[p{k}]" for k in range(len(parts)))
     tail = []
     if subtitles is not None:
-        ass = "ass=filename=" + filter_value(arg_path(subtitles))
-        if fonts_dir is not None:
-            ass += ":fontsdir=" + filter_value(arg_path(fonts_dir))
-        tail.append(ass)
+        tail.append(burn_in_filter(subtitles, fonts_dir))
     tail.append("format=yuv420p")
     if len(parts) > 1:
         lines.append(f"{stacked}vstack=inputs={len(parts)},{','.join(tail)}[v]")

@@ -30,10 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-from tomlkit.exceptions import ParseError
-
 from autotosis.errors import ConfigError
+from autotosis.tomlfile import parse_toml
 
 CONFIG_FILE = "autotosis.toml"
 
@@ -100,10 +98,7 @@ def load_config(folder: Path | str = ".", commands: tuple[str, ...] = ()) -> Pro
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ({exc})") from None
-    try:
-        doc = tomlkit.parse(text).unwrap()
-    except ParseError as exc:
-        raise ConfigError(f"{path}:{exc.line}: invalid TOML ({str(exc).split(' at line')[0]})") from None
+    doc = parse_toml(text, path, ConfigError)
     lines = _locate(text)
 
     def line(table: str, key: str = "") -> int:

@@ -43,6 +43,7 @@ from autotosis.errors import LabelError, MediaError
 from autotosis.fsutil import atomic_write_text
 from autotosis.timecode import format_time, parse_time
 from autotosis.timeline import Segment
+from autotosis.tomlfile import parse_toml
 
 Box = tuple[float, float, float, float]
 
@@ -237,10 +238,7 @@ def load_label(path: Path | str, check_clip: bool = True) -> LabelFile:
         raise LabelError(f"{p}: no such label file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise LabelError(f"{p}: cannot read ({exc})") from None
-    try:
-        doc = tomlkit.parse(text).unwrap()
-    except ParseError as exc:
-        raise LabelError(f"{p}:{exc.line}: invalid TOML ({str(exc).split(' at line')[0]})") from None
+    doc = parse_toml(text, p, LabelError)
 
     def fail(key: str, message: str) -> LabelError:
         return LabelError(f"{p}:{_line_of(text, key)}: {message}")

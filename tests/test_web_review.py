@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from web_support import LiveServer, cli_server, get_json, make_clip, save_screenshot
@@ -41,18 +44,28 @@ def output(compiled, tmp_path, monkeypatch) -> Path:
     return folder
 
 
-def selected(folder: Path) -> list[tuple[float, float]]:
-    return [(s["start"], s["end"]) for s in json.loads((folder / "segments.json").read_text())["segments"]]
-
-
-def test_drop_a_segment_and_render(browser, output):
-    live = LiveServer(review_app(output.parent.parent, output))
+@contextlib.contextmanager
+def review_page(browser, app) -> Iterator[tuple[LiveServer, Any, list[str]]]:  # type: ignore[no-untyped-def]
+    """`app`'s page open in a fresh Chromium context; errors the page throws are collected for the test."""
+    live = LiveServer(app)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         page.goto(live.url)
+        yield live, page, errors
+    finally:
+        context.close()
+        live.close()
+
+
+def selected(folder: Path) -> list[tuple[float, float]]:
+    return [(s["start"], s["end"]) for s in json.loads((folder / "segments.json").read_text())["segments"]]
+
+
+def test_drop_a_segment_and_render(browser, output):
+    with review_page(browser, review_app(output.parent.parent, output)) as (_, page, errors):
         spans = selected(output)
         page.wait_for_selector(".card[data-index='1']")
         assert page.locator(".card").count() == len(spans)
@@ -80,9 +93,6 @@ def test_drop_a_segment_and_render(browser, output):
                                    timeout=20000)
             page.wait_for_timeout(1500)  # let the players' loading spinners fade out
             save_screenshot(page, "review.png")
-    finally:
-        context.close()
-        live.close()
     assert not errors
 
 
@@ -116,13 +126,8 @@ def test_thumbnails_and_a_short_preview(browser, output):
     from autotosis.shorts import ShortsConfig
 
     # The game layout needs no face-cam box (the stack layout's pixels are tested in test_shorts.py).
-    live = LiveServer(review_app(output.parent.parent, output, ShortsConfig(size=(216, 384), layout="game")))
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        page.goto(live.url)
+    app = review_app(output.parent.parent, output, ShortsConfig(size=(216, 384), layout="game"))
+    with review_page(browser, app) as (live, page, errors):
         page.wait_for_selector(".card[data-index='1']")
         poster = page.locator(".card[data-index='0'] video").first.get_attribute("poster")
         assert poster and poster.endswith(".jpg") and "/thumbs/01-" in poster
@@ -141,7 +146,4 @@ def test_thumbnails_and_a_short_preview(browser, output):
         assert size[2] == pytest.approx(end - 0.5 - start, abs=0.1)
         made = list((output / "shorts").glob("02-*.mp4"))
         assert len(made) == 1 and media.probe(made[0]).height == 384
-    finally:
-        context.close()
-        live.close()
     assert not errors

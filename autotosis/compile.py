@@ -139,21 +139,21 @@ LOUDNESS_HINT = 0.3
 CHAT_HINT = 0.3
 
 
-def scan_hints(loud: Timeline | None, replay: chat_lib.ChatReplay | None = None, duration: float = 0.0,
+def scan_hints(loud: Timeline | None, chat: chat_lib.ChatTimeline | None = None,
                chat_config: chat_lib.ChatConfig | None = None) -> list[scan_lib.Hint]:
     """The cheap timelines that propose windows to a coarse scan: loudness, and chat when given.
 
     Chat lags the moment by a delay that is only estimated after the scan, so its hint is
-    the chat as written (or moved by `--chat-delay`) with the whole delay range as lead-in.
+    the chat as written (`chat`, before any delay; or moved by `--chat-delay`) with the
+    whole delay range as lead-in.
     """
     hints = []
     if loud is not None:
         hints.append(scan_lib.Hint("loudness", select_lib.loudness_score(loud), LOUDNESS_HINT))
-    if replay is not None:
+    if chat is not None:
         config = chat_config or chat_lib.ChatConfig()
-        raw = chat_lib.chat_timeline(replay.messages, duration, config)
         lead = chat_lib.DELAY_RANGE[1] if config.delay is None else 0.0
-        hints.append(scan_lib.Hint("chat", raw.shifted(config.delay or 0.0).timeline, CHAT_HINT,
+        hints.append(scan_lib.Hint("chat", chat.shifted(config.delay or 0.0).timeline, CHAT_HINT,
                                    (scan_lib.HINT_MARGIN[0] + lead, scan_lib.HINT_MARGIN[1])))
     return hints
 
@@ -178,6 +178,9 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
         # before any scan: a bad --audio-track fails at once
         track, track_why = loudness_lib.choose_track(info, options.loudness.track)
     replay = chat_lib.read_chat(options.chat) if options.chat is not None else None
+    # read once: it proposes scan windows and, moved by its delay, becomes the chat signal
+    raw_chat = (chat_lib.chat_timeline(replay.messages, info.duration, options.chat_config)
+                if replay is not None else None)
     signals, signal_notes = signals_lib.choose_signals(options.scorer, model_path is not None,
                                                        replay is not None, info.has_audio, vod)
     for message in signal_notes:
@@ -222,7 +225,7 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
             # a lower --threshold than the model's must find its moments in pass 1 too
             scan_config = dataclasses.replace(scan_config,
                                               propose=scan_lib.PROPOSE_RATIO * min(enter, threshold))
-        hints = scan_hints(loud, replay, info.duration, options.chat_config)
+        hints = scan_hints(loud, raw_chat, options.chat_config)
         scan_result = scan_lib.scan(vod, model_path, box, scan_config, events.scan_progress, options.cache,
                                     fps, model_data, hints, events.scan_stage, note, meta.heads)
         note(scan_result.summary())
@@ -242,8 +245,8 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
     if loud is not None:
         parts["loudness"] = select_lib.loudness_score(loud)
     chat = None
-    if replay is not None:
-        chat, chat_note = _chat(replay, info.duration, options.chat_config, parts)
+    if replay is not None and raw_chat is not None:
+        chat, chat_note = _chat(replay, raw_chat, options.chat_config, parts)
         note(chat_note)
         parts["chat"] = chat.timeline
         resolved["chat"] = {**options.chat_config.to_dict(), "file": str(replay.path.absolute()),
@@ -275,10 +278,9 @@ def _chosen_labels(model: Path, heads: tuple[str, ...], asked: tuple[str, ...] |
     return tuple(dict.fromkeys(asked))
 
 
-def _chat(replay: chat_lib.ChatReplay, duration: float, config: chat_lib.ChatConfig,
+def _chat(replay: chat_lib.ChatReplay, raw: chat_lib.ChatTimeline, config: chat_lib.ChatConfig,
           parts: dict[str, Timeline]) -> tuple[chat_lib.ChatTimeline, str]:
-    """The chat timeline moved by its delay (given, or estimated against the model, else loudness)."""
-    raw = chat_lib.chat_timeline(replay.messages, duration, config)
+    """The chat timeline `raw` moved by its delay (given, or estimated against the model, else loudness)."""
     head = f"chat: {len(replay.messages)} messages ({replay.format}) from {replay.path.name}"
     if config.delay is not None:
         return raw.shifted(config.delay), f"{head}; delay {config.delay:g}s (--chat-delay)"

@@ -197,11 +197,12 @@ def test_chat_proposes_windows_with_its_delay_as_lead_in():
     calm = [chat_lib.ChatMessage(float(t), f"u{t % 7}", "hello") for t in range(0, 600, 9)]
     burst = [chat_lib.ChatMessage(300.0 + k * 0.1, f"fan{k}", "LUL") for k in range(30)]
     replay = chat_lib.ChatReplay(Path("chat.log"), "log", tuple(sorted(calm + burst, key=lambda m: m.time)))
-    (hint,) = scan_hints(None, replay, 600.0, chat_lib.ChatConfig())
+    (hint,) = scan_hints(None, chat_lib.chat_timeline(replay.messages, 600.0, chat_lib.ChatConfig()))
     assert hint.name == "chat" and hint.margin[0] >= chat_lib.DELAY_RANGE[1]
     first = Timeline(np.arange(0.0, 600.0, 2.0), np.zeros(300, np.float32))
     (window,) = scan.propose_windows(first, 0.5, [hint], 600.0, 4.0)
     assert window[0] <= 300.0 - chat_lib.DELAY_RANGE[1] and 300.0 < window[1] < 330.0
-    (fixed,) = scan_hints(None, replay, 600.0, chat_lib.ChatConfig(delay=6.0))
+    fixed_delay = chat_lib.ChatConfig(delay=6.0)
+    (fixed,) = scan_hints(None, chat_lib.chat_timeline(replay.messages, 600.0, fixed_delay), fixed_delay)
     (window,) = scan.propose_windows(first, 0.5, [fixed], 600.0, 4.0)
     assert 280.0 < window[0] <= 294.0 - scan.HINT_MARGIN[0] + 1.0

@@ -33,7 +33,7 @@ class SelectConfig:
 
     enter: float = 0.5  # score that starts a highlight (compile uses the model's validation threshold)
     leave: float | None = None  # score that ends it; None: LEAVE_RATIO x enter
-    smooth: float = 1.0  # seconds of centred moving average: one odd frame is not a reaction
+    smooth: float = 1.0  # seconds of centred running median: one odd frame is not a reaction
     min_event: float = 1.0  # seconds above the threshold (before padding) to count as a moment
     pad_before: float = 3.0  # seconds of build-up kept before the moment: the reel needs the cause
     pad_after: float = 1.5  # seconds after it, so the reaction is not cut mid-word
@@ -66,13 +66,18 @@ class _Event:
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
-    """Centred moving average over `window` samples; the edges average what exists."""
+    """Centred running median over `window` (odd) samples; the edges take the median of what exists.
+
+    A median, not a mean: it removes any run shorter than half the window (one odd frame,
+    a click) yet keeps a longer run's level and edges exactly, so a 1-2 s scream still
+    scores what the model gave it. A 1 s mean lowered such a scream under the threshold.
+    """
+    values = values.astype(np.float64)
     if window <= 1 or len(values) == 0:
-        return values.astype(np.float64)
-    kernel = np.ones(window)
-    total = np.convolve(values.astype(np.float64), kernel, mode="same")
-    count = np.convolve(np.ones(len(values)), kernel, mode="same")
-    return total / count
+        return values
+    half = window // 2
+    padded = np.pad(values, half, constant_values=np.nan)
+    return np.nanmedian(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
 
 
 def hysteresis(values: np.ndarray, enter: float, leave: float) -> np.ndarray:
@@ -167,7 +172,7 @@ def loudness_score(loud: Timeline, silence_db: float = -90.0) -> Timeline:
 
 
 def smoothed_score(score: Timeline, config: SelectConfig) -> np.ndarray:
-    """The score as the thresholds see it: after the centred `config.smooth` moving average."""
+    """The score as the thresholds see it: after the centred `config.smooth` running median."""
     window = max(1, round(config.smooth / score.step)) if config.smooth > 0 else 1
     window += 1 - window % 2  # odd, so the average stays centred on its sample
     return smooth(score.values, window)

@@ -83,6 +83,13 @@ def test_smoothing_removes_a_one_sample_blip_but_keeps_a_reaction():
     assert spans(select_segments(score, config, 30.0)) == [(9.75, 13.75)]
 
 
+def test_smoothing_keeps_a_one_second_scream_at_a_high_threshold():
+    # a 1 s reaction the model scores 0.95, under a 0.9 threshold: a 1 s mean lowered it to 0.67
+    score = timeline([(10, 11, 0.95)])
+    config = SelectConfig(**{**PLAIN.__dict__, "enter": 0.9, "smooth": 1.0, "min_event": 1.0})
+    assert spans(select_segments(score, config, 30.0)) == [(9.75, 10.75)]
+
+
 def test_no_duration_ends_at_the_last_sample():
     assert spans(select_segments(timeline([(28, 30, 0.9)]), PLAIN)) == [(27.75, 29.75)]
 
@@ -92,7 +99,9 @@ def test_empty_timeline():
 
 
 def test_smooth_and_hysteresis_primitives():
-    np.testing.assert_allclose(smooth(np.array([0.0, 3.0, 0.0, 0.0]), 3), [1.5, 1.0, 1.0, 0.0])
+    np.testing.assert_allclose(smooth(np.array([0.0, 3.0, 0.0, 0.0]), 3), [1.5, 0.0, 0.0, 0.0])
+    two_samples = np.array([0.0, 0.0, 2.0, 2.0, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(smooth(two_samples, 3), two_samples)
     values = np.array([0.1, 0.6, 0.45, 0.3, 0.45, 0.6, 0.2])
     assert hysteresis(values, 0.5, 0.4).tolist() == [False, True, True, False, False, True, False]
 

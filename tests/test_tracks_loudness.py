@@ -132,10 +132,11 @@ def test_loudness_calibrates_on_a_compressed_real_style_soundtrack(project):
 
 def test_an_empty_selection_names_the_smoothed_maximum():
     times = np.arange(0, 30, 0.5) + 0.25
-    values = np.where(np.abs(times - 10.25) < 0.1, 0.67, 0.1)  # one window at 0.67, smoothed to 0.29
+    values = np.where(np.abs(times - 10.25) < 0.1, 0.67, 0.1)  # one odd window: smoothing removes it
+    values[(times > 20) & (times < 21)] = 0.45  # two windows at 0.45: smoothing keeps them
     why = select_lib.explain_empty(Timeline(times, values), select_lib.SelectConfig(), 30.0)
-    assert why == ("no moment scored 0.50 or more (the highest after 1s smoothing is 0.29); "
-                   "lower --threshold below 0.29")
+    assert why == ("no moment scored 0.50 or more (the highest after 1s smoothing is 0.45); "
+                   "lower --threshold below 0.45")
 
 
 def test_synthetic_streams_record_obs_tracks(tmp_path):

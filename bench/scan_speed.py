@@ -17,12 +17,17 @@ not depend on the weights. What a coarse scan decodes densely does, so the untra
 model proposes nothing itself (its proposal level is set above 1) and a scripted hint
 proposes `--events-per-hour` moments of 3 s, standing for the shouts and chat bursts
 of a real stream; bench/accuracy.py measures the share on streams with real moments.
+
+The `compile` row is a whole `autotosis compile --scan coarse` of the same picture with a
+voice that shouts `--events-per-hour` times: probe, loudness, the coarse scan led by the
+loudness hints, selection, and a captioned reel of the `--compile` loudest moments.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -77,6 +82,47 @@ def bench_model(folder: Path) -> Path:
 
         save_checkpoint(path, build_model(), ModelMeta())
     return path
+
+
+def quiet_model(folder: Path) -> Path:
+    """An untrained ResNet-18 whose head says "nothing here" at every frame: the model proposes
+    no window, so what a compile decodes densely and cuts is what the loudness hints found."""
+    path = folder / "quiet.pt"
+    if not path.exists():
+        import torch
+
+        from autotosis.model import ModelMeta, build_model, save_checkpoint
+
+        model = build_model()
+        with torch.no_grad():
+            model.fc.weight.zero_()
+            model.fc.bias.fill_(-20.0)
+        save_checkpoint(path, model, ModelMeta())
+    return path
+
+
+def shouts_vod(vod: Path, per_hour: float) -> Path:
+    """The VOD's picture (stream-copied) with a voice that shouts for 3 s `per_hour` times an hour."""
+    path = vod.with_name(f"{vod.stem}_shouts.mp4")
+    if not path.exists():
+        duration = media.probe(vod).duration
+        with atomic_path(path) as part:
+            voice = media.shouts_graph(duration, 3600 / per_hour)
+            media.run(media.replace_audio_args(vod, voice, part), part)
+    return path
+
+
+def whole_compile(vod: Path, model: Path, top: int) -> float:
+    """Wall seconds of one `autotosis compile --scan coarse` (fresh cache): probe, loudness, the
+    coarse scan led by the loudness hints, selection of the `top` loudest moments, a reel of them."""
+    with tempfile.TemporaryDirectory() as work:
+        cmd = [sys.executable, "-m", "autotosis", "compile", str(vod), "--model", str(model),
+               "--scan", "coarse", "--scorer", "model+loudness", "--threshold", "0.3", "--top", str(top),
+               "--facecam", "0.75,0,1,0.33", "--out", str(Path(work) / "out")]
+        started = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, text=True,
+                       env={**os.environ, "AUTOTOSIS_CACHE": str(Path(work) / "cache")})
+        return time.perf_counter() - started
 
 
 def bare_decode(vod: Path) -> float:
@@ -142,6 +188,8 @@ def main() -> None:
     parser.add_argument("--events-per-hour", type=float, default=30.0,
                         help="moments the scripted hint proposes to the coarse scan")
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--compile", type=int, default=10, metavar="N",
+                        help="also time a whole coarse compile with a reel of N highlights (0: no)")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -162,6 +210,11 @@ def main() -> None:
             print(f"{lead}  {mode:<10}{got['wall']:>7.1f}s{got['wall'] / decode:>7.2f}"
                   f"{duration / got['wall']:>7.0f}x{got['dense'] / duration:>7.0%}{got['rss_mb']:>8.0f}"
                   f"  {got['plan']}", flush=True)
+        if args.compile:
+            shouting = shouts_vod(vod, args.events_per_hour)
+            took = whole_compile(shouting, quiet_model(args.folder), args.compile)
+            print(f"{'':41}  {'compile':<10}{took:>7.1f}s{took / decode:>7.2f}{duration / took:>7.0f}x"
+                  f"  (coarse scan, loudness and a reel of {args.compile} highlights)", flush=True)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,8 @@ from autotosis.media.synthetic import (
     lavfi_vod_args,
     make_lavfi_vod,
     make_tracks_vod,
+    replace_audio_args,
+    shouts_graph,
     tracks_vod_args,
 )
 from autotosis.media.vertical import (
@@ -81,6 +83,7 @@ __all__ = [
     "explain", "ffmpeg_bin", "ffprobe_bin", "filter_value", "frames", "frames_args",
     "integrated_loudness", "interrupts_held", "keyframe_args", "keyframe_info", "lavfi_vod_args",
     "loudnorm_filter", "loudnorm_measure", "loudnorm_measure_args", "make_browser_proxy",
-    "make_lavfi_vod", "make_tracks_vod", "parse_loudnorm", "piece_args", "pixel_box", "probe", "run",
-    "run_all", "seek_lead", "short_args", "short_graph", "still_args", "tracks_vod_args",
+    "make_lavfi_vod", "make_tracks_vod", "parse_loudnorm", "piece_args", "pixel_box", "probe",
+    "replace_audio_args", "run", "run_all", "seek_lead", "short_args", "short_graph", "shouts_graph",
+    "still_args", "tracks_vod_args",
 ]

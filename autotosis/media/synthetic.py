@@ -219,3 +219,18 @@ def make_tracks_vod(output: Path | str, duration: float, tracks: Sequence[tuple[
     with atomic_path(target) as part:
         run(tracks_vod_args(part, duration, tracks, width, height, fps), part)
     return target
+
+
+def shouts_graph(duration: float, every: float, length: float = 3.0, gain_db: float = 18.0) -> str:
+    """A lavfi tone that is `gain_db` louder for `length` seconds once every `every` seconds
+    (starting half an interval in): a stream's talking with its shouts, for benches."""
+    gain = 10 ** (gain_db / 20)
+    loud = f"lt(mod(t+{every / 2:g},{every:g}),{length:g})"
+    return (f"aevalsrc=exprs='0.03*sin(2*PI*220*t)*(1+{gain - 1:.4f}*{loud})'"
+            f":sample_rate=48000:duration={duration:g}")
+
+
+def replace_audio_args(video: Path | str, audio_graph: str, output: Path | str) -> list[str]:
+    """The picture of `video` stream-copied, with the sound of a lavfi audio graph."""
+    return ["-i", arg_path(video), "-f", "lavfi", "-i", audio_graph, "-map", "0:v:0", "-map", "1:a:0",
+            "-c:v", "copy", "-c:a", "aac", "-b:a", "96k", "-shortest", arg_path(output)]

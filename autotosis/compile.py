@@ -387,10 +387,13 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
 
     from autotosis.plot import plot_timeline
 
+    label_thresholds = {name: selection_config(options.select, scored, name).enter
+                        for name in scored.label_scores}
     files["plot"] = plot_timeline(folder / "timeline.png", info.duration, segments, scored.score,
                                   scored.loudness, config.enter,
                                   f"{vod.name}: {len(segments)} segment(s) by {scored.scorer}",
-                                  chat=scored.chat.timeline if scored.chat is not None else None)
+                                  chat=scored.chat.timeline if scored.chat is not None else None,
+                                  label_scores=scored.label_scores, thresholds=label_thresholds)
     if not segments:
         why = select_lib.explain_empty(scored.score, config, info.duration)
         raise AutotosisError(f"{vod}: no highlights: {why} (see {files['plot']})")

@@ -1,6 +1,9 @@
 """timeline.png: the score (and loudness) over the whole VOD with the chosen segments shaded;
 pr_curve.png: eval's frame-level precision/recall against truth.
 
+With several labels, each label's score, threshold and segments are drawn in its own
+colour (the palette the captions and the review page use).
+
 One look tells whether the threshold sits right: peaks outside shading are missed
 moments, shading without a peak is padding or merging at work. With truth (eval),
 a band along the bottom shows where the moments really were.
@@ -15,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from autotosis import palette
 from autotosis.fsutil import atomic_path
 from autotosis.timeline import Segment, Timeline
 
@@ -33,20 +37,38 @@ def plot_timeline(
     path: Path, duration: float, segments: Sequence[Segment], score: Timeline | None = None,
     loudness: Timeline | None = None, threshold: float | None = None, title: str = "",
     truth: Sequence[Segment] = (), chat: Timeline | None = None,
+    label_scores: dict[str, Timeline] | None = None, thresholds: dict[str, float] | None = None,
 ) -> Path:
     """Write the plot atomically; `truth` (eval's labeled moments) is drawn as a bottom band,
-    `chat` (the chat replay's 0..1 score, already moved by its delay) as a second score line."""
+    `chat` (the chat replay's 0..1 score, already moved by its delay) as a second score line.
+
+    `label_scores` (several labels) replaces `score` with a line per label, each with its
+    own threshold from `thresholds` and its segments shaded in its colour.
+    """
     plt = _pyplot()
     minutes = 60.0 if duration > 600 else 1.0
     unit = "min" if minutes > 1 else "s"
+    several = bool(label_scores) and len(label_scores or {}) > 1
+    colours = palette.label_colours([*(label_scores or {}), *(seg.label for seg in segments if seg.label)]) \
+        if several else {}
     fig, ax = plt.subplots(figsize=(14, 3.6), dpi=100)
     try:
         for seg in segments:
-            ax.axvspan(seg.start / minutes, seg.end / minutes, color="tab:orange", alpha=0.3, lw=0)
+            shade = colours.get(seg.label or "", "tab:orange")
+            ax.axvspan(seg.start / minutes, seg.end / minutes, color=shade, alpha=0.3, lw=0)
         for i, seg in enumerate(truth):
             ax.axvspan(seg.start / minutes, seg.end / minutes, ymin=0, ymax=0.06, color="tab:purple", lw=0,
                        label=None if i else "truth")
-        if score is not None and len(score):
+        if several:
+            for name, line in (label_scores or {}).items():
+                ax.plot(line.times / minutes, line.values, color=colours[name], lw=0.9, label=name)
+                own = (thresholds or {}).get(name)
+                if own is not None:
+                    ax.axhline(own, color=colours[name], lw=0.8, ls="--", label=f"{name} threshold {own:.2f}")
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_ylabel("score")
+            threshold = None
+        elif score is not None and len(score):
             ax.plot(score.times / minutes, score.values, color="tab:blue", lw=0.8, label="score")
             ax.set_ylim(-0.02, 1.02)
             ax.set_ylabel("score")
@@ -56,7 +78,7 @@ def plot_timeline(
         if threshold is not None:
             ax.axhline(threshold, color="tab:red", lw=0.8, ls="--", label=f"threshold {threshold:.2f}")
         if loudness is not None and len(loudness):
-            other = ax.twinx() if score is not None else ax
+            other = ax.twinx() if score is not None or several else ax
             other.plot(loudness.times / minutes, loudness.values, color="tab:green", lw=0.6, alpha=0.7,
                        label="loudness (dBFS)")
             other.set_ylabel("loudness (dBFS)")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autotosis import media
+from autotosis import media, palette
 from autotosis.errors import AutotosisError, MediaError
 from autotosis.fsutil import atomic_path, atomic_write_text, exclusive, write_error
 from autotosis.hardware import cores
@@ -63,14 +63,10 @@ def score_colour(score: float) -> str:
     return f"&H00{green:02X}{red:02X}&"
 
 
-# One colour per label in a reel of several (ASS &HBBGGRR&): cyan, magenta, orange, lime, violet, ...
-LABEL_COLOURS = ("&H00FFD000&", "&H00FF40FF&", "&H000090FF&", "&H0040FF80&", "&H00FF6080&", "&H0000FFFF&")
-
-
 def label_colours(labels: Sequence[str]) -> dict[str, str]:
-    """A caption colour per label, in order of first appearance."""
-    names = list(dict.fromkeys(labels))
-    return {name: LABEL_COLOURS[k % len(LABEL_COLOURS)] for k, name in enumerate(names)}
+    """A caption colour (ASS) per label, in order of first appearance: the palette's, so a
+    label looks the same in the reel, timeline.png and the review page."""
+    return {name: palette.ass_colour(colour) for name, colour in palette.label_colours(labels).items()}
 
 
 def ass_time(seconds: float) -> str:

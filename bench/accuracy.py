@@ -4,6 +4,7 @@
     .venv/bin/python bench/accuracy.py --minutes 1.5    # shorter streams, a quicker look
     .venv/bin/python bench/accuracy.py --section scan --minutes 1.5 \
         --streams 720p60-bottom-left,short-reactions-1-2s,gop10-local-recording   # scan modes
+    .venv/bin/python bench/accuracy.py --section labels --minutes 2   # rage and laugh, one model (~10 min)
 
 The training data is `autotosis demo`'s (24 clips of one streamer, 640x360 at 30 fps,
 face-cam top right). The evaluation streams show the same streamer with everything
@@ -24,10 +25,11 @@ import math
 import time
 from pathlib import Path
 
-from autotosis import demo, synth
-from autotosis.compile import CompileEvents, CompileOptions
-from autotosis.evaluate import evaluate_vod
+from autotosis import demo, media, synth
+from autotosis.compile import CompileEvents, CompileOptions, score_vod, select_highlights
+from autotosis.evaluate import evaluate_vod, event_metrics
 from autotosis.facecam import detect_facecam
+from autotosis.labels import load_label, make_label_file, save_label
 from autotosis.loudness import LoudnessConfig
 from autotosis.scan import ScanConfig
 from autotosis.train import train
@@ -152,9 +154,11 @@ def main() -> None:
                         help="signals section: streams at 320x180, 15 fps (with --model from `demo --quick`)")
     parser.add_argument("--no-model", action="store_true",
                         help="signals section only: skip training and the rows that need the model")
-    parser.add_argument("--section", choices=("all", "appearance", "signals", "scan"), default="all",
+    parser.add_argument("--section", default="all",
+                        choices=("all", "appearance", "signals", "scan", "labels"),
                         help="appearance: the four streams above; signals: each scorer with chat and tracks; "
-                        "scan: dense, coarse and keyframes scans on the four streams and two more")
+                        "scan: dense, coarse and keyframes scans on the four streams and two more; "
+                        "labels: a rage+laugh model on its own small data, per-label events")
     parser.add_argument("--streams", help="appearance and scan: only these streams (comma-separated names)")
     args = parser.parse_args()
 
@@ -163,6 +167,9 @@ def main() -> None:
     cache = args.folder / "cache"
     if args.no_model:
         signals_section(args, None, cache)
+        return
+    if args.section == "labels":
+        labels_section(args.folder / "labels", args.minutes, args.seed)
         return
     if not model.exists():
         started = time.perf_counter()
@@ -213,6 +220,100 @@ def appearance_section(args: argparse.Namespace, model: Path, cache: Path) -> No
         print(f"  {scorer:<9} precision {precision:.2f} ({hits}/{selected})  "
               f"recall {recall:.2f} ({found}/{total})")
 
+
+# ---------------------------------------------------------------- labels: rage and laugh from one model
+
+# Small enough to train in a few minutes on two cores: demo --quick's size and resolution.
+LABEL_CLIPS = 16
+LABEL_CLIP_SECONDS = 16.0
+LABELS_CONFIG = demo.QUICK
+LABELS = ("rage", "laugh")  # laugh: the synthetic streamer's "hype" reaction
+
+
+def _two_label_file(spec: synth.StreamSpec, clip: Path, path: Path) -> Path:
+    """A label file naming both reactions: rages and laughs (synth's hype spans)."""
+    spans = {"rage": spec.rage, "laugh": spec.hype}
+    return save_label(make_label_file(clip, spec.facecam, {k: tuple(v) for k, v in spans.items()}), path)
+
+
+def make_label_data(folder: Path, minutes: float, seed: int) -> tuple[Path, Path, Path]:
+    """Clips with rages, laughs, both or neither, labelled with both; a held-out VOD and its truth."""
+    config = LABELS_CONFIG
+    streamer = synth.Streamer.from_seed(seed)
+    labels_dir = folder / "labels"
+    common = dict(width=config.width, height=config.height, fps=config.fps, facecam=demo.FACECAM,
+                  streamer=streamer)
+    for index in range(LABEL_CLIPS):
+        clip, label = folder / "clips" / f"clip{index:02d}.mp4", labels_dir / f"clip{index:02d}.toml"
+        if clip.exists() and label.exists():
+            continue
+        rages, laughs = (index % 4) in (0, 1), (index % 4) in (1, 2)  # rage, both, laugh, calm
+        spec = synth.scripted(LABEL_CLIP_SECONDS, seed=seed * 1000 + 300 + index, rages=int(rages),
+                              hypes=int(laughs), bangs=int(index % 3 != 1), flashes=int(index % 2 == 1),
+                              rage_length=(2.0, 3.5), hype_length=(1.5, 3.0), gap=1.0,
+                              backdrop=demo.BACKDROPS[index % len(demo.BACKDROPS)], **common)
+        synth.make_stream(clip, spec, preset="ultrafast")
+        _two_label_file(spec, clip, label)
+    vod, truth = folder / "vod" / "stream.mp4", folder / "vod" / "stream.toml"
+    if not (vod.exists() and truth.exists()):
+        seconds = minutes * 60
+        n = max(2, round(seconds / 30))
+        spec = synth.scripted(seconds, seed=seed * 1000 + 998, rages=n, hypes=n, bangs=n, flashes=n,
+                              rage_length=(4.0, 8.0), hype_length=(2.5, 4.0), gap=8.0, backdrop="life",
+                              **common)
+        synth.make_stream(vod, spec, preset="ultrafast")
+        _two_label_file(spec, vod, truth)
+    return labels_dir, vod, truth
+
+
+def labels_section(folder: Path, minutes: float, seed: int) -> None:
+    """Train one rage+laugh model, compile a held-out VOD once with both labels, per-label events."""
+    started = time.perf_counter()
+    labels_dir, vod, truth_path = make_label_data(folder, minutes, seed)
+    print(f"labels: data in {time.perf_counter() - started:.0f}s", flush=True)
+    model, cache = folder / "rage+laugh.pt", folder / "cache"
+    if not model.exists():
+        started = time.perf_counter()
+        result = train(TrainConfig(labels_dir=labels_dir, out=model, size=LABELS_CONFIG.size,
+                                   epochs=LABELS_CONFIG.epochs + 3, seed=seed, cpu=True, cache=cache))
+        print(f"labels: trained in {time.perf_counter() - started:.0f}s", flush=True)
+        for name, metrics in (result.best.get("labels") or {}).items():
+            print(f"  {name:<8} val AP {metrics.get('ap', float('nan')):.3f}  threshold "
+                  f"{metrics.get('threshold', float('nan')):.2f}", flush=True)
+    decodes = 0
+    frames = media.frames
+
+    def counted(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        nonlocal decodes
+        decodes += 1
+        return frames(*args, **kwargs)  # type: ignore[arg-type]
+
+    media.frames = counted  # type: ignore[assignment]
+    try:
+        options = CompileOptions(vod=vod, model=model, scorer="model", cache=cache, out_dir=folder / "eval",
+                                 labels=LABELS)
+        started = time.perf_counter()
+        scored = score_vod(options)
+        segments = select_highlights({}, scored, scored.info.duration)
+        took = time.perf_counter() - started
+    finally:
+        media.frames = frames  # type: ignore[assignment]
+    truth = load_label(truth_path)
+    by_label = {truth.label: truth.segments, **truth.more}
+    header = f"{'label':<8}{'threshold':>10}{'P':>6}{'R':>6}{'IoU':>6}{'found':>7}{'segs':>6}"
+    summary = scored.scan.summary() if scored.scan else "no scan"
+    print(f"\nlabels: one compile of {vod.name} ({scored.info.duration / 60:.1f} min) with "
+          f"{', '.join(LABELS)} in {took:.0f}s; {decodes} ffmpeg frame decode(s) "
+          f"({'one decode' if decodes == 1 else 'NOT one decode'}; {summary})")
+    print(header + "\n" + "-" * len(header))
+    for name in LABELS:
+        own = [s for s in segments if s.label == name]
+        e = event_metrics(by_label[name], own)
+        print(f"{name:<8}{scored.thresholds[name]:>10.2f}{_f(e.precision):>6}{_f(e.recall):>6}"
+              f"{_f(e.mean_iou):>6}{f'{e.found}/{e.truth}':>7}{e.selected:>6}", flush=True)
+    misplaced = [s for s in segments if s.label not in LABELS]
+    if misplaced:
+        print(f"  {len(misplaced)} segment(s) without one of the labels: {misplaced}")
 
 
 # ---------------------------------------------------------------- signals: model, loudness per track, chat

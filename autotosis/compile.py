@@ -427,7 +427,8 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
 def rerender(folder: Path, segments: list[Segment], events: CompileEvents | None = None) -> Path:
     """Render a compiled folder's reel again from edited `segments` (the review page's button).
 
-    Only the reel is replaced: segments.json keeps compile's own selection.
+    Only the reel is replaced: segments.json keeps compile's own selection. A reel of several
+    labels keeps each segment's caption label, colour and own score (scores.csv's columns).
     """
     events = events or CompileEvents()
     try:
@@ -437,7 +438,8 @@ def rerender(folder: Path, segments: list[Segment], events: CompileEvents | None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise AutotosisError(f"{folder / 'options.json'}: cannot read ({exc})") from None
     scores_path = folder / "scores.csv"
-    score = Timeline.from_csv(scores_path) if scores_path.exists() else None
+    columns = Timeline.columns_from_csv(scores_path) if scores_path.exists() else {}
+    score = next(iter(columns.values()), None)
     label = resolved.get("label", "loud")
     return render_lib.render_reel(vod, segments, folder / "reel.mp4", config, score, label, True,
-                                  events.render_progress)
+                                  events.render_progress, columns if len(columns) > 1 else None)

@@ -73,3 +73,13 @@ class Timeline:
         if data.size == 0:
             return cls(np.zeros(0), np.zeros(0))
         return cls(data[:, 0].copy(), data[:, 1].copy())
+
+    @classmethod
+    def columns_from_csv(cls, path: Path) -> dict[str, Timeline]:
+        """Every column of a CSV with a column per label (time, rage, laugh, ...), by name."""
+        with open(path, encoding="utf-8") as handle:
+            names = handle.readline().strip().split(",")[1:]
+        data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+        if data.size == 0:
+            return {name: cls(np.zeros(0), np.zeros(0)) for name in names}
+        return {name: cls(data[:, 0].copy(), data[:, k + 1].copy()) for k, name in enumerate(names)}

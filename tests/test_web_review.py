@@ -70,6 +70,7 @@ def test_drop_a_segment_and_render(browser, output):
         page.wait_for_selector(".card[data-index='1']")
         assert page.locator(".card").count() == len(spans)
         assert "peak" in page.locator(".card[data-index='0'] .score").inner_text()
+        assert page.locator("#legend").is_hidden() and page.locator(".label-badge").count() == 0  # one label
         page.wait_for_function("document.querySelector('.card video').readyState >= 1", timeout=20000)
 
         page.click(".card[data-index='1'] [data-toggle]")
@@ -146,4 +147,44 @@ def test_thumbnails_and_a_short_preview(browser, output):
         assert size[2] == pytest.approx(end - 0.5 - start, abs=0.1)
         made = list((output / "shorts").glob("02-*.mp4"))
         assert len(made) == 1 and media.probe(made[0]).height == 384
+    assert not errors
+
+
+def _as_two_labels(folder: Path) -> list[str]:
+    """Make the compiled folder what a two-label compile writes: a label per segment in
+    segments.json, a score column per label in scores.csv. Returns the segments' labels."""
+    data = json.loads((folder / "segments.json").read_text())
+    labels = ["rage" if i % 2 == 0 else "laugh" for i in range(len(data["segments"]))]
+    for row, label in zip(data["segments"], labels, strict=True):
+        row["label"] = label
+    (folder / "segments.json").write_text(json.dumps({**data, "label": "rage"}))
+    rows = (folder / "scores.csv").read_text().splitlines()[1:]
+    text = ["time,rage,laugh", *(f"{r},{1 - float(r.split(',')[1]):.5f}" for r in rows)]
+    (folder / "scores.csv").write_text("\n".join(text) + "\n")
+    return labels
+
+
+def test_a_reel_of_two_labels_shows_each_in_its_colour(browser, output):
+    """Legend, card badges and timeline marks name each segment's label in the palette's colour."""
+    from autotosis import palette
+
+    labels = _as_two_labels(output)
+    colours = palette.label_colours(["rage", "laugh"])
+    with review_page(browser, review_app(output.parent.parent, output)) as (live, page, errors):
+        page.wait_for_selector(".card[data-index='1'] .label-badge")
+        legend = page.locator("#legend .legend-item")
+        assert legend.all_inner_texts() == ["rage", "laugh"]
+        swatches = page.eval_on_selector_all("#legend .swatch", "els => els.map(e => e.style.background)")
+        marks = page.eval_on_selector_all(
+            "#strip .seg", "els => els.map(e => [e.dataset.label, getComputedStyle(e).borderTopColor])")
+        badges = page.eval_on_selector_all(".label-badge", "els => els.map(e => e.textContent)")
+        assert badges == labels
+        expected = {name: "rgb({}, {}, {})".format(*(int(c[i:i + 2], 16) for i in (1, 3, 5)))
+                    for name, c in colours.items()}
+        assert swatches == [expected["rage"], expected["laugh"]]
+        assert marks == [[label, expected[label]] for label in labels]
+        # a nudged laugh card is scored on the laugh column (1 - the rage score here)
+        laugh = live.request("GET", "/api/stats?start=1&end=4&label=laugh")[1]
+        rage = live.request("GET", "/api/stats?start=1&end=4&label=rage")[1]
+        assert laugh["mean"] == pytest.approx(1 - rage["mean"], abs=1e-3)
     assert not errors

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from autotosis import media
+from autotosis import media, palette
 from autotosis.errors import AutotosisError
 from autotosis.fsutil import atomic_write_text
 from autotosis.highlights import Highlight, label_of, peak_time
@@ -83,9 +83,22 @@ class Review:
         # file (named by compile's sidecars, never by the request) and its proxy.
         app.file_routes["/vod/"] = self.vod_file
 
-    def _timeline(self) -> Timeline | None:
+    def _columns(self) -> dict[str, Timeline]:
+        """scores.csv's timelines by column: one ("score"), or one per label of a several-label reel."""
         scores = self.folder / "scores.csv"
-        return Timeline.from_csv(scores) if scores.exists() else None
+        return Timeline.columns_from_csv(scores) if scores.exists() else {}
+
+    def _timeline(self, label: str | None = None) -> Timeline | None:
+        """The score a segment of `label` was chosen on (its own column), else the first column."""
+        columns = self._columns()
+        return columns.get(label or "", next(iter(columns.values()), None))
+
+    def _colours(self) -> dict[str, str]:
+        """A colour per label when the reel has several, in the order the captions and the plot
+        take them (the score columns, then segment labels); none for a one-label reel."""
+        columns = [name for name in self._columns() if name != "score"]
+        names = [*columns, *(seg.label for seg in self.sidecars.segments if seg.label)]
+        return palette.label_colours(names) if len(set(names)) > 1 else {}
 
     def _chat(self) -> np.ndarray | None:
         path = self.folder / "chat.csv"
@@ -99,18 +112,22 @@ class Review:
             start, end = float(request.query["start"]), float(request.query["end"])
         except (KeyError, ValueError):
             raise HttpError(HTTPStatus.BAD_REQUEST, "give start and end in seconds") from None
-        return {**_score_stats(self._timeline(), start, end), "chat": _chat_stats(self._chat(), start, end)}
+        timeline = self._timeline(request.query.get("label"))
+        return {**_score_stats(timeline, start, end), "chat": _chat_stats(self._chat(), start, end)}
 
     def review(self, request: Request) -> dict[str, Any]:
         """Everything the page shows: plot, VOD, segments with scores and the saved decisions."""
-        timeline = self._timeline()
         chat = self._chat()
         saved = self._saved_decisions()
+        colours = self._colours()
         segments = []
         for i, seg in enumerate(self.sidecars.segments):
             decision = saved.get(i, {"keep": True, "start": seg.start, "end": seg.end})
+            label = seg.label or self.sidecars.label
+            timeline = self._timeline(label)
             segments.append({
                 "index": i, "start": decision["start"], "end": decision["end"], "keep": decision["keep"],
+                "label": label, "colour": colours.get(label),
                 "original": [seg.start, seg.end], "thumb": self._thumb(i),
                 "selected_peak": seg.peak, "selected_mean": seg.mean,
                 **_score_stats(timeline, decision["start"], decision["end"]),
@@ -127,6 +144,7 @@ class Review:
             "plot": "/media/" + self.app.relative(plot) if plot.exists() else None,
             "reel": "/media/" + self.app.relative(reel) if reel.exists() else None,
             "segments": segments,
+            "labels": [{"name": name, "colour": colour} for name, colour in colours.items()],
             "render": dict(self._render),
         }
 
@@ -136,9 +154,10 @@ class Review:
         return "/media/" + self.app.relative(found[0]) if found else None
 
     def _short_item(self, index: int, start: float, end: float) -> Highlight:
-        scores = self._timeline()
+        own = self.sidecars.segments[index].label if 0 <= index < len(self.sidecars.segments) else ""
+        scores = self._timeline(own)
         stats = _score_stats(scores, start, end)
-        segment = Segment(start, end, stats["peak"] or 0.0, stats["mean"] or 0.0)
+        segment = Segment(start, end, stats["peak"] or 0.0, stats["mean"] or 0.0, label=own)
         return Highlight(index, segment, label_of(segment, self.sidecars.label or "highlight"),
                          peak_time(segment, scores))
 
@@ -236,7 +255,8 @@ class Review:
             self._render = {"state": "running", "error": None}
         atomic_write_text(self.folder / REVIEW_FILE, json.dumps({"segments": decisions}, indent=1) + "\n")
         ordered = sorted(decisions, key=lambda r: r["start"])
-        kept = [Segment(r["start"], r["end"]) for r in ordered if r["keep"]]
+        labels = [seg.label for seg in self.sidecars.segments]
+        kept = [Segment(r["start"], r["end"], label=labels[r["index"]]) for r in ordered if r["keep"]]
         threading.Thread(target=self._run_render, args=(kept,), daemon=True).start()
         return dict(self._render)
 
@@ -326,7 +346,8 @@ def read_sidecars(folder: Path) -> Sidecars:
     try:
         data = json.loads((folder / "segments.json").read_text(encoding="utf-8"))
         segments = [Segment(float(s["start"]), float(s["end"]), float(s.get("peak", 0)),
-                            float(s.get("mean", 0))) for s in data["segments"]]
+                            float(s.get("mean", 0)), label=str(s.get("label") or ""))
+                    for s in data["segments"]]
         vod = Path(data["vod"])
         label = str(data.get("label", ""))
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -18,12 +18,27 @@ function renderStrip() {
   strip.replaceChildren();
   const total = R.data.duration || Math.max(1, ...R.segments.map((s) => s.end));
   for (const s of R.segments) {
-    const block = el("div", { class: `seg${s.keep ? "" : " dropped"}`, title: `#${s.index + 1}` });
+    const block = el("div", { class: `seg${s.keep ? "" : " dropped"}`, title: `#${s.index + 1} ${s.label || ""}`,
+      dataset: { label: s.label || "" } });
+    if (s.colour && s.keep) { block.style.background = `${s.colour}99`; block.style.borderColor = s.colour; }
     block.style.left = `${(100 * s.start) / total}%`;
     block.style.width = `${Math.max(0.3, (100 * (s.end - s.start)) / total)}%`;
     block.addEventListener("click", () => document.querySelector(`.card[data-index="${s.index}"]`).scrollIntoView({ behavior: "smooth" }));
     strip.append(block);
   }
+}
+
+// A reel of several labels: a swatch per label above the strip, in the captions' colours.
+function renderLegend() {
+  const labels = R.data.labels || [];
+  $("legend").hidden = labels.length === 0;
+  $("legend").replaceChildren(...labels.map((l) => el("span", { class: "legend-item", dataset: { label: l.name } },
+    el("span", { class: "swatch", style: `background: ${l.colour}` }), l.name)));
+}
+
+function labelBadge(s) {
+  if (!s.colour) return null;
+  return el("span", { class: "label-badge", style: `background: ${s.colour}`, dataset: { label: s.label } }, s.label);
 }
 
 function scoreText(s) {
@@ -58,6 +73,7 @@ function card(s) {
     player,
     el("div", { class: "row" },
       el("b", {}, `#${s.index + 1}`),
+      labelBadge(s),
       el("span", { class: "span grow" }, `${fmtTime(s.start, 1)} – ${fmtTime(s.end, 1)} (${(s.end - s.start).toFixed(1)} s)`),
       shortButton, toggle),
     shortBox,
@@ -98,7 +114,8 @@ function move(s, side, delta) {
   else s.end = clamp(s.end + delta, s.start + 0.1, limit);
   redraw(s);
   const [start, end] = [s.start, s.end];
-  api("GET", `/api/stats?start=${start}&end=${end}`).then((stats) => {
+  const label = encodeURIComponent(s.label || "");
+  api("GET", `/api/stats?start=${start}&end=${end}&label=${label}`).then((stats) => {
     if (s.start !== start || s.end !== end) return;  // a later nudge asked again
     Object.assign(s, stats);
     redraw(s);
@@ -114,6 +131,7 @@ function redraw(s) {
 
 function draw() {
   summary();
+  renderLegend();
   renderStrip();
   $("cards").replaceChildren(...R.segments.map(card));
 }

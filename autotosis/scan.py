@@ -105,6 +105,73 @@ class Hint:
     margin: tuple[float, float] = HINT_MARGIN  # seconds looked at before and after each run
 
 
+@dataclass(frozen=True)
+class ScanModel:
+    """A further checkpoint scored from the same decode (`--model` given again): its file,
+    its face-cam box (None: the whole frame) and its bytes when the caller read them already."""
+
+    path: Path
+    box: media.Box | None
+    data: bytes | None = None
+
+
+@dataclass(frozen=True)
+class SharedCrop:
+    """How one decode feeds several models: ffmpeg crops the union of their boxes and scales
+    it just enough that every model's box keeps at least its input size; each model then
+    cuts its own rectangle (x, y, w, h, in the decoded picture) and resizes it to its size."""
+
+    box: media.Box  # the union, as fractions of the frame
+    size: tuple[int, int] | None  # what ffmpeg scales the union to (None: its own pixels)
+    rects: tuple[tuple[int, int, int, int], ...]
+
+
+def shared_crop(info: media.VideoInfo, boxes: Sequence[media.Box | None], sizes: Sequence[int],
+                source: Path | str = "video") -> SharedCrop:
+    """The one crop several models' crops come from (see SharedCrop); never above the source's
+    pixels, so a small face-cam next to a big one costs no more than the big one needs."""
+    full = (0.0, 0.0, 1.0, 1.0)
+    pixels = [media.pixel_box(box or full, info.width, info.height, source) for box in boxes]
+    x0, y0 = min(p[0] for p in pixels), min(p[1] for p in pixels)
+    x1, y1 = max(p[0] + p[2] for p in pixels), max(p[1] + p[3] for p in pixels)
+    width, height = x1 - x0, y1 - y0
+    scale = min(1.0, max(max(size / p[2], size / p[3]) for p, size in zip(pixels, sizes, strict=True)))
+    out_w, out_h = (width, height)
+    if scale < 1.0:
+        out_w, out_h = max(2, round(width * scale)), max(2, round(height * scale))
+    fx, fy = out_w / width, out_h / height
+    rects = []
+    for x, y, w, h in pixels:
+        left, top = round((x - x0) * fx), round((y - y0) * fy)
+        right, bottom = round((x + w - x0) * fx), round((y + h - y0) * fy)
+        rects.append((left, top, max(1, right - left), max(1, bottom - top)))
+    union = (x0 / info.width, y0 / info.height, x1 / info.width, y1 / info.height)
+    return SharedCrop(union, None if (out_w, out_h) == (width, height) else (out_w, out_h), tuple(rects))
+
+
+def cut(images: np.ndarray, rect: tuple[int, int, int, int], size: int) -> np.ndarray:
+    """One model's crops out of shared-crop frames: its rectangle, area-resized to size x size
+    (uint8 NHWC in and out, as ffmpeg's own crop and scale would hand them over)."""
+    import torch
+
+    x, y, w, h = rect
+    part = torch.from_numpy(np.ascontiguousarray(images[:, y:y + h, x:x + w])).permute(0, 3, 1, 2).float()
+    if (h, w) != (size, size):
+        part = torch.nn.functional.interpolate(part, size=(size, size), mode="area")
+    return part.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+
+
+@dataclass(frozen=True)
+class _Scorer:
+    """What a pass decodes (box, size) and how a batch of decoded frames becomes
+    probabilities (N, heads): one model on its own crops, or several on a shared crop."""
+
+    box: media.Box | None
+    size: int | tuple[int, int] | None
+    heads: int
+    predict: Callable[[np.ndarray], np.ndarray]
+
+
 def resolved_precision(config: ScanConfig) -> str:
     """What "auto" means here (model.inference_dtype decides the same way), for the cache key."""
     return auto_precision(config.device) if config.precision == "auto" else config.precision
@@ -384,9 +451,8 @@ def _spans_left(spans: Sequence[tuple[float, float | None]], last: float, back: 
     return left
 
 
-def _run_pass(vod: Path | str, info: media.VideoInfo, classifier: Classifier, box: media.Box | None,
-              config: ScanConfig, folder: Path, job: _Pass, progress: ProgressFn | None,
-              decode: media.DecodePlan) -> _Scanned:
+def _run_pass(vod: Path | str, info: media.VideoInfo, scorer: _Scorer, config: ScanConfig, folder: Path,
+              job: _Pass, progress: ProgressFn | None, decode: media.DecodePlan) -> _Scanned:
     """Decode the pass's spans and score them: cached, resumable, decode and inference overlapped."""
     final, partial = folder / f"{job.key}.npz", folder / f"{job.key}.partial.npz"
     total = sum((info.duration if e is None else e) - s for s, e in job.spans)
@@ -400,7 +466,7 @@ def _run_pass(vod: Path | str, info: media.VideoInfo, classifier: Classifier, bo
             done += min(max(last - start, 0.0), stop_at - start)
         progress(min(done, total), total)
 
-    heads = len(classifier.labels)
+    heads = scorer.heads
     done = _load_columns(final)
     if done is not None and done[1].shape[1] == heads:
         report(math.inf)
@@ -422,12 +488,11 @@ def _run_pass(vod: Path | str, info: media.VideoInfo, classifier: Classifier, bo
         # without an index): start a little earlier, on the grid, and drop what is done.
         spans = _spans_left(spans, last, max(1.0, media.seek_lead(info)), grid)
 
-    size = int(classifier.meta.size)
     batches: queue.Queue = queue.Queue(maxsize=config.queue_batches)
     stop = threading.Event()
     decoder = threading.Thread(
         target=_decode_into, name="autotosis-decode", daemon=True, args=(batches, stop, spans),
-        kwargs=dict(path=vod, fps=grid, box=box, size=size, keyframes=grid is None,
+        kwargs=dict(path=vod, fps=grid, box=scorer.box, size=scorer.size, keyframes=grid is None,
                     batch_size=config.batch_size, info=info, decode=decode),
     )
     decoder.start()
@@ -444,7 +509,7 @@ def _run_pass(vod: Path | str, info: media.VideoInfo, classifier: Classifier, bo
             stamps = np.round(item.times * grid) / grid if grid else item.times  # one grid across resumes
             # Strictly increasing: never a sample twice across a resume or at a stream's end.
             keep = stamps > np.maximum.accumulate(np.concatenate([[last], stamps[:-1]]))
-            probabilities = classifier.predict_all(item.images[keep])
+            probabilities = scorer.predict(item.images[keep])
             times.append(stamps[keep])
             values.append(probabilities)
             scored += int(keep.sum())
@@ -465,6 +530,22 @@ def _run_pass(vod: Path | str, info: media.VideoInfo, classifier: Classifier, bo
     columns = np.concatenate(values) if values else np.zeros((0, heads), np.float32)
     timeline = Timeline(all_times, np.ascontiguousarray(columns[:, 0]))
     return _Scanned(timeline, False, resume_at, scored, last, columns)
+
+
+def _scorer(vod: Path | str, info: media.VideoInfo, models: Sequence[ScanModel],
+            classifiers: Sequence[Classifier]) -> _Scorer:
+    """One model: ffmpeg crops and scales its box, as always. Several: a SharedCrop."""
+    if len(classifiers) == 1:
+        only = classifiers[0]
+        return _Scorer(models[0].box, int(only.meta.size), len(only.labels), only.predict_all)
+    sizes = [int(c.meta.size) for c in classifiers]
+    shared = shared_crop(info, [m.box for m in models], sizes, vod)
+
+    def predict(images: np.ndarray) -> np.ndarray:
+        parts = zip(classifiers, shared.rects, sizes, strict=True)
+        return np.concatenate([c.predict_all(cut(images, rect, size)) for c, rect, size in parts], axis=1)
+
+    return _Scorer(shared.box, shared.size, sum(len(c.labels) for c in classifiers), predict)
 
 
 def _finish(folder: Path, key: str, got: _Scanned) -> None:
@@ -488,6 +569,7 @@ def scan(
     stage: StageFn | None = None,
     note: Callable[[str], None] | None = None,
     labels: Sequence[str] | None = None,
+    more: Sequence[ScanModel] = (),
 ) -> ScanResult:
     """Score a VOD with a checkpoint: cached, resumable, decode and inference overlapped.
 
@@ -499,12 +581,16 @@ def scan(
     falling back to the CPU). Every head of the model is scored in the same forward pass
     over the same decoded crops: `ScanResult.by_label` has a timeline per head, named by
     `labels` (the checkpoint's heads).
+
+    `more` are further checkpoints, each with its own box and input size, scored from the
+    same decode (one ffmpeg per pass, see SharedCrop); their heads follow the first model's,
+    and `labels` names them all in that order.
     """
     started = time.perf_counter()
     if config.mode not in MODES:
         raise ValueError(f"unknown scan mode {config.mode!r} (use {', '.join(MODES)})")
     info = media.probe(vod)
-    model_file = Path(model_path)
+    models = [ScanModel(Path(model_path), box, model_data), *more]
     rate = fps if fps is not None else config.fps
     if not config.keyframes and not rate:
         raise ValueError("scan needs a sampling fps unless it runs on keyframes")
@@ -512,10 +598,15 @@ def scan(
     # `autotosis train` replaces the file meanwhile.
     from autotosis.model import read_checkpoint
 
-    model_bytes = model_data if model_data is not None else read_checkpoint(model_file)
-    digest, precision = hashlib.sha256(model_bytes).hexdigest(), resolved_precision(config)
+    blobs = [m.data if m.data is not None else read_checkpoint(m.path) for m in models]
+    digest, precision = hashlib.sha256(blobs[0]).hexdigest(), resolved_precision(config)
+    key_box = box
+    if len(models) > 1:  # every model's bytes and box (its input size is in its bytes)
+        parts = [hashlib.sha256(b).hexdigest() + "@" + ("full" if m.box is None else ",".join(
+            f"{v:.6f}" for v in m.box)) for m, b in zip(models, blobs, strict=True)]
+        digest, key_box = hashlib.sha256("|".join(parts).encode()).hexdigest(), None
     folder = (cache if cache is not None else cache_dir()) / "scans"
-    dense_key = scan_key(info, digest, rate, box, config.keyframes, precision)
+    dense_key = scan_key(info, digest, rate, key_box, config.keyframes, precision)
     if config.mode != "coarse":
         done = _load_columns(folder / f"{dense_key}.npz")  # before loading torch: a cached scan is instant
         if done is not None and (labels is None or done[1].shape[1] == len(labels)):
@@ -530,9 +621,12 @@ def scan(
     from autotosis.model import load_classifier
 
     torch.set_num_threads(config.threads)
-    classifier = load_classifier(model_file, config.device, model_bytes, config.precision)
-    del model_bytes
-    classifier.batch_size = config.batch_size
+    classifiers = [load_classifier(m.path, config.device, b, config.precision)
+                   for m, b in zip(models, blobs, strict=True)]
+    del blobs
+    for classifier in classifiers:
+        classifier.batch_size = config.batch_size
+    scorer = _scorer(vod, info, models, classifiers)
     decode = media.decode_plan(config.device, info.codec, info.rotation)
     if decode.reason and note is not None:
         note(decode.reason)
@@ -544,7 +638,7 @@ def scan(
     if config.mode != "coarse":
         begin("scan")
         job = _Pass(((0.0, None),), None if config.keyframes else rate, dense_key)
-        got = _run_pass(vod, info, classifier, box, config, folder, job, progress, decode)
+        got = _run_pass(vod, info, scorer, config, folder, job, progress, decode)
         _check_complete(vod, info, got.last, 10.0 if config.keyframes else max(2.0, 3.0 / float(rate or 1.0)))
         _finish(folder, dense_key, got)
         return ScanResult(got.timeline, False, got.resumed_from, time.perf_counter() - started, got.samples,
@@ -556,7 +650,7 @@ def scan(
                            else media.keyframe_info(vod, info), rate)
     if plan.kind == "dense":
         begin("scan")
-        got = _run_pass(vod, info, classifier, box, config, folder, _Pass(((0.0, None),), rate, dense_key),
+        got = _run_pass(vod, info, scorer, config, folder, _Pass(((0.0, None),), rate, dense_key),
                         progress, decode)
         if not got.cached:
             _check_complete(vod, info, got.last, max(2.0, 3.0 / rate))
@@ -566,29 +660,28 @@ def scan(
                           by_label(got.timeline.times, got.columns, labels))
 
     begin("scan 1/2 keyframes")
-    first_key = scan_key(info, digest, rate, box, True, precision)
-    first = _run_pass(vod, info, classifier, box, config, folder, _Pass(((0.0, None),), None, first_key),
+    first_key = scan_key(info, digest, rate, key_box, True, precision)
+    first = _run_pass(vod, info, scorer, config, folder, _Pass(((0.0, None),), None, first_key),
                       progress, decode)
     if not first.cached:
         _check_complete(vod, info, first.last, max(10.0, 1.5 * (plan.interval or 0.0)))
         _finish(folder, first_key, first)
     threshold = config.propose
     if threshold is None:
-        threshold = PROPOSE_RATIO * min(classifier.meta.threshold_for(h) for h in classifier.labels)
+        threshold = PROPOSE_RATIO * min(c.meta.threshold_for(h) for c in classifiers for h in c.labels)
     # several heads: a moment of any label proposes a window
     proposer = Timeline(first.timeline.times, first.columns.max(axis=1)) if first.columns.shape[1] > 1 \
         else first.timeline
     windows = propose_windows(proposer, threshold, hints, info.duration, rate,
                               max(MERGE_GAP, plan.interval or 0.0))
     dense_seconds = sum(e - s for s, e in windows)
-    fine_key = scan_key(info, digest, rate, box, False, precision,
+    fine_key = scan_key(info, digest, rate, key_box, False, precision,
                         "windows:" + ";".join(f"{s:.3f}-{e:.3f}" for s, e in windows))
     # In a file without an index a seek may land late: start early enough to be inside.
     lead = media.seek_lead(info)
     spans = tuple((_resume_point(s, lead, rate) if lead else s, e) for s, e in windows)
     begin(f"scan 2/2 dense in {len(windows)} window(s)")
-    fine = _run_pass(vod, info, classifier, box, config, folder, _Pass(spans, rate, fine_key), progress,
-                     decode)
+    fine = _run_pass(vod, info, scorer, config, folder, _Pass(spans, rate, fine_key), progress, decode)
     if not fine.cached:
         _finish(folder, fine_key, fine)
     first_heads = by_label(first.timeline.times, first.columns, labels)

@@ -87,3 +87,46 @@ def test_interrupted_scan_resumes(setup, tmp_path):
     assert np.allclose(resumed.timeline.times, whole.times, atol=1e-3)
     assert np.allclose(resumed.timeline.values, whole.values, atol=1e-4)
     assert not list((tmp_path / "b" / "scans").glob("*.partial.npz"))
+
+
+@pytest.fixture(scope="module")
+def second(setup) -> Path:
+    """Another checkpoint: its own label and a bigger input size (boxes are given per scan)."""
+    import torch
+
+    torch.manual_seed(1)
+    path = setup[0].parent / "laugh.pt"
+    save_checkpoint(path, build_model(), ModelMeta(size=48, fps=2.0, label="laugh"))
+    return path
+
+
+def test_two_models_with_their_own_boxes_and_sizes_from_one_decode(setup, second, tmp_path, monkeypatch):
+    vod, model = setup
+    calls: list[dict] = []
+    real = media.frames
+    monkeypatch.setattr(media, "frames", lambda *a, **k: calls.append(k) or real(*a, **k))
+    more = [scan.ScanModel(second, RIGHT)]
+    result = scan.scan(vod, model, LEFT, cache=tmp_path, fps=2.0, labels=("rage", "laugh"), more=more)
+    assert len(calls) == 1 and list(result.by_label) == ["rage", "laugh"] and result.samples == 20
+
+    # Each model saw its own box at its own size, cut from the one shared decode ...
+    info = media.probe(vod)
+    shared = scan.shared_crop(info, [LEFT, RIGHT], [32, 48])
+    assert shared.size == (128, 96)  # the whole frame at 0.4: the small boxes keep 64x48 px each
+    frames = np.concatenate([b.images for b in real(vod, 2.0, shared.box, shared.size)])
+    for path, box, other, rect, size, name in ((model, LEFT, RIGHT, shared.rects[0], 32, "rage"),
+                                              (second, RIGHT, LEFT, shared.rects[1], 48, "laugh")):
+        crops = scan.cut(frames, rect, size)
+        own = np.concatenate([b.images for b in real(vod, 2.0, box, size)]).astype(int)
+        wrong = np.concatenate([b.images for b in real(vod, 2.0, other, size)]).astype(int)
+        assert np.abs(crops - own).mean() < 4 < np.abs(crops - wrong).mean()  # ffmpeg's own crop, near enough
+        expected = load_classifier(path).predict(crops)
+        np.testing.assert_allclose(result.by_label[name].values, expected, atol=1e-4)
+
+    # ... cached under every model and box; another box for one of them scans again.
+    calls.clear()
+    assert scan.scan(vod, model, LEFT, cache=tmp_path, fps=2.0, labels=("rage", "laugh"), more=more).cached
+    assert not calls
+    moved = [scan.ScanModel(second, (0.5, 0.0, 1.0, 0.5))]
+    again = scan.scan(vod, model, LEFT, cache=tmp_path, fps=2.0, labels=("rage", "laugh"), more=moved)
+    assert not again.cached

@@ -399,8 +399,9 @@ def resolve_base(base: CompileOptions) -> tuple[CompileOptions, str | None]:
         note = "no trained model in models/: choosing highlights by loudness alone " \
                "(train one with `autotosis train`, or pass --model)"
     cache = (base.cache or cache_dir()).absolute()
-    return dataclasses.replace(base, model=model.absolute() if model else None, scorer=scorer,
-                               cache=cache), note
+    more = tuple(path.absolute() for path in base.more_models)
+    return dataclasses.replace(base, model=model.absolute() if model else None, more_models=more,
+                               scorer=scorer, cache=cache), note
 
 
 class BatchEvents:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from autotosis import chat as chat_lib
 from autotosis import editors, media
@@ -35,6 +36,9 @@ from autotosis.errors import AutotosisError, ModelError
 from autotosis.fsutil import atomic_write_text, exclusive
 from autotosis.paths import MODELS_DIR, OUTPUT_DIR
 from autotosis.timeline import Segment, Timeline
+
+if TYPE_CHECKING:
+    from autotosis.model import ModelMeta
 
 SCORERS = ("model", "loudness", "chat", "fused")  # and any +-joined set: see signals.py
 # Loudness's share next to the model in model+loudness (`--fuse-weight`): see signals.py.
@@ -76,6 +80,7 @@ class CompileOptions:
     cache: Path | None = None  # None: paths.cache_dir()
     profile: str | None = None  # the autotosis.toml profile the options came from, for options.json
     labels: tuple[str, ...] | None = None  # the model's heads to select on; None: every one it has
+    more_models: tuple[Path, ...] = ()  # --model given again: checkpoints scored from the same decode
 
 
 @dataclass(frozen=True)
@@ -201,23 +206,17 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
     thresholds: dict[str, float] = {}
     if "model" in signals:
         assert model_path is not None
-        from autotosis.model import load_checkpoint, read_checkpoint
-
-        model_data = read_checkpoint(model_path)  # metadata and weights from one version of the file
-        _, meta, _ = load_checkpoint(model_path, model_data)
-        chosen = _chosen_labels(model_path, meta.heads, options.labels)
-        thresholds = {name: meta.threshold_for(name) for name in chosen}
+        used = _models([model_path, *options.more_models])
+        chosen = _chosen_labels(model_path if len(used) == 1 else "--model",
+                                tuple(h for _, _, meta in used for h in meta.heads), options.labels)
+        used = [m for m in used if set(m[2].heads) & set(chosen)]  # a model no chosen label needs is not run
+        model_path = used[0][0]
+        thresholds = {name: meta.threshold_for(name) for _, _, meta in used for name in meta.heads
+                      if name in chosen}
         label, threshold = chosen[0], thresholds[chosen[0]]
-        box = meta.facecam if options.facecam is None else options.facecam
-        if box is None or box == "auto":
-            from autotosis.facecam import detect_facecam
-
-            guess = detect_facecam(vod)
-            why = "as asked" if box == "auto" else "no box given or in the model"
-            box = guess.box
-            note(f"{vod}: face-cam detected ({why}) at {list(box)}, a face in "
-                 f"{guess.frames_with_face}/{guess.frames_sampled} sampled frames")
-        fps = options.scan.fps or float(meta.fps)
+        boxes = [_facecam(vod, options.facecam, meta.facecam, note) for _, _, meta in used]
+        box = boxes[0]
+        fps = options.scan.fps or max(float(meta.fps) for _, _, meta in used)
         scan_config = options.scan
         enter = options.select.get("enter")
         if scan_config.mode == "coarse" and scan_config.propose is None and enter is not None \
@@ -226,8 +225,11 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
             scan_config = dataclasses.replace(scan_config,
                                               propose=scan_lib.PROPOSE_RATIO * min(enter, threshold))
         hints = scan_hints(loud, raw_chat, options.chat_config)
+        more = [scan_lib.ScanModel(path, own, data)
+                for (path, data, _), own in zip(used[1:], boxes[1:], strict=True)]
         scan_result = scan_lib.scan(vod, model_path, box, scan_config, events.scan_progress, options.cache,
-                                    fps, model_data, hints, events.scan_stage, note, meta.heads)
+                                    fps, used[0][1], hints, events.scan_stage, note,
+                                    [h for _, _, meta in used for h in meta.heads], more)
         note(scan_result.summary())
         head_scores = {name: scan_result.by_label.get(name, scan_result.timeline) for name in chosen}
         model_scores = head_scores[label]
@@ -235,6 +237,10 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
                         scan={**dataclasses.asdict(scan_config), "fps": fps})
         if len(chosen) > 1:
             resolved.update(labels=list(chosen), thresholds=thresholds)
+        if len(used) > 1:
+            resolved["models"] = [{"model": str(Path(path).absolute()), "facecam": list(own),
+                                   "labels": list(meta.heads)}
+                                  for (path, _, meta), own in zip(used, boxes, strict=True)]
     elif "chat" in signals and "loudness" not in signals:
         label = "chat"
 
@@ -268,7 +274,41 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
                   resolved, tuple(notes), chat, label_scores, thresholds)
 
 
-def _chosen_labels(model: Path, heads: tuple[str, ...], asked: tuple[str, ...] | None) -> tuple[str, ...]:
+def _models(paths: list[Path]) -> list[tuple[Path, bytes, ModelMeta]]:
+    """(path, bytes, metadata) of each checkpoint, read once; ModelError when two score one label."""
+    from autotosis.model import load_checkpoint, read_checkpoint
+
+    out: list[tuple[Path, bytes, ModelMeta]] = []
+    owner: dict[str, Path] = {}
+    for path in dict.fromkeys(paths):
+        data = read_checkpoint(path)  # metadata and weights from one version of the file
+        _, meta, _ = load_checkpoint(path, data)
+        for name in meta.heads:
+            if name in owner:
+                raise ModelError(f"{path}: scores '{name}', as {owner[name]} does: give each label "
+                                 "to one --model")
+            owner[name] = path
+        out.append((path, data, meta))
+    return out
+
+
+def _facecam(vod: Path, given: media.Box | Literal["auto"] | None, own: media.Box | None,
+             note: Callable[[str], None]) -> media.Box:
+    """A model's box: --facecam, else the checkpoint's, else detected on the VOD."""
+    box = own if given is None else given
+    if box is not None and box != "auto":
+        return box
+    from autotosis.facecam import detect_facecam
+
+    guess = detect_facecam(vod)
+    why = "as asked" if box == "auto" else "no box given or in the model"
+    note(f"{vod}: face-cam detected ({why}) at {list(guess.box)}, a face in "
+         f"{guess.frames_with_face}/{guess.frames_sampled} sampled frames")
+    return guess.box
+
+
+def _chosen_labels(model: Path | str, heads: tuple[str, ...],
+                   asked: tuple[str, ...] | None) -> tuple[str, ...]:
     """The heads `--labels` asks for, in the order asked; every head when not asked."""
     if not asked:
         return heads

@@ -152,3 +152,16 @@ def test_a_profile_reproduces_a_command_line_exactly(tmp_path, monkeypatch):
     assert opt_a == opt_b
     sizes = {(tmp_path / d / "reel.mp4").stat().st_size for d in ("typed", "profiled")}
     assert len(sizes) == 1
+
+
+def test_model_takes_one_path_or_a_list(project):
+    """--model repeats, so the file may give one checkpoint or several."""
+    (project / "autotosis.toml").write_text('[compile]\nmodel = ["models/rage.pt", "models/laugh.pt"]\n\n'
+                                             '[profile.one]\nmodel = "models/rage.pt"\n')
+    several = invoke("config", "compile")
+    assert several.exit_code == 0, several.output
+    assert _resolved(several.output, "compile")["model"][0] == "[models/rage.pt,"
+    assert "models/laugh.pt]" in several.output
+    one = invoke("config", "compile", "--profile", "one")
+    assert one.exit_code == 0, one.output
+    assert _resolved(one.output, "compile")["model"][0] == "[models/rage.pt]"

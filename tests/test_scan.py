@@ -130,3 +130,19 @@ def test_two_models_with_their_own_boxes_and_sizes_from_one_decode(setup, second
     moved = [scan.ScanModel(second, (0.5, 0.0, 1.0, 0.5))]
     again = scan.scan(vod, model, LEFT, cache=tmp_path, fps=2.0, labels=("rage", "laugh"), more=moved)
     assert not again.cached
+
+
+def test_a_label_two_checkpoints_score_is_a_one_line_error(setup, tmp_path):
+    from click.testing import CliRunner
+
+    from autotosis.cli.main import cli
+
+    vod, model = setup  # its one head is called "rage", as is this one's
+    twin = tmp_path / "twin.pt"
+    save_checkpoint(twin, build_model(), ModelMeta(size=32, fps=2.0))
+    args = ["compile", str(vod), "--model", str(model), "--model", str(twin), "--scorer", "model",
+            "--facecam", "0,0,0.5,0.5", "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(cli, args, env={"AUTOTOSIS_CACHE": str(tmp_path / "cache"),
+                                                "AUTOTOSIS_DEBUG": ""})
+    assert result.exit_code == 1
+    assert result.output == f"Error: {twin}: scores 'rage', as {model} does: give each label to one --model\n"

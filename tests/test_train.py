@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -283,6 +284,7 @@ def test_three_labels_one_backbone_separate_them(tmp_path: Path) -> None:
     # A label's head alone: the same numbers as the column of the three.
     np.testing.assert_allclose(clf.predict(data.images[:8], "laugh"), scores[:8, 1], atol=1e-5)
     _compile_two_labels_with_one_decode(root, out)
+    _compile_two_checkpoints_with_one_decode(root, out)
 
 
 def _compile_two_labels_with_one_decode(root: Path, model: Path) -> None:
@@ -317,3 +319,50 @@ def _compile_two_labels_with_one_decode(root: Path, model: Path) -> None:
     assert (root / "out" / "scores.csv").read_text().splitlines()[0] == "time,rage,laugh"
     chapters = (root / "out" / "chapters.txt").read_text()
     assert "rage #" in chapters and "laugh #" in chapters
+
+
+def _compile_two_checkpoints_with_one_decode(root: Path, reactions: Path) -> None:
+    """Two separately trained checkpoints (rage at 40 px on the labelled box, laugh at 48 px on
+    a wider box) scored by one compile: one decode, each model on its own crop, both labels in
+    the reel. A label two checkpoints score is a one-line error."""
+    from autotosis.labels import save_label
+
+    wide = root / "labels-wide"
+    for path in sorted((root / "labels").glob("*.toml")):
+        label = load_label(path)
+        x0, y0, x1, y1 = label.facecam or (0.0, 0.0, 1.0, 1.0)
+        box = (max(0.0, x0 - 0.1), max(0.0, y0 - 0.05), min(1.0, x1 + 0.05), min(1.0, y1 + 0.1))
+        save_label(dataclasses.replace(label, facecam=box), wide / path.name)
+    rage, laugh = root / "models" / "rage.pt", root / "models" / "laugh.pt"
+    common = ("--fps", "3", "--epochs", "5", "--batch-size", "16", "--lr", "2e-3", "--val-fraction", "0.34")
+    for out, size, labels in ((rage, "40", "labels"), (laugh, "48", "labels-wide")):
+        code, text = _run_train(root, "--labels-dir", str(root / labels), "--label", out.stem, "--size", size,
+                                *common, "--out", str(out))
+        assert code == 0, text
+
+    decodes: list[dict] = []
+    real_frames = media.frames
+
+    def counted(*args, **kwargs):
+        decodes.append(kwargs)
+        return real_frames(*args, **kwargs)
+
+    env = {"AUTOTOSIS_CACHE": str(root / "cache"), "AUTOTOSIS_DEBUG": ""}
+    base = ["compile", str(root / "vod.mp4"), "--preset", "ultrafast", "--scorer", "model"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(media, "frames", counted)
+        result = CliRunner().invoke(cli, [*base, "--model", str(rage), "--model", str(laugh),
+                                          "--out", str(root / "out2")], env=env)
+    assert result.exit_code == 0, result.output
+    assert len(decodes) == 1  # one ffmpeg decode for both checkpoints
+    options = json.loads((root / "out2" / "options.json").read_text())
+    assert [m["labels"] for m in options["models"]] == [["rage"], ["laugh"]]
+    assert options["models"][0]["facecam"] != options["models"][1]["facecam"]
+    segments = json.loads((root / "out2" / "segments.json").read_text())["segments"]
+    assert {s["label"] for s in segments} == {"rage", "laugh"}
+    assert (root / "out2" / "scores.csv").read_text().splitlines()[0] == "time,rage,laugh"
+
+    twice = CliRunner().invoke(cli, [*base, "--model", str(reactions), "--model", str(rage),
+                                     "--out", str(root / "out3")], env=env)
+    assert twice.exit_code == 1 and twice.output.count("\n") == 1
+    assert twice.output.startswith(f"Error: {rage}: scores 'rage', as {reactions} does")

@@ -34,6 +34,12 @@ def options_of(command: click.Command) -> dict[str, click.Option]:
     return out
 
 
+def _value(option: click.Option, value: Any) -> Any:
+    """A file's value as the option takes it: one value for a repeatable option is a list of one
+    (`model = "models/a.pt"` and `model = ["models/a.pt", "models/b.pt"]` both work)."""
+    return [value] if option.multiple and not isinstance(value, list | tuple) else value
+
+
 def _commands(ctx: click.Context) -> dict[str, click.Command]:
     root = ctx.find_root().command
     return dict(root.commands) if isinstance(root, click.Group) else {}
@@ -61,7 +67,7 @@ def _check(config: ProjectConfig, commands: dict[str, click.Command]) -> None:
                     raise ConfigError(f"{where}: {setting.value} is not a whole number")
                 probe = click.Context(commands[command_name], info_name=command_name, resilient_parsing=False)
                 try:
-                    option.process_value(probe, setting.value)
+                    option.process_value(probe, _value(option, setting.value))
                 except click.BadParameter as exc:
                     raise ConfigError(f"{where}: {exc.message}") from None
                 except (TypeError, ValueError) as exc:
@@ -84,7 +90,7 @@ def resolve(ctx: click.Context, command: str, profile: str | None,
         for key, setting in layer.items():
             if key in options:
                 source = f"{setting.where} {config.path.name}:{setting.line}"
-                found[options[key].name or key] = (setting.value, source)
+                found[options[key].name or key] = (_value(options[key], setting.value), source)
     return config, found
 
 

@@ -92,7 +92,10 @@ scoring_options = _stack(
     click.option(
         "--model",
         type=click.Path(path_type=Path, dir_okay=False),
-        help="Checkpoint to score with (default: the newest models/*.pt; none: loudness only).",
+        multiple=True,
+        help="Checkpoint to score with (default: the newest models/*.pt; none: loudness only). "
+        "Repeat it to score several checkpoints, each with its own labels, face-cam box and size, "
+        "from one decode of the VOD.",
     ),
     click.option(
         "--labels",
@@ -237,7 +240,8 @@ def scoring_fields(values: dict[str, Any], vod: Path | None = None) -> dict[str,
         "weights": parse_weights(values["weights"]),
         "chat": Path(chat_file) if chat_file else None,
         "chat_config": chat,
-        "model": values["model"],
+        "model": values["model"][0] if values["model"] else None,
+        "more_models": tuple(values["model"][1:]),
         "labels": values["labels"],
         "scorer": values["scorer"],
         "facecam": values["facecam"],

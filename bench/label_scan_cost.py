@@ -1,4 +1,5 @@
-"""Scan cost of a model with three labels (three heads on one backbone) against one label.
+"""Scan cost of a model with three labels (three heads on one backbone) against one label,
+and of two checkpoints (each its own box and size) scored from one decode.
 
     .venv/bin/python bench/label_scan_cost.py              # a 3-minute 720p30 VOD, 3 rounds
     .venv/bin/python bench/label_scan_cost.py --minutes 1 --rounds 2
@@ -7,7 +8,11 @@ Both models are untrained ResNet-18s at the default size and fps (speed does not
 on the weights); the three-label one differs only in its head. Each scan runs in this
 process with an empty cache, the two alternating so machine noise hits both; the figure
 is the ratio of the medians, and the number of VOD decodes each scan started (one for
-every label at once). VODs are cached in AUTOTOSIS_CACHE/bench.
+every label at once). The two-checkpoint rows pair the one-label model with a second
+one at 96 px, on a box next to the first (a small union to decode) or in the opposite
+corner (the union is nearly the whole frame: what decoding full frames would cost):
+two backbones run, so inference doubles while the decode is shared. VODs are cached
+in AUTOTOSIS_CACHE/bench.
 """
 
 from __future__ import annotations
@@ -50,26 +55,33 @@ def main() -> None:
             return real(*a, **k)
 
         media.frames = counted  # type: ignore[assignment]
-        times: dict[int, list[float]] = {1: [], 3: []}
-        starts: dict[int, list[int]] = {1: [], 3: []}
+        second = Path(tmp) / "second.pt"
+        save_checkpoint(second, build_model(), ModelMeta(label="laugh", size=96))
         box = (0.72, 0.04, 0.98, 0.46)
+        near = scan_lib.ScanModel(second, (0.50, 0.04, 0.72, 0.46))
+        far = scan_lib.ScanModel(second, (0.02, 0.52, 0.30, 0.98))
+        runs = {"one label": (models[1], ()), "three labels": (models[3], ()),
+                "two checkpoints, near boxes": (models[1], (near,)),
+                "two checkpoints, far boxes": (models[1], (far,))}
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        starts: dict[str, list[int]] = {name: [] for name in runs}
         for k in range(args.rounds):
-            for heads, path in models.items():
+            for n, (name, (path, more)) in enumerate(runs.items()):
                 before = len(decodes)
                 started = time.perf_counter()
-                result = scan_lib.scan(vod, path, box, cache=Path(tmp) / f"cache{heads}-{k}", fps=4.0)
-                times[heads].append(time.perf_counter() - started)
-                starts[heads].append(len(decodes) - before)
-                assert len(result.by_label) == heads
+                result = scan_lib.scan(vod, path, box, cache=Path(tmp) / f"cache{n}-{k}", fps=4.0, more=more)
+                times[name].append(time.perf_counter() - started)
+                starts[name].append(len(decodes) - before)
+                assert len(result.by_label) == (3 if name == "three labels" else 1 + len(more))
         media.frames = real  # type: ignore[assignment]
-    one, three = statistics.median(times[1]), statistics.median(times[3])
+    one = statistics.median(times["one label"])
     print(f"VOD: {vod.name} ({args.minutes:g} min), fps 4, {args.rounds} rounds, "
           f"{scan_lib.ScanConfig().threads} torch thread(s)")
-    for heads, name in ((1, "one label:   "), (3, "three labels:")):
-        median = statistics.median(times[heads])
-        print(f"{name} median {median:.1f}s  {[round(t, 1) for t in times[heads]]}  "
-              f"decodes per scan {starts[heads]}")
-    print(f"ratio three/one: {three / one:.2f}x")
+    for name in runs:
+        median = statistics.median(times[name])
+        print(f"{name + ':':<29} median {median:.1f}s  {[round(t, 1) for t in times[name]]}  "
+              f"decodes per scan {starts[name]}  ({median / one:.2f}x one label)")
+    print(f"ratio three/one: {statistics.median(times['three labels']) / one:.2f}x")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def test_interrupted_scan_resumes(scan_project: tuple[Path, Path], tmp_path: Pat
                                   group: bool) -> None:
     vod, model = scan_project
     args = ("compile", str(vod), "--model", str(model), "--facecam", "0,0,0.5,0.5", "--threads", "1",
-            "--top", "1", "--no-overlay", "--out", "out")
+            "--top", "1", "--no-overlay", "--out", "out", "--scan", "dense")  # coarse: test_scan_coarse
     first = Run(tmp_path, *args)
     first.wait_until(lambda: any("rawvideo" in c for c in first.children()), "scan")
     time.sleep(1.5)
@@ -75,8 +75,9 @@ def test_resumes_anywhere_keep_one_sampling_grid(tmp_path: Path, name: str, stop
     model = tmp_path / "m.pt"
     save_checkpoint(model, build_model(), ModelMeta(size=32, fps=15.0))
     box = (0.0, 0.0, 0.5, 0.5)
-    whole = scan_lib.scan(vod, model, box, cache=tmp_path / "a", fps=15.0).timeline
-    config = scan_lib.ScanConfig(batch_size=8, checkpoint_seconds=1.0)
+    whole = scan_lib.scan(vod, model, box, scan_lib.ScanConfig(mode="dense"), cache=tmp_path / "a",
+                          fps=15.0).timeline
+    config = scan_lib.ScanConfig(mode="dense", batch_size=8, checkpoint_seconds=1.0)
     for stop in stops:
         def interrupt(position: float, duration: float, stop: float = stop) -> None:
             if position >= stop:

@@ -109,7 +109,7 @@ def watch():  # ffmpeg's resident memory, sampled: rusage cannot tell a child's 
 
 threading.Thread(target=watch, daemon=True).start()
 vod, model, cache = (Path(a) for a in sys.argv[1:4])
-result = scan.scan(vod, model, (0.5, 0.0, 1.0, 0.5), cache=cache, fps=1.0)
+result = scan.scan(vod, model, (0.5, 0.0, 1.0, 0.5), scan.ScanConfig(mode="dense"), cache=cache, fps=1.0)
 print(json.dumps({"samples": len(result.timeline), "ffmpeg_kb": ffmpeg_kb,
                   "python_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """

@@ -78,7 +78,7 @@ def test_interrupted_scan_resumes(setup, tmp_path):
         if position >= 4.0:
             raise KeyboardInterrupt
 
-    config = scan.ScanConfig(batch_size=4, checkpoint_seconds=1.0)
+    config = scan.ScanConfig(mode="dense", batch_size=4, checkpoint_seconds=1.0)
     with pytest.raises(KeyboardInterrupt):
         scan.scan(vod, model, LEFT, config, interrupt, cache=tmp_path / "b", fps=2.0)
     assert list((tmp_path / "b" / "scans").glob("*.partial.npz"))

@@ -96,7 +96,7 @@ def test_plan_follows_the_keyframe_interval(tmp_path):
 
 def test_coarse_finds_what_dense_finds_short_reactions_too(setup, tmp_path):
     vod, model, hints = setup
-    dense = scan.scan(vod, model, BOX, cache=tmp_path, fps=4.0)
+    dense = scan.scan(vod, model, BOX, scan.ScanConfig(mode="dense"), cache=tmp_path, fps=4.0)
     coarse = scan.scan(vod, model, BOX, scan.ScanConfig(mode="coarse"), cache=tmp_path, fps=4.0, hints=hints)
     found = _segments(dense)
     assert len(found) == 4  # every reaction, the 1.2 s one included

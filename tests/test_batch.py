@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from robustness_support import Run, assert_interrupted_cleanly
 
 from autotosis import batch
 from autotosis.errors import AutotosisError
+from autotosis.render import pieces_dir
 
 
 def _vods(folder: Path, count: int, seconds: float = 20.0) -> list[Path]:
@@ -129,12 +129,14 @@ def test_a_broken_file_among_good_ones(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("group", [True, False], ids=["ctrl-c", "kill-int"])
 def test_interrupted_batch_resumes_without_redoing_finished_vods(tmp_path: Path, group: bool) -> None:
-    vods = _vods(tmp_path / "vods", 3, seconds=30.0)
+    vods = _vods(tmp_path / "vods", 3)
+    # v1's reel takes a while to render (a grain no encoder compresses, at a bigger size):
+    # its render has well over a second to go when the interrupt comes, even on a busy machine.
+    burst_vod(vods[1], 30.0, (6.0, 12.0), width=320, height=180, grain=True)
     args = ("compile", "vods", "--parallel", "1", "--preset", "slow")
     first = Run(tmp_path, *args)
-    done = tmp_path / "output" / "v0" / "segments.json"
-    first.wait_until(lambda: done.exists() and "[2/3] vods/v1.mp4" in first.output, "the second VOD")
-    time.sleep(1.0)  # into its compile
+    rendering = pieces_dir(tmp_path / "output" / "v1" / "reel.mp4")  # made as v1's render starts
+    first.wait_until(rendering.exists, "the second VOD's render")
     first.interrupt(signal.SIGINT, group=group)
     assert_interrupted_cleanly(first, tmp_path)
     assert first.children("worker_main") == []

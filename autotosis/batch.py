@@ -15,8 +15,8 @@ holds the reel of another VOD, that VOD's folder is `<stem>-<8 hex digits of its
 absolute path>` instead: stable whatever the order of the inputs, so re-runs find it.
 
 Re-runs: a VOD whose folder is complete (reel.mp4, options.json and a segments.json
-written after that options.json, all for this VOD, made with the options asked now and
-newer than the VOD and the model) is skipped; one that was interrupted starts again and
+written after that options.json, all for this VOD, made with the options and every
+--model asked now and newer than the VOD and each model) is skipped; one that was interrupted starts again and
 reuses the scan and render caches (finished pieces are kept); one that is complete but
 made with other options is left alone and reported, unless `force`.
 """
@@ -231,7 +231,6 @@ def _expected(options: CompileOptions, recorded_scorer: object) -> dict[str, Any
     select.pop("leave")
     want["select"] = {**select, **{k: v for k, v in options.select.items() if v is not None}}
     if "model" in _signals(recorded_scorer):
-        want["model"] = str(options.model.absolute()) if options.model is not None else None
         scan = dataclasses.asdict(options.scan)
         want["scan"] = {k: scan[k] for k in ("mode", "device", "precision")}
         if options.scan.fps is not None:
@@ -239,6 +238,33 @@ def _expected(options: CompileOptions, recorded_scorer: object) -> dict[str, Any
         if options.facecam not in (None, "auto"):
             want["facecam"] = list(options.facecam)  # type: ignore[arg-type]
     return want
+
+
+def _asked_models(options: CompileOptions) -> list[str]:
+    """Every --model asked, absolute, each once, in order (the first names the reel's label)."""
+    paths = [options.model, *options.more_models] if options.model is not None else []
+    return list(dict.fromkeys(str(path.absolute()) for path in paths))
+
+
+def _other_models(options: CompileOptions, recorded: dict) -> str | None:
+    """Why the checkpoints recorded in options.json are not the ones asked now, or None.
+
+    Each --model counts, not only the first: a second model changed means other labels.
+    With --labels a model none of those labels needs was not run, so it is not recorded.
+    """
+    runs = recorded.get("models")
+    have = [str(m.get("model")) for m in runs if isinstance(m, dict)] if isinstance(runs, list) \
+        else [str(recorded.get("model"))]
+    asked = _asked_models(options)
+    if options.labels:
+        labels = recorded.get("labels") or [recorded.get("label")]
+        if list(dict.fromkeys(options.labels)) != labels:
+            return f"made with other labels ({', '.join(map(str, labels))})"
+        asked = [path for path in asked if path in have]
+    if have == asked:
+        return None
+    return f"made with another model ({have[0]})" if len(have) == 1 and len(asked) <= 1 else \
+        f"made with other models ({', '.join(have)})"
 
 
 def completeness(options: CompileOptions, folder: Path) -> str | None:
@@ -268,12 +294,17 @@ def completeness(options: CompileOptions, folder: Path) -> str | None:
                 return f"made with other {key} options ({', '.join(diff)})"
         elif have != value and not (key == "scorer" and value == "fused" and have == "model"):
             return f"made with another {key} ({have})"
+    if used_model:
+        why = _other_models(options, recorded)
+        if why is not None:
+            return why
     reel_time = reel.stat().st_mtime_ns
     if options.vod.stat().st_mtime_ns > reel_time:
         return "the VOD changed since"
-    model = recorded.get("model")
-    if model and Path(model).exists() and Path(model).stat().st_mtime_ns > reel_time:
-        return "the model changed since"
+    models = _asked_models(options) if used_model else []
+    for model in models:
+        if Path(model).exists() and Path(model).stat().st_mtime_ns > reel_time:
+            return "the model changed since" if len(models) == 1 else f"the model {model} changed since"
     return None
 
 

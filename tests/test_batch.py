@@ -269,3 +269,54 @@ def test_complete_means_made_for_this_vod_with_these_options(tmp_path: Path) -> 
         f"made with another vod ({vod})"
     os.utime(vod)
     assert batch.completeness(asked, folder) == "the VOD changed since"
+
+
+def test_every_model_and_its_labels_count_for_complete(tmp_path: Path) -> None:
+    """A re-run with another second --model (or other --labels) is not the reel already made."""
+    import dataclasses
+
+    from autotosis.compile import CompileOptions
+    from autotosis.select import SelectConfig
+
+    vod, rage, laugh, pog = (tmp_path / name for name in ("v.mp4", "rage.pt", "laugh.pt", "pog.pt"))
+    for path in (vod, rage, laugh, pog):
+        path.write_bytes(b"x")
+        os.utime(path, ns=(0, 0))
+    folder = tmp_path / "out"
+    folder.mkdir()
+    asked = CompileOptions(vod=vod, model=rage, more_models=(laugh,), scorer="model")
+
+    def record(*models: Path, labels: list[str]) -> None:
+        options = {"vod": str(vod), "url": None, "scorer": "model", "fuse_weight": asked.fuse_weight,
+                   "select": dataclasses.asdict(SelectConfig()), "render": asked.render.to_dict(),
+                   "scan": dataclasses.asdict(asked.scan), "model": str(models[0]), "label": labels[0]}
+        if len(labels) > 1:
+            options["labels"] = labels
+        if len(models) > 1:
+            options["models"] = [{"model": str(m), "facecam": [0, 0, 1, 1], "labels": [m.stem]}
+                                 for m in models]
+        (folder / "reel.mp4").write_bytes(b"x")
+        (folder / "options.json").write_text(json.dumps(options))
+        (folder / "segments.json").write_text(json.dumps({"segments": []}))
+
+    record(rage, laugh, labels=["rage", "laugh"])
+    assert batch.completeness(asked, folder) is None
+    assert batch.completeness(dataclasses.replace(asked, more_models=(pog,)), folder) == \
+        f"made with other models ({rage}, {laugh})"  # the first model alone is the same
+    assert batch.completeness(dataclasses.replace(asked, more_models=()), folder) == \
+        f"made with other models ({rage}, {laugh})"
+    twice = dataclasses.replace(asked, more_models=(laugh, rage))  # each model counts once
+    assert batch.completeness(twice, folder) is None
+    os.utime(laugh)
+    assert batch.completeness(asked, folder) == f"the model {laugh} changed since"
+    os.utime(laugh, ns=(0, 0))
+
+    # --labels rage: laugh.pt had nothing to score, so it was not run nor recorded.
+    record(rage, labels=["rage"])
+    only_rage = dataclasses.replace(asked, labels=("rage",))
+    assert batch.completeness(only_rage, folder) is None
+    assert batch.completeness(asked, folder) == f"made with other models ({rage})"
+    assert batch.completeness(dataclasses.replace(only_rage, labels=("laugh",)), folder) == \
+        "made with other labels (rage)"
+    assert batch.completeness(dataclasses.replace(only_rage, model=pog), folder) == \
+        f"made with another model ({rage})"

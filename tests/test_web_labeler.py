@@ -11,6 +11,7 @@ import tomlkit
 from web_support import LiveServer, make_clip, save_screenshot
 
 from autotosis.labels import load_label
+from autotosis.palette import LABEL_COLOURS, label_colours
 from autotosis.web.labeler import labeler_app
 
 pytestmark = pytest.mark.browser
@@ -174,11 +175,16 @@ def test_clip_the_browser_cannot_play_gets_a_proxy(page, project):
 
 def test_label_picker_adds_a_label_and_keeps_the_others(page, project):
     """A clip labeled rage on disk: add laugh in the page, mark an overlapping laugh, switch back
-    with L; the saved file has both, the rage segments untouched."""
+    with L; the saved file has both, the rage segments untouched. Each label wears the colour
+    its reels give it (palette.py, the project's labels in the order of a model's heads)."""
     label_file = project / "labels" / "stream.toml"
     label_file.write_text('# by hand\nclip = "clips/stream.mp4"\nlabel = "rage"\nsegments = [[1, 2.5]]\n')
+    (project / "labels" / "zz old capture.toml").write_text(
+        'clip = "clips/zz old capture.avi"\nlabel = "laugh"\nsegments = []\n')
     page.reload()  # the page keeps its own edits per clip: start afresh from the file
     page.wait_for_selector(".label-chip[data-label='rage'].active")
+    reel = label_colours(["laugh", "rage"])  # a laugh+rage model's captions, timeline.png, review page
+    assert chip_colour(page, "rage") == rgb(reel["rage"])  # though rage is this file's first label
     wait_playable(page)
     page.click("#label-name")
     page.keyboard.type("laugh")
@@ -193,8 +199,11 @@ def test_label_picker_adds_a_label_and_keeps_the_others(page, project):
     page.keyboard.press("ArrowRight")
     page.keyboard.press("o")
     assert page.locator("#seg-rows tr").count() == 1
-    colours = page.evaluate("[...document.querySelectorAll('.label-chip')].map(c => c.style.borderColor)")
-    assert len(set(colours)) == 2
+    assert chip_colour(page, "laugh") == rgb(reel["laugh"]) != chip_colour(page, "rage")
+    page.click("#label-name")
+    page.keyboard.type("pog")  # new to the project: the palette's next colour
+    page.keyboard.press("Enter")
+    assert chip_colour(page, "pog") == rgb(LABEL_COLOURS[2])
     page.keyboard.press("l")  # back to rage
     page.wait_for_selector(".label-chip[data-label='rage'].active")
     assert page.locator("#seg-rows tr td").nth(1).inner_text() == "0:01.00"
@@ -203,4 +212,14 @@ def test_label_picker_adds_a_label_and_keeps_the_others(page, project):
     saved = load_label(label_file)
     assert [(s.start, s.end) for s in saved.by_label["rage"]] == [(1.0, 2.5)]
     assert [(s.start, s.end) for s in saved.by_label["laugh"]] == [(1.0, 3.0)]
+    assert saved.by_label["pog"] == ()
     assert "# by hand" in label_file.read_text()
+
+
+def chip_colour(page, label: str) -> str:
+    return page.locator(f".label-chip[data-label='{label}']").evaluate("c => c.style.borderColor")
+
+
+def rgb(colour: str) -> str:
+    """"#RRGGBB" as the browser reports a style's colour."""
+    return "rgb({}, {}, {})".format(*(int(colour[k:k + 2], 16) for k in (1, 3, 5)))

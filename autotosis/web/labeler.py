@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from autotosis import labels as labels_lib
-from autotosis import media, paths
+from autotosis import media, palette, paths
 from autotosis.errors import AutotosisError, LabelError
 from autotosis.timecode import parse_time
 from autotosis.timeline import Segment
@@ -81,10 +81,16 @@ class Labeler:
     # ------------------------------------------------------------ routes
 
     def clips(self, request: Request) -> dict[str, Any]:
-        """Every video in the clips folder with its label status, sorted by name."""
+        """Every video in the clips folder with its label status, sorted by name, and the label
+        colours: the captions', timeline.png's and the review page's (palette.py), given to the
+        project's labels in the order `train` gives a model's heads (sorted), so a label looks
+        the same here as in its reel; a label new to the project takes the next of `palette`."""
         found = sorted(p for p in self.clips_dir.rglob("*")
                        if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file() and not p.name.startswith("."))
-        return {"clips": [self._row(p) for p in found if p.resolve().is_relative_to(self.clips_dir)]}
+        rows = [self._row(p) for p in found if p.resolve().is_relative_to(self.clips_dir)]
+        names = sorted({name for row in rows for name in row.get("labels", {})})
+        return {"clips": rows, "colours": palette.label_colours(names),
+                "palette": list(palette.LABEL_COLOURS)}
 
     def clip(self, request: Request) -> dict[str, Any]:
         """One clip: what the player needs, its current label and the file's digest for saving."""

@@ -3,11 +3,11 @@
 "use strict";
 
 const SPEEDS = [0.25, 0.5, 1, 2, 4];
-// A colour per label, by its place in the clip's file (the reel's captions use the same order).
-const LABEL_COLOURS = ["#f0a531", "#3fb7ff", "#ff5ad2", "#6ee07a", "#b58cff", "#ffe14d"];
 const MIN_SEGMENT = 0.05;  // seconds; shorter spans are almost surely a double key press
 
-const S = { clips: [], info: null, edits: {}, selected: -1, inPoint: null };
+// colours: a colour per label, as the reels, timeline.png and the review page draw it (from
+// /api/clips: autotosis/palette.py); palette: the colours a label new to the project takes in turn.
+const S = { clips: [], info: null, edits: {}, selected: -1, inPoint: null, colours: {}, palette: [] };
 const $ = (id) => document.getElementById(id);
 const video = $("video");
 
@@ -32,8 +32,8 @@ function fromServer(info) {
 }
 
 function labelColour(name) {
-  const index = Object.keys(edit().labels).indexOf(name);
-  return LABEL_COLOURS[(index < 0 ? 0 : index) % LABEL_COLOURS.length];
+  if (!(name in S.colours)) S.colours[name] = S.palette[Object.keys(S.colours).length % S.palette.length];
+  return S.colours[name];
 }
 
 function pickLabel(name) {
@@ -61,6 +61,8 @@ function changed() {
 async function loadClips() {
   const data = await api("GET", "/api/clips");
   S.clips = data.clips;
+  S.colours = data.colours;
+  S.palette = data.palette;
   renderClips();
   if (!S.info && S.clips.length) openClip(S.clips[0].clip);
   if (!S.clips.length) $("empty").textContent = "no clips in the clips folder";

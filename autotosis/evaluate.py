@@ -30,7 +30,15 @@ import numpy as np
 from autotosis import labels as labels_lib
 from autotosis import media, metrics
 from autotosis import select as select_lib
-from autotosis.compile import CompileEvents, CompileOptions, output_dir, score_vod, selection_config
+from autotosis.compile import (
+    CompileEvents,
+    CompileOptions,
+    Scored,
+    output_dir,
+    score_vod,
+    select_highlights,
+    selection_config,
+)
 from autotosis.errors import LabelError
 from autotosis.fsutil import atomic_write_text
 from autotosis.labels import LabelFile
@@ -182,7 +190,58 @@ def sweep(score: Timeline, truth: Sequence[Segment], config: select_lib.SelectCo
     return rows
 
 
+def sweep_label(scores: dict[str, Timeline], configs: dict[str, select_lib.SelectConfig], label: str,
+                truth: Sequence[Segment], duration: float | None, thresholds: Sequence[float],
+                min_overlap: float = MIN_OVERLAP) -> list[SweepRow]:
+    """`sweep` for one label of a reel of several: the whole reel selected again with that
+    label's threshold moved (the others', the shared budget and the overlap trimming as compile
+    does them), measured on that label's segments."""
+    rows = []
+    for threshold in thresholds:
+        moved = {**configs, label: dataclasses.replace(configs[label], enter=threshold)}
+        own = [s for s in select_lib.select_labelled(scores, moved, duration) if s.label == label]
+        rows.append(SweepRow(threshold, event_metrics(truth, own, min_overlap)))
+    return rows
+
+
 # ---------------------------------------------------------------- a VOD against its truth file
+
+
+@dataclass(frozen=True)
+class LabelEvaluation:
+    """One label of a model of several: its truth against the reel's segments of that label."""
+
+    label: str
+    truth: tuple[Segment, ...]
+    config: select_lib.SelectConfig  # that label's selection (its own threshold)
+    segments: tuple[Segment, ...]
+    frames: FrameMetrics
+    events: EventMetrics
+    at_threshold: tuple[float, float]
+    reel_frames: tuple[float, float]
+    sweep: tuple[SweepRow, ...]
+
+    def to_dict(self) -> dict:
+        return {"truth": [[t.start, t.end] for t in self.truth], "threshold": self.config.enter,
+                **_measured(self.segments, self.frames, self.events, self.at_threshold, self.reel_frames,
+                            self.sweep)}
+
+
+def _measured(segments: Sequence[Segment], frames: FrameMetrics, events: EventMetrics,
+              at_threshold: tuple[float, float], reel_frames: tuple[float, float],
+              rows: Sequence[SweepRow]) -> dict:
+    """The metrics part of eval.json, the same for the whole evaluation and for one label."""
+    def with_share(m: EventMetrics) -> dict:
+        return {**dataclasses.asdict(m), "non_highlight_share": m.non_highlight_share}
+
+    return {
+        "segments": [{"start": s.start, "end": s.end, "peak": s.peak} for s in segments],
+        "frames": {**dataclasses.asdict(frames),
+                   "at_threshold": dict(zip(("precision", "recall"), at_threshold, strict=True)),
+                   "reel": dict(zip(("precision", "recall"), reel_frames, strict=True))},
+        "events": with_share(events),
+        "sweep": [{"threshold": row.threshold, **with_share(row.events)} for row in rows],
+    }
 
 
 @dataclass(frozen=True)
@@ -204,12 +263,12 @@ class Evaluation:
     resolved: dict  # the resolved options, as compile's options.json
     files: dict[str, Path]
     notes: tuple[str, ...]
+    # A model of several labels and a truth file naming them: each label measured on its own,
+    # the first of them also as the fields above (what a one-label evaluation reports).
+    labels: tuple[LabelEvaluation, ...] = ()
 
     def to_dict(self) -> dict:
         """Plain JSON values; undefined metrics (nan) become null."""
-        def events(m: EventMetrics) -> dict:
-            return {**dataclasses.asdict(m), "non_highlight_share": m.non_highlight_share}
-
         data = {
             "vod": str(self.vod),
             "truth_file": str(self.truth_file),
@@ -217,15 +276,14 @@ class Evaluation:
             "scorer": self.scorer,
             "threshold": self.config.enter,
             "min_overlap": self.min_overlap,
-            "segments": [{"start": s.start, "end": s.end, "peak": s.peak} for s in self.segments],
-            "frames": {**dataclasses.asdict(self.frames),
-                       "at_threshold": dict(zip(("precision", "recall"), self.at_threshold, strict=True)),
-                       "reel": dict(zip(("precision", "recall"), self.reel_frames, strict=True))},
-            "events": events(self.events),
-            "sweep": [{"threshold": row.threshold, **events(row.events)} for row in self.sweep],
+            **_measured(self.segments, self.frames, self.events, self.at_threshold, self.reel_frames,
+                        self.sweep),
             "options": {**self.resolved, "select": dataclasses.asdict(self.config)},
             "files": {k: str(v) for k, v in self.files.items()},
         }
+        if self.labels:
+            data["label"] = self.labels[0].label
+            data["labels"] = {one.label: one.to_dict() for one in self.labels}
         return _nan_to_none(data)
 
 
@@ -275,6 +333,9 @@ def evaluate_vod(options: CompileOptions, truth_path: Path, min_overlap: float =
     truth = load_truth(truth_path, options.vod, info.duration)  # before a scan that may take hours
     scored = score_vod(options, progress, info)
     notes = list(scored.notes)
+    evaluated = [name for name in scored.label_scores if name in truth.by_label]
+    if evaluated:
+        return _evaluate_labels(options, truth_path, truth, scored, evaluated, min_overlap, notes, progress)
     if scored.label in truth.by_label:  # a truth file of several labels: the one scored (--labels)
         own = {scored.label: truth.by_label[scored.label]}
         truth = labels_lib.make_label_file(truth.clip, truth.facecam, own, truth.path)
@@ -317,6 +378,65 @@ def evaluate_vod(options: CompileOptions, truth_path: Path, min_overlap: float =
     plot_timeline(files["timeline"], duration, segments, scored.score, scored.loudness, config.enter,
                   f"{name}: {len(segments)} segment(s) by {scored.scorer}, truth below", truth.segments,
                   scored.chat.timeline if scored.chat is not None else None)
+    atomic_write_text(files["json"], json.dumps(evaluation.to_dict(), indent=2) + "\n")
+    return evaluation
+
+
+def measure_label(scores: dict[str, Timeline], configs: dict[str, select_lib.SelectConfig], label: str,
+                  truth: Sequence[Segment], segments: Sequence[Segment], duration: float | None,
+                  min_overlap: float = MIN_OVERLAP) -> LabelEvaluation:
+    """One label of a reel of several against its truth: its score, and the reel's segments
+    (`segments`, as `select_labelled` chose them from `scores` and `configs`) labelled with it."""
+    score, config = scores[label], configs[label]
+    own = tuple(s for s in segments if s.label == label)
+    labels = frame_labels(score.times, truth)
+    return LabelEvaluation(
+        label=label, truth=tuple(truth), config=config, segments=own,
+        frames=frame_metrics(score, truth),
+        events=event_metrics(truth, own, min_overlap),
+        at_threshold=frame_point(labels, score.values >= config.enter),
+        reel_frames=frame_point(labels, frame_labels(score.times, own)),
+        sweep=tuple(sweep_label(scores, configs, label, truth, duration, sweep_thresholds(config.enter),
+                                min_overlap)))
+
+
+def _evaluate_labels(options: CompileOptions, truth_path: Path, truth: LabelFile, scored: Scored,
+                     evaluated: list[str], min_overlap: float, notes: list[str],
+                     progress: CompileEvents) -> Evaluation:
+    """evaluate_vod for a model of several labels: the reel selected as compile does, then
+    each label that the truth file names measured on its own segments and truth."""
+    for name in scored.label_scores:
+        if name not in truth.by_label:
+            notes.append(f"{truth_path}: no '{name}' in the truth file; '{name}' is not measured")
+            progress.note(notes[-1])
+    duration = scored.info.duration
+    segments = select_highlights(options.select, scored, duration)
+    configs = {name: selection_config(options.select, scored, name) for name in scored.label_scores}
+    measured = tuple(measure_label(scored.label_scores, configs, name, truth.by_label[name], segments,
+                                   duration, min_overlap) for name in evaluated)
+    first = measured[0]
+    folder = eval_dir(options.vod, options.out_dir)
+    files = {"json": folder / "eval.json", "pr_curve": folder / "pr_curve.png",
+             "timeline": folder / "timeline.png"}
+    evaluation = Evaluation(
+        vod=options.vod, truth_file=truth_path, truth=first.truth, scorer=scored.scorer,
+        config=first.config, min_overlap=min_overlap, segments=first.segments, frames=first.frames,
+        events=first.events, at_threshold=first.at_threshold, reel_frames=first.reel_frames,
+        sweep=first.sweep, resolved=scored.resolved, files=files, notes=tuple(notes), labels=measured)
+
+    from autotosis.plot import plot_pr_curve, plot_timeline
+
+    name = options.vod.name
+    score, enter = scored.label_scores[first.label], first.config.enter
+    plot_pr_curve(files["pr_curve"], frame_labels(score.times, first.truth), score.values, enter,
+                  {f"score >= {enter:.2f}": first.at_threshold, "selected reel": first.reel_frames},
+                  f"{name}: {first.label} frame AP {_fmt(first.frames.ap)} by {scored.scorer}")
+    plot_timeline(files["timeline"], duration, segments, scored.score, scored.loudness, enter,
+                  f"{name}: {len(segments)} segment(s) by {scored.scorer}, truth below",
+                  [t for one in measured for t in one.truth],
+                  scored.chat.timeline if scored.chat is not None else None,
+                  label_scores=scored.label_scores,
+                  thresholds={one.label: one.config.enter for one in measured})
     atomic_write_text(files["json"], json.dumps(evaluation.to_dict(), indent=2) + "\n")
     return evaluation
 

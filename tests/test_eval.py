@@ -18,10 +18,11 @@ from autotosis.evaluate import (
     frame_labels,
     frame_metrics,
     iou,
+    measure_label,
     sweep,
     sweep_thresholds,
 )
-from autotosis.select import SelectConfig
+from autotosis.select import SelectConfig, select_labelled
 from autotosis.timeline import Segment, Timeline
 
 nan = math.nan
@@ -120,6 +121,35 @@ def test_sweep_on_a_hand_made_timeline():
     assert (best.selected, best.precision, best.recall, best.f1) == (1, 1.0, 1.0, 1.0)
     assert best.non_highlight_seconds == pytest.approx(0.25)
     assert none.selected == 0 and math.isnan(none.precision) and none.recall == 0.0 and none.f1 == 0.0
+
+
+def test_each_label_is_measured_on_its_own_segments_and_truth():
+    """A reel of rage and laugh: each label's truth against the reel's segments of that label only
+    (a laugh segment over a rage moment is not a rage found), each on its own score."""
+    times = np.arange(0, 60, 0.5)
+    rage, laugh = np.full(len(times), 0.1), np.full(len(times), 0.1)
+    rage[(times >= 10) & (times < 12)] = 0.9
+    laugh[(times >= 30) & (times < 32)] = 0.9
+    laugh[(times >= 45) & (times < 47)] = 0.7  # a laugh the truth does not have
+    scores = {"rage": Timeline(times, rage), "laugh": Timeline(times, laugh)}
+    exact = SelectConfig(enter=0.5, smooth=0.0, min_event=0.0, pad_before=0.0, pad_after=0.0, merge_gap=0.0)
+    configs = {"rage": exact, "laugh": exact}
+    truth = {"rage": [Segment(10, 12), Segment(30, 32)], "laugh": [Segment(30, 32), Segment(50, 52)]}
+    segments = select_labelled(scores, configs, 60.0)
+    assert [s.label for s in segments] == ["rage", "laugh", "laugh"]
+
+    r, la = (measure_label(scores, configs, name, truth[name], segments, 60.0) for name in ("rage", "laugh"))
+    assert (r.label, r.config.enter, [(s.start, s.end) for s in r.segments]) == ("rage", 0.5, [(9.75, 11.75)])
+    assert (r.events.selected, r.events.found, r.events.precision, r.events.recall) == (1, 1, 1.0, 0.5)
+    assert (la.events.selected, la.events.hits, la.events.found) == (2, 1, 1)
+    assert (la.events.precision, la.events.recall) == (0.5, 0.5)
+    assert r.frames.positives == la.frames.positives == 8  # four samples per truth event, own truth
+    # laugh's first event on top (precision 1 to recall 0.5); its quiet second one ties with all 120 samples
+    assert la.frames.ap == pytest.approx(0.5 * 1 + 0.5 * 8 / 120)
+    [used] = [row for row in la.sweep if row.threshold == 0.5]
+    assert used.events == la.events  # the sweep's row in use is the reel measured
+    [high] = [row for row in la.sweep if row.threshold == 0.8]
+    assert (high.events.selected, high.events.precision) == (1, 1.0)  # the 0.7 laugh drops out
 
 
 def test_sweep_thresholds_include_the_one_in_use_once():
@@ -230,3 +260,44 @@ def test_bad_inputs_are_one_line_errors(vod, project, clip, segments, extra, cod
 def test_truth_is_required(vod, project):
     result = CliRunner().invoke(cli, ["eval", str(vod)])
     assert result.exit_code == 2 and "Missing option '--truth'" in result.output
+
+
+def test_eval_of_a_two_label_model_reports_each_label(vod, project):
+    """A checkpoint with a rage and a laugh head (untrained backbone, heads fixed: rage sure of
+    every frame, laugh of none) against a truth file of both: each label's own block and numbers."""
+    import torch
+
+    from autotosis.model import ModelMeta, build_model, save_checkpoint
+
+    model = build_model(heads=2)
+    with torch.no_grad():
+        model.fc.weight.zero_()
+        model.fc.bias.copy_(torch.tensor([4.0, -4.0]))
+    checkpoint = project / "reactions.pt"
+    save_checkpoint(checkpoint, model, ModelMeta(size=32, fps=2.0, label="rage", labels=("rage", "laugh"),
+                                                 facecam=(0.0, 0.0, 1.0, 1.0)))
+    truth = project / "labels" / "truth.toml"
+    truth.write_text(f'clip = "{vod.as_posix()}"\n\n[segments]\nrage = [[20.0, 24.0]]\n'
+                     'laugh = [[5.0, 8.0], [30.0, 31.0]]\n')
+    args = ["eval", str(vod), "--truth", str(truth), "--model", str(checkpoint), "--scorer", "model"]
+    result = CliRunner().invoke(cli, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["label"] == "rage" and list(data["labels"]) == ["rage", "laugh"]
+    rage, laugh = data["labels"]["rage"], data["labels"]["laugh"]
+    assert rage["truth"] == [[20.0, 24.0]] and laugh["truth"] == [[5.0, 8.0], [30.0, 31.0]]
+    assert len(rage["segments"]) == 1 and laugh["segments"] == []  # the whole VOD is rage, nothing laugh
+    assert [rage["events"][k] for k in ("truth", "found", "precision", "recall")] == [1, 1, 1.0, 1.0]
+    assert [laugh["events"][k] for k in ("truth", "found", "selected", "recall")] == [2, 0, 0, 0.0]
+    assert rage["frames"]["positives"] == 8 and laugh["frames"]["positives"] == 8  # 2 samples a second
+    shared = ("truth", "events", "frames", "segments", "sweep")
+    assert {k: data[k] for k in shared} == {k: rage[k] for k in shared}  # the first label, as before
+
+    report = CliRunner().invoke(cli, args)
+    assert report.exit_code == 0, report.output
+    lines = report.stdout.splitlines()
+    heads = [line for line in lines if " against " in line]
+    assert [h.split(" against ")[0] for h in heads] == ["my vod.mp4 rage", "my vod.mp4 laugh"]
+    assert "2 truth event(s)" in heads[1] and lines.count("(* the threshold in use)") == 2
+    [laugh_events] = [line for line in lines if line.startswith("events") and "(0/0 segments" in line]
+    assert "recall 0.00 (0/2 found" in laugh_events

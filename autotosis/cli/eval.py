@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ import click
 from autotosis.cli.compile import ProgressBars
 from autotosis.cli.options import scoring_fields, scoring_options, selection_options
 from autotosis.compile import CompileOptions
-from autotosis.evaluate import MIN_OVERLAP, Evaluation, EventMetrics, evaluate_vod
+from autotosis.evaluate import MIN_OVERLAP, Evaluation, EventMetrics, FrameMetrics, SweepRow, evaluate_vod
 from autotosis.timecode import format_time
+from autotosis.timeline import Segment
 
 
 def _n(value: float, pattern: str = "{:.2f}") -> str:
@@ -21,15 +23,34 @@ def _n(value: float, pattern: str = "{:.2f}") -> str:
 
 
 def _report(result: Evaluation) -> list[str]:
-    """The human-readable report: the metrics at the settings given, then the sweep table."""
-    f, e = result.frames, result.events
-    truth_seconds = sum(t.duration for t in result.truth)
+    """The human-readable report: the metrics at the settings given, then the sweep table;
+    with several labels, that for each label (its truth against its own segments)."""
+    if not result.labels:
+        return [*_measures(result.vod.name, result.truth_file, result.truth, result.scorer,
+                           result.config.enter, result.frames, result.events, result.sweep,
+                           result.min_overlap), _wrote(result)]
+    lines = []
+    for one in result.labels:
+        lines += _measures(f"{result.vod.name} {one.label}", result.truth_file, one.truth, result.scorer,
+                           one.config.enter, one.frames, one.events, one.sweep, result.min_overlap)
+        lines.append("")
+    return [*lines, _wrote(result)]
+
+
+def _wrote(result: Evaluation) -> str:
+    return f"wrote {', '.join(p.name for p in result.files.values())} to {result.files['json'].parent}"
+
+
+def _measures(what: str, truth_file: Path, truth: Sequence[Segment], scorer: str, threshold: float,
+              f: FrameMetrics, e: EventMetrics, sweep: Sequence[SweepRow], min_overlap: float) -> list[str]:
+    """One label's (or the only score's) metrics and sweep table."""
+    truth_seconds = sum(t.duration for t in truth)
     lines = [
-        f"{result.vod.name} against {result.truth_file}: {len(result.truth)} truth event(s), "
-        f"{format_time(truth_seconds, 1)}; scored by {result.scorer}, threshold {result.config.enter:.2f}",
+        f"{what} against {truth_file}: {len(truth)} truth event(s), "
+        f"{format_time(truth_seconds, 1)}; scored by {scorer}, threshold {threshold:.2f}",
         f"frames  AP {_n(f.ap)}  ROC AUC {_n(f.auc)}  ({f.samples} samples, {f.positives} in truth events)",
         f"events  precision {_n(e.precision)} ({e.hits}/{e.selected} segments find a truth event)  "
-        f"recall {_n(e.recall)} ({e.found}/{e.truth} found at >= {result.min_overlap:.0%} overlap)  "
+        f"recall {_n(e.recall)} ({e.found}/{e.truth} found at >= {min_overlap:.0%} overlap)  "
         f"F1 {_n(e.f1)}",
         f"        mean IoU {_n(e.mean_iou)} (padding lowers it by design)",
         f"reel    {format_time(e.reel_seconds, 1)}, of which {format_time(e.non_highlight_seconds, 1)} "
@@ -37,16 +58,15 @@ def _report(result: Evaluation) -> list[str]:
         "",
         "threshold  segments     reel  not highlight  precision  recall    F1",
     ]
-    for row in result.sweep:
-        m: EventMetrics = row.events
-        mark = "*" if math.isclose(row.threshold, result.config.enter, abs_tol=1e-6) else " "
+    for row in sweep:
+        m = row.events
+        mark = "*" if math.isclose(row.threshold, threshold, abs_tol=1e-6) else " "
         lines.append(
             f"{mark} {row.threshold:7.2f}  {m.selected:8d}  {format_time(m.reel_seconds, 1):>7}  "
             f"{format_time(m.non_highlight_seconds, 1):>13}  {_n(m.precision):>9}  {_n(m.recall):>6}  "
             f"{_n(m.f1):>4}"
         )
     lines.append("(* the threshold in use)")
-    lines.append(f"wrote {', '.join(p.name for p in result.files.values())} to {result.files['json'].parent}")
     return lines
 
 

@@ -279,7 +279,8 @@ def test_eval_of_a_two_label_model_reports_each_label(vod, project):
     truth = project / "labels" / "truth.toml"
     truth.write_text(f'clip = "{vod.as_posix()}"\n\n[segments]\nrage = [[20.0, 24.0]]\n'
                      'laugh = [[5.0, 8.0], [30.0, 31.0]]\n')
-    args = ["eval", str(vod), "--truth", str(truth), "--model", str(checkpoint), "--scorer", "model"]
+    args = ["eval", str(vod), "--truth", str(truth), "--model", str(checkpoint), "--scorer", "model",
+            "--scan", "dense"]  # every sample at 2 fps: the frame counts below
     result = CliRunner().invoke(cli, [*args, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

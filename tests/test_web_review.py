@@ -188,3 +188,35 @@ def test_a_reel_of_two_labels_shows_each_in_its_colour(browser, output):
         rage = live.request("GET", "/api/stats?start=1&end=4&label=rage")[1]
         assert laugh["mean"] == pytest.approx(1 - rage["mean"], abs=1e-3)
     assert not errors
+
+
+def test_render_of_two_labels_keeps_each_segments_label(browser, output):
+    """Render on a reel of two labels: segments.json keeps compile's labelled selection, and each
+    part of the new reel is captioned with its own segment's label in that label's colour."""
+    import numpy as np
+
+    from autotosis import palette
+
+    labels = _as_two_labels(output)
+    spans = selected(output)
+    with review_page(browser, review_app(output.parent.parent, output)) as (_, page, errors):
+        page.wait_for_selector(".card[data-index='1'] .label-badge")
+        page.click(".card[data-index='0'] [data-nudge='start+']")  # not compile's reel: half a second later
+        page.click("#render")
+        page.wait_for_selector("#message.ok:has-text('reel rendered')", timeout=180000)  # 2 shared cores
+    assert not errors
+    kept = [(spans[0][0] + 0.5, spans[0][1]), *spans[1:]]
+    segments = json.loads((output / "segments.json").read_text())["segments"]
+    assert [s["label"] for s in segments] == labels and selected(output) == spans
+
+    colours = {name: np.array([int(c[k:k + 2], 16) for k in (1, 3, 5)])
+               for name, c in palette.label_colours(["rage", "laugh"]).items()}
+    at = 0.0
+    for (a, b), label in zip(kept, labels, strict=True):
+        middle = at + (b - a) / 2  # the caption (bottom left) names the label in its colour
+        batch = next(media.frames(output / "reel.mp4", None, None, None, start=middle, end=middle + 0.2))
+        caption = batch.images[0][-60:, :160].astype(int)
+        pixels = {name: int((np.abs(caption - c).max(axis=-1) < 60).sum()) for name, c in colours.items()}
+        assert pixels[label] > 50 and pixels[label] > 10 * pixels[next(n for n in colours if n != label)], \
+            (label, pixels)
+        at += b - a

@@ -256,6 +256,10 @@ def _other_models(options: CompileOptions, recorded: dict) -> str | None:
     have = [str(m.get("model")) for m in runs if isinstance(m, dict)] if isinstance(runs, list) \
         else [str(recorded.get("model"))]
     asked = _asked_models(options)
+    asked_labels = list(dict.fromkeys(options.labels)) if options.labels else None
+    if "asked_labels" in recorded and recorded["asked_labels"] != asked_labels:
+        return f"made with --labels {','.join(recorded['asked_labels'])}" if recorded["asked_labels"] \
+            else "made without --labels"
     if options.labels:
         labels = recorded.get("labels") or [recorded.get("label")]
         if list(dict.fromkeys(options.labels)) != labels:

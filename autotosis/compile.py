@@ -193,7 +193,8 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
     scorer = signals_lib.scorer_name(signals)
 
     resolved: dict = {"vod": str(vod.absolute()), "scorer": scorer, "url": options.url,
-                      "loudness": dataclasses.asdict(options.loudness)}
+                      "loudness": dataclasses.asdict(options.loudness),
+                      "asked_labels": list(dict.fromkeys(options.labels)) if options.labels else None}
     label, threshold, model_scores, scan_result = "loud", None, None, None
     loud: Timeline | None = None  # before the scan: a coarse scan looks densely where it is loud
     if info.has_audio:

@@ -286,10 +286,11 @@ def test_every_model_and_its_labels_count_for_complete(tmp_path: Path) -> None:
     folder.mkdir()
     asked = CompileOptions(vod=vod, model=rage, more_models=(laugh,), scorer="model")
 
-    def record(*models: Path, labels: list[str]) -> None:
+    def record(*models: Path, labels: list[str], **asked_labels: list[str] | None) -> None:
         options = {"vod": str(vod), "url": None, "scorer": "model", "fuse_weight": asked.fuse_weight,
                    "select": dataclasses.asdict(SelectConfig()), "render": asked.render.to_dict(),
-                   "scan": dataclasses.asdict(asked.scan), "model": str(models[0]), "label": labels[0]}
+                   "scan": dataclasses.asdict(asked.scan), "model": str(models[0]), "label": labels[0],
+                   **asked_labels}  # older options.json files have no asked_labels
         if len(labels) > 1:
             options["labels"] = labels
         if len(models) > 1:
@@ -320,3 +321,12 @@ def test_every_model_and_its_labels_count_for_complete(tmp_path: Path) -> None:
         "made with other labels (rage)"
     assert batch.completeness(dataclasses.replace(only_rage, model=pog), folder) == \
         f"made with another model ({rage})"
+
+    # one model with two heads: a reel of --labels rage is not the reel of every label, nor back
+    one = CompileOptions(vod=vod, model=rage, scorer="model")
+    record(rage, labels=["rage"], asked_labels=["rage"])
+    assert batch.completeness(one, folder) == "made with --labels rage"
+    assert batch.completeness(dataclasses.replace(one, labels=("rage",)), folder) is None
+    record(rage, labels=["rage", "laugh"], asked_labels=None)
+    assert batch.completeness(one, folder) is None
+    assert batch.completeness(dataclasses.replace(one, labels=("rage",)), folder) == "made without --labels"

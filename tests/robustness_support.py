@@ -14,6 +14,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _default_interrupts() -> None:
+    """Ctrl-C as a terminal delivers it, even when the tests run as a background job (a
+    non-interactive shell starts those with SIGINT ignored, and Python then never raises
+    KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Run:
     """`python -m autotosis ARGS` in a new session (its own process group), output to files."""
 
@@ -24,7 +31,7 @@ class Run:
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "autotosis", *args], cwd=cwd, env=env,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=_default_interrupts)
 
     @property
     def output(self) -> str:

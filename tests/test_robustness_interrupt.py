@@ -25,11 +25,15 @@ from autotosis.timeline import Timeline
 # ---------------------------------------------------------------- scan
 
 
+SCAN_SECONDS = 150
+
+
 @pytest.fixture(scope="module")
 def scan_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A 60 s VOD and a 64 px model: a scan at 15 fps takes some seconds, enough to interrupt."""
+    """A 150 s VOD and a 64 px model: a scan at 15 fps takes seconds even on a fast CPU (60 s
+    took 2 s on one), enough to interrupt it mid-way."""
     root = tmp_path_factory.mktemp("scan-int")
-    vod = media.make_lavfi_vod(root / "vod.mp4", 60, 160, 120, 15)
+    vod = media.make_lavfi_vod(root / "vod.mp4", SCAN_SECONDS, 160, 120, 15)
     save_checkpoint(root / "m.pt", build_model(), ModelMeta(size=64, fps=15.0, threshold=0.0))
     return vod, root / "m.pt"
 
@@ -53,13 +57,13 @@ def test_interrupted_scan_resumes(scan_project: tuple[Path, Path], tmp_path: Pat
     assert len(partial) == 1 and not [p for p in scans.glob("*.npz") if p not in partial]
     with np.load(partial[0]) as data:
         done = len(data["times"])
-    assert 0 < done < 900
+    assert 0 < done < SCAN_SECONDS * 15
 
     second = Run(tmp_path, *args)
     assert second.finish() == 0, second.output
-    assert f"scan: {900 - done} samples" in second.output  # only the rest was decoded
+    assert f"scan: {SCAN_SECONDS * 15 - done} samples" in second.output  # only the rest was decoded
     scores = Timeline.from_csv(tmp_path / "out" / "scores.csv")
-    assert np.allclose(scores.times, np.arange(900) / 15, atol=2e-3)  # one grid across the resume
+    assert np.allclose(scores.times, np.arange(SCAN_SECONDS * 15) / 15, atol=2e-3)  # one grid, resumed
     assert media.probe(tmp_path / "out" / "reel.mp4").duration > 0
 
 
@@ -175,3 +179,15 @@ def test_interrupted_training_resumes(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "models" / "rage.metrics.json").read_text())
     assert [r["epoch"] for r in report["history"]] == list(range(1, 5))
     assert not state.exists()
+
+
+def test_an_ffmpeg_stopped_by_ctrl_c_is_an_interruption_not_an_error(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches ffmpeg too; when ffmpeg's "received signal 2" is seen before
+    this process's own KeyboardInterrupt, the user still gets the interruption, not an error."""
+    out = tmp_path / "long.mkv"
+    with media.FFmpegProcess(["-f", "lavfi", "-i", "testsrc2=s=320x240:r=30:d=600", "-c:v", "ffv1",
+                              str(out)], stdout=False) as ffmpeg:
+        time.sleep(0.5)
+        ffmpeg.proc.send_signal(signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt):
+            ffmpeg.finish(out)

@@ -97,12 +97,19 @@ def run(args: Sequence[str], output: Path | None = None, source: Path | str | No
     return stderr
 
 
+_INTERRUPTED = re.compile(r"received signal (2|15)\b")
 # ffmpeg 5 still exits 0 after these: the output is cut short all the same.
 _WRITE_FAILURES = ("No space left on device", "Error writing trailer", "Error closing file")
 
 
 def _check(code: int, stderr: str, output: Path | None, source: Path | str | None) -> None:
-    """MediaError for a failed ffmpeg run: a full disk names the output's folder, anything else the source."""
+    """MediaError for a failed ffmpeg run: a full disk names the output's folder, anything else the source.
+
+    An ffmpeg stopped by Ctrl-C or SIGTERM ("Exiting normally, received signal 2.") was
+    interrupted, not broken: KeyboardInterrupt, whether or not this process saw the signal too.
+    """
+    if code != 0 and _INTERRUPTED.search(stderr):
+        raise KeyboardInterrupt
     if code != 0 or any(failure in stderr for failure in _WRITE_FAILURES):
         if "No space left on device" in stderr and output is not None:
             raise MediaError(explain(stderr, output.parent))

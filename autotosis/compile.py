@@ -142,24 +142,36 @@ class Scored:
 LOUDNESS_HINT = 0.3
 # ... and wherever chat's score does: a burst of chatters well under what selection calls one.
 CHAT_HINT = 0.3
+# Chat's delay measured against the loudness before the scan may differ from the one the
+# model's scores give after it (by 1-1.5 s on the bench streams): the chat hint's windows widen by this.
+CHAT_DELAY_SLACK = 3.0
 
 
 def scan_hints(loud: Timeline | None, chat: chat_lib.ChatTimeline | None = None,
                chat_config: chat_lib.ChatConfig | None = None) -> list[scan_lib.Hint]:
     """The cheap timelines that propose windows to a coarse scan: loudness, and chat when given.
 
-    Chat lags the moment by a delay that is only estimated after the scan, so its hint is
-    the chat as written (`chat`, before any delay; or moved by `--chat-delay`) with the
-    whole delay range as lead-in.
+    Chat lags the moment by a delay that the scan's result measures best, so before the scan
+    chat is moved by `--chat-delay`, else by the delay measured against the loudness (with
+    CHAT_DELAY_SLACK seconds either side for the difference), else not at all, with the whole
+    delay range as lead-in: 24 s looked at per chat burst, most of a chatty stream.
     """
     hints = []
-    if loud is not None:
-        hints.append(scan_lib.Hint("loudness", select_lib.loudness_score(loud), LOUDNESS_HINT))
+    loud_score = select_lib.loudness_score(loud) if loud is not None else None
+    if loud_score is not None:
+        hints.append(scan_lib.Hint("loudness", loud_score, LOUDNESS_HINT))
     if chat is not None:
         config = chat_config or chat_lib.ChatConfig()
-        lead = chat_lib.DELAY_RANGE[1] if config.delay is None else 0.0
-        hints.append(scan_lib.Hint("chat", chat.shifted(config.delay or 0.0).timeline, CHAT_HINT,
-                                   (scan_lib.HINT_MARGIN[0] + lead, scan_lib.HINT_MARGIN[1])))
+        delay, lead, slack = config.delay or 0.0, 0.0, 0.0
+        if config.delay is None:
+            delay, correlation = (chat_lib.estimate_delay(chat, loud_score) if loud_score is not None
+                                  else (0.0, 0.0))
+            if correlation >= chat_lib.MIN_DELAY_CORRELATION:
+                slack = CHAT_DELAY_SLACK
+            else:
+                delay, lead = 0.0, chat_lib.DELAY_RANGE[1]
+        hints.append(scan_lib.Hint("chat", chat.shifted(delay).timeline, CHAT_HINT,
+                                   (scan_lib.HINT_MARGIN[0] + lead + slack, scan_lib.HINT_MARGIN[1] + slack)))
     return hints
 
 

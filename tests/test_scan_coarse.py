@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autotosis import compile as compile_lib
 from autotosis import loudness, media, scan
 from autotosis import select as select_lib
 from autotosis.compile import scan_hints
@@ -206,3 +207,26 @@ def test_chat_proposes_windows_with_its_delay_as_lead_in():
     (fixed,) = scan_hints(None, chat_lib.chat_timeline(replay.messages, 600.0, fixed_delay), fixed_delay)
     (window,) = scan.propose_windows(first, 0.5, [fixed], 600.0, 4.0)
     assert 280.0 < window[0] <= 294.0 - scan.HINT_MARGIN[0] + 1.0
+
+
+def test_chat_delay_is_measured_against_the_loudness_before_the_scan():
+    """A shout at 291-294 s and chat's burst at 300 s: chat is moved back by the delay that the
+    loudness gives, so its window looks at the shout with a few seconds' slack, not at the
+    whole 20 s delay range before every burst."""
+    from autotosis import chat as chat_lib
+
+    calm = [chat_lib.ChatMessage(float(t), f"u{t % 7}", "hello") for t in range(0, 600, 9)]
+    burst = [chat_lib.ChatMessage(300.0 + k * 0.1, f"fan{k}", "LUL") for k in range(30)]
+    messages = tuple(sorted(calm + burst, key=lambda m: m.time))
+    times = np.arange(0.25, 600.0, 0.5)
+    level = -40.0 + np.random.default_rng(0).normal(0.0, 0.5, len(times))
+    level[(times >= 291.0) & (times < 294.0)] = -24.0
+    (_, chat_hint) = scan_hints(Timeline(times, level), chat_lib.chat_timeline(messages, 600.0))
+    assert chat_hint.margin == (scan.HINT_MARGIN[0] + compile_lib.CHAT_DELAY_SLACK,
+                                scan.HINT_MARGIN[1] + compile_lib.CHAT_DELAY_SLACK)
+    first = Timeline(np.arange(0.0, 600.0, 2.0), np.zeros(300, np.float32))
+    (window,) = scan.propose_windows(first, 0.5, [chat_hint], 600.0, 4.0)
+    (unmeasured,) = scan_hints(None, chat_lib.chat_timeline(messages, 600.0))
+    (whole_range,) = scan.propose_windows(first, 0.5, [unmeasured], 600.0, 4.0)
+    assert window[0] <= 291.0 and window[1] >= 294.0  # the shout is looked at
+    assert (window[1] - window[0]) < (whole_range[1] - whole_range[0]) - 8.0

@@ -262,7 +262,7 @@ def _other_models(options: CompileOptions, recorded: dict) -> str | None:
             else "made without --labels"
     if options.labels:
         labels = recorded.get("labels") or [recorded.get("label")]
-        if list(dict.fromkeys(options.labels)) != labels:
+        if asked_labels != labels:
             return f"made with other labels ({', '.join(map(str, labels))})"
         asked = [path for path in asked if path in have]
     if have == asked:

@@ -48,7 +48,7 @@ def plot_timeline(
     plt = _pyplot()
     minutes = 60.0 if duration > 600 else 1.0
     unit = "min" if minutes > 1 else "s"
-    several = bool(label_scores) and len(label_scores or {}) > 1
+    several = len(label_scores or {}) > 1
     colours = palette.label_colours([*(label_scores or {}), *(seg.label for seg in segments if seg.label)]) \
         if several else {}
     fig, ax = plt.subplots(figsize=(14, 3.6), dpi=100)

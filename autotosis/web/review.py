@@ -88,16 +88,18 @@ class Review:
         scores = self.folder / "scores.csv"
         return Timeline.columns_from_csv(scores) if scores.exists() else {}
 
-    def _timeline(self, label: str | None = None) -> Timeline | None:
-        """The score a segment of `label` was chosen on (its own column), else the first column."""
-        columns = self._columns()
+    def _timeline(self, label: str | None = None,
+                  columns: dict[str, Timeline] | None = None) -> Timeline | None:
+        """The score a segment of `label` was chosen on (its own column), else the first column;
+        from `columns` when the caller read scores.csv already."""
+        columns = self._columns() if columns is None else columns
         return columns.get(label or "", next(iter(columns.values()), None))
 
-    def _colours(self) -> dict[str, str]:
+    def _colours(self, columns: dict[str, Timeline]) -> dict[str, str]:
         """A colour per label when the reel has several, in the order the captions and the plot
         take them (the score columns, then segment labels); none for a one-label reel."""
-        columns = [name for name in self._columns() if name != "score"]
-        names = [*columns, *(seg.label for seg in self.sidecars.segments if seg.label)]
+        names = [*(name for name in columns if name != "score"),
+                 *(seg.label for seg in self.sidecars.segments if seg.label)]
         return palette.label_colours(names) if len(set(names)) > 1 else {}
 
     def _chat(self) -> np.ndarray | None:
@@ -119,12 +121,13 @@ class Review:
         """Everything the page shows: plot, VOD, segments with scores and the saved decisions."""
         chat = self._chat()
         saved = self._saved_decisions()
-        colours = self._colours()
+        columns = self._columns()  # read once: scores.csv of a five-hour VOD is 72,000 rows
+        colours = self._colours(columns)
         segments = []
         for i, seg in enumerate(self.sidecars.segments):
             decision = saved.get(i, {"keep": True, "start": seg.start, "end": seg.end})
             label = seg.label or self.sidecars.label
-            timeline = self._timeline(label)
+            timeline = self._timeline(label, columns)
             segments.append({
                 "index": i, "start": decision["start"], "end": decision["end"], "keep": decision["keep"],
                 "label": label, "colour": colours.get(label),

@@ -25,15 +25,16 @@ import math
 import time
 from pathlib import Path
 
-from autotosis import demo, media, synth
-from autotosis.compile import CompileEvents, CompileOptions, score_vod, select_highlights
-from autotosis.evaluate import evaluate_vod, event_metrics
-from autotosis.facecam import detect_facecam
-from autotosis.labels import load_label, make_label_file, save_label
-from autotosis.loudness import LoudnessConfig
-from autotosis.scan import ScanConfig
-from autotosis.train import train
-from autotosis.trainconfig import TrainConfig
+from autotosis import media
+from autotosis.demo import demo, synth
+from autotosis.learn.facecam import detect_facecam
+from autotosis.learn.labels import load_label, make_label_file, save_label
+from autotosis.learn.train import train
+from autotosis.learn.trainconfig import TrainConfig
+from autotosis.run.compile import CompileEvents, CompileOptions, score_vod, select_highlights
+from autotosis.run.evaluate import evaluate_vod, event_metrics
+from autotosis.signals.loudness import LoudnessConfig
+from autotosis.signals.scan import ScanConfig
 
 # (name, width, height, fps, face-cam box, backdrop): each differs from the training clips.
 STREAMS = [

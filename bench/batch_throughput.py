@@ -24,9 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from autotosis import batch, media
-from autotosis.compile import CompileOptions
-from autotosis.hardware import cores
+from autotosis import media
+from autotosis.core.hardware import cores
+from autotosis.run import batch
+from autotosis.run.compile import CompileOptions
 
 # Ray alone on this machine: bound to 127.0.0.1, no usage report.
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
@@ -34,7 +35,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 
 def make_inputs(folder: Path, count: int, minutes: float) -> tuple[list[Path], Path]:
-    from autotosis.model import ModelMeta, build_model, save_checkpoint
+    from autotosis.learn.model import ModelMeta, build_model, save_checkpoint
 
     vods = []
     for i in range(count):
@@ -61,7 +62,7 @@ def run(config: str, vods: list[Path], model: Path, work: Path) -> float:
     base = options(model, work / "cache")
     started = time.perf_counter()
     if config == "ray":
-        from autotosis.raybatch import run_on_ray
+        from autotosis.run.raybatch import run_on_ray
 
         report = run_on_ray(jobs, base, work / "out", "auto")
     else:

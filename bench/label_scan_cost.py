@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 from autotosis import media
-from autotosis import scan as scan_lib
-from autotosis.model import ModelMeta, build_model, save_checkpoint
-from autotosis.paths import cache_dir
+from autotosis.core.paths import cache_dir
+from autotosis.learn.model import ModelMeta, build_model, save_checkpoint
+from autotosis.signals import scan as scan_lib
 
 
 def main() -> None:

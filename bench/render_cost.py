@@ -20,10 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from autotosis import media, render, shorts
-from autotosis.highlights import highlights
-from autotosis.paths import cache_dir
-from autotosis.timeline import Segment, Timeline
+from autotosis import media
+from autotosis.core.paths import cache_dir
+from autotosis.core.timeline import Segment, Timeline
+from autotosis.pick.highlights import highlights
+from autotosis.publish import reel as render
+from autotosis.publish import shorts
 
 PIECES, PIECE_SECONDS = 6, 8.0
 FACECAM = (0.70, 0.05, 0.95, 0.45)  # a corner of the test pattern standing in for the face-cam

@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from autotosis import media
-from autotosis.fsutil import atomic_path
-from autotosis.paths import cache_dir
+from autotosis.core.fsutil import atomic_path
+from autotosis.core.paths import cache_dir
 
 MODES = ("dense", "coarse", "keyframes")
 DEFAULT_VODS = ("720:30:10:2", "1080:60:10:2", "1080:60:10:10", "720:30:60:2", "1080:60:60:2",
@@ -78,7 +78,7 @@ def bench_vod(folder: Path, spec: str) -> Path:
 def bench_model(folder: Path) -> Path:
     path = folder / "untrained.pt"
     if not path.exists():
-        from autotosis.model import ModelMeta, build_model, save_checkpoint
+        from autotosis.learn.model import ModelMeta, build_model, save_checkpoint
 
         save_checkpoint(path, build_model(), ModelMeta())
     return path
@@ -91,7 +91,7 @@ def quiet_model(folder: Path) -> Path:
     if not path.exists():
         import torch
 
-        from autotosis.model import ModelMeta, build_model, save_checkpoint
+        from autotosis.learn.model import ModelMeta, build_model, save_checkpoint
 
         model = build_model()
         with torch.no_grad():
@@ -133,8 +133,8 @@ def bare_decode(vod: Path) -> float:
 
 def scripted_hint(duration: float, per_hour: float):
     """A 0..1 timeline at 2 Hz that is 1 for 3 s at `per_hour` evenly spread moments."""
-    from autotosis.scan import Hint
-    from autotosis.timeline import Timeline
+    from autotosis.core.timeline import Timeline
+    from autotosis.signals.scan import Hint
 
     times = np.arange(0.25, duration, 0.5)
     values = np.zeros(len(times))
@@ -151,8 +151,8 @@ def worker(vod: str, model: str, mode: str, per_hour: float) -> None:
     (ffmpeg's own RSS is left out: a child's high-water mark includes the parent's pages
     from before exec, so getrusage cannot tell it; it streams, so it is flat anyway.)
     """
-    from autotosis import scan
-    from autotosis.model import ModelMeta
+    from autotosis.learn.model import ModelMeta
+    from autotosis.signals import scan
 
     meta = ModelMeta()
     duration = media.probe(vod).duration
@@ -171,7 +171,7 @@ def scan_in_subprocess(vod: Path, model: Path, mode: str, per_hour: float) -> di
 
 
 def loudness_seconds(vod: Path) -> float:
-    from autotosis import loudness
+    from autotosis.signals import loudness
 
     started = time.perf_counter()
     loudness.measure(vod)

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autotosis import train as train_lib
-from autotosis.model import build_model
+from autotosis.learn import train as train_lib
+from autotosis.learn.model import build_model
 
 
 def bare_images_per_s(size: int, batch: int, steps: int, channels_last: bool) -> float:
@@ -92,7 +92,7 @@ def demo_wall(root: Path, threads: int) -> None:
     import dataclasses
     import tempfile
 
-    from autotosis import demo
+    from autotosis.demo import demo
 
     started = time.perf_counter()
     data = demo.make_data(dataclasses.replace(demo.DemoConfig(), folder=root))

@@ -15,9 +15,9 @@ import pytest
 from media_support import burst_vod
 from robustness_support import Run, assert_interrupted_cleanly
 
-from autotosis import batch
-from autotosis.errors import AutotosisError
-from autotosis.render import pieces_dir
+from autotosis.core.errors import AutotosisError
+from autotosis.publish.reel import pieces_dir
+from autotosis.run import batch
 
 
 def _vods(folder: Path, count: int, seconds: float = 20.0) -> list[Path]:
@@ -235,7 +235,7 @@ def test_complete_means_made_for_this_vod_with_these_options(tmp_path: Path) -> 
     """What a re-run skips: checked on a folder laid out as compile leaves it."""
     import dataclasses
 
-    from autotosis.compile import CompileOptions
+    from autotosis.run.compile import CompileOptions
 
     vod = tmp_path / "v.mp4"
     vod.write_bytes(b"x")
@@ -247,7 +247,7 @@ def test_complete_means_made_for_this_vod_with_these_options(tmp_path: Path) -> 
     assert batch.completeness(asked, folder) == "incomplete"  # stopped before options.json
 
     def record(scorer: str, **extra: object) -> None:
-        from autotosis.select import SelectConfig
+        from autotosis.pick.select import SelectConfig
 
         options = {"vod": str(vod), "url": None, "scorer": scorer, "fuse_weight": asked.fuse_weight,
                    "select": dataclasses.asdict(SelectConfig()), "render": asked.render.to_dict(), **extra}
@@ -275,8 +275,8 @@ def test_every_model_and_its_labels_count_for_complete(tmp_path: Path) -> None:
     """A re-run with another second --model (or other --labels) is not the reel already made."""
     import dataclasses
 
-    from autotosis.compile import CompileOptions
-    from autotosis.select import SelectConfig
+    from autotosis.pick.select import SelectConfig
+    from autotosis.run.compile import CompileOptions
 
     vod, rage, laugh, pog = (tmp_path / name for name in ("v.mp4", "rage.pt", "laugh.pt", "pog.pt"))
     for path in (vod, rage, laugh, pog):

@@ -6,9 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autotosis import chat, signals, synth
-from autotosis.errors import AutotosisError, ChatError
-from autotosis.timeline import Segment, Timeline
+from autotosis.core.errors import AutotosisError, ChatError
+from autotosis.core.timeline import Segment, Timeline
+from autotosis.demo import synth
+from autotosis.signals import chat
+from autotosis.signals import fuse as signals
 
 TWITCH = {
     "FileInfo": {"Version": {"Major": 1, "Minor": 10}},

@@ -9,7 +9,7 @@ from media_support import burst_vod
 
 from autotosis import media
 from autotosis.cli.main import cli
-from autotosis.timeline import Segment, Timeline
+from autotosis.core.timeline import Segment, Timeline
 
 BURST = (20.0, 24.0)
 
@@ -49,7 +49,7 @@ def test_loudness_only_compile_finds_the_burst(vod, project):
     again = CliRunner().invoke(cli, ["compile", str(vod)])
     assert again.exit_code == 1 and "already exists; pass --force" in again.output
 
-    from autotosis.compile import rerender  # what the review page calls after edits
+    from autotosis.run.compile import rerender  # what the review page calls after edits
 
     rerender(out, [Segment(1.0, 3.0), Segment(30.0, 31.0)])
     assert media.probe(out / "reel.mp4").duration == pytest.approx(3.0, abs=0.15)
@@ -57,7 +57,7 @@ def test_loudness_only_compile_finds_the_burst(vod, project):
 
 
 def test_model_scan_is_cached_across_selection_options(vod, project):
-    from autotosis.model import ModelMeta, build_model, save_checkpoint
+    from autotosis.learn.model import ModelMeta, build_model, save_checkpoint
 
     save_checkpoint(project / "models" / "rage.pt", build_model(), ModelMeta(size=32, fps=2.0, threshold=0.0))
     base = ["compile", str(vod), "--facecam", "0,0,0.5,0.5", "--no-overlay", "--top", "1"]
@@ -83,8 +83,8 @@ def test_bad_inputs_are_one_line_errors(vod, project):
 
 def test_facecam_auto_finds_the_face_cam_on_the_vod(project):
     """A VOD whose face-cam sits elsewhere than the model's box: `--facecam auto` crops the real one."""
-    from autotosis import synth
-    from autotosis.model import ModelMeta, build_model, save_checkpoint
+    from autotosis.demo import synth
+    from autotosis.learn.model import ModelMeta, build_model, save_checkpoint
 
     inset = (0.05, 0.35, 0.4, 0.95)
     spec = synth.StreamSpec(duration=8.0, width=320, height=180, fps=10.0, facecam=inset, seed=2)

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from autotosis import demo, media
+from autotosis import media
 from autotosis.cli.main import cli
-from autotosis.labels import load_label
+from autotosis.demo import demo
+from autotosis.learn.labels import load_label
 
 pytestmark = pytest.mark.slow
 

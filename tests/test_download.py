@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from media_support import burst_vod
 
 from autotosis.cli.main import cli
-from autotosis.download import download_chat, download_vod
-from autotosis.errors import DownloadError
+from autotosis.core.errors import DownloadError
+from autotosis.run.download import download_chat, download_vod
 
 
 class Server:
@@ -109,6 +109,6 @@ def test_a_downloaded_chat_replay_is_found_next_to_the_vod(tmp_path):
     vod.parent.mkdir()
     vod.write_bytes(b"")
     (vod.parent / "My stream [v1].live_chat.json").write_text("")
-    from autotosis.chat import find_chat
+    from autotosis.signals.chat import find_chat
 
     assert find_chat(vod) == vod.parent / "My stream [v1].live_chat.json"

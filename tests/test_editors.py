@@ -11,9 +11,10 @@ import numpy as np
 import opentimelineio as otio
 import pytest
 
-from autotosis import editors, media, sidecars
-from autotosis.highlights import highlights
-from autotosis.timeline import Segment, Timeline
+from autotosis import media
+from autotosis.core.timeline import Segment, Timeline
+from autotosis.pick.highlights import highlights
+from autotosis.publish import editors, sidecars
 
 SEGMENTS = [Segment(1.0, 3.47, 0.91, 0.6), Segment(4.2, 6.0, 0.75, 0.5), Segment(7.03, 9.9, 1.0, 0.8)]
 

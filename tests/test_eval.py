@@ -13,7 +13,9 @@ from click.testing import CliRunner
 from media_support import burst_vod
 
 from autotosis.cli.main import cli
-from autotosis.evaluate import (
+from autotosis.core.timeline import Segment, Timeline
+from autotosis.pick.select import SelectConfig, select_labelled
+from autotosis.run.evaluate import (
     event_metrics,
     frame_labels,
     frame_metrics,
@@ -22,8 +24,6 @@ from autotosis.evaluate import (
     sweep,
     sweep_thresholds,
 )
-from autotosis.select import SelectConfig, select_labelled
-from autotosis.timeline import Segment, Timeline
 
 nan = math.nan
 TRUTH = [Segment(10, 14), Segment(30, 34)]
@@ -267,7 +267,7 @@ def test_eval_of_a_two_label_model_reports_each_label(vod, project):
     every frame, laugh of none) against a truth file of both: each label's own block and numbers."""
     import torch
 
-    from autotosis.model import ModelMeta, build_model, save_checkpoint
+    from autotosis.learn.model import ModelMeta, build_model, save_checkpoint
 
     model = build_model(heads=2)
     with torch.no_grad():

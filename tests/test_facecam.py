@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from autotosis import media
-from autotosis.errors import AutotosisError
-from autotosis.facecam import detect_facecam
+from autotosis.core.errors import AutotosisError
+from autotosis.learn.facecam import detect_facecam
 
 skimage_data = pytest.importorskip("skimage.data")
 

@@ -5,9 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autotosis import labels, media
-from autotosis.errors import LabelError
-from autotosis.timeline import Segment
+from autotosis import media
+from autotosis.core.errors import LabelError
+from autotosis.core.timeline import Segment
+from autotosis.learn import labels
 
 
 @pytest.fixture(scope="module")

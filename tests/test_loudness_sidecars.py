@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autotosis import loudness, media, sidecars
-from autotosis.errors import MediaError
-from autotosis.timeline import Segment
+from autotosis import media
+from autotosis.core.errors import MediaError
+from autotosis.core.timeline import Segment
+from autotosis.publish import sidecars
+from autotosis.signals import loudness
 
 SR = 48000
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from autotosis import media
-from autotosis.errors import MediaError
+from autotosis.core.errors import MediaError
 
 RED_BOX = (0.7, 0.1, 0.9, 0.3)
 

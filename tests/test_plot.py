@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from autotosis import palette, render
-from autotosis.plot import plot_timeline
-from autotosis.timeline import Segment, Timeline
+from autotosis.core import palette
+from autotosis.core.timeline import Segment, Timeline
+from autotosis.publish import reel as render
+from autotosis.publish.plot import plot_timeline
 
 
 def _pixels_near(image: np.ndarray, colour: str, tolerance: int = 40) -> int:

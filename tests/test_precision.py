@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from autotosis import hardware, scan
-from autotosis.errors import ModelError
-from autotosis.model import Classifier, ModelMeta, build_model, inference_dtype
+from autotosis.core import hardware
+from autotosis.core.errors import ModelError
+from autotosis.learn.model import Classifier, ModelMeta, build_model, inference_dtype
+from autotosis.signals import scan
 
 
 def test_bf16_scores_match_fp32():

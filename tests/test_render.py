@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autotosis import media, render
-from autotosis.errors import AutotosisError
-from autotosis.timeline import Segment, Timeline
+from autotosis import media
+from autotosis.core.errors import AutotosisError
+from autotosis.core.timeline import Segment, Timeline
+from autotosis.publish import reel as render
 
 FPS = 30
 SR = 48000

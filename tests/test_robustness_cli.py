@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 
 from autotosis import media
 from autotosis.cli.main import cli
-from autotosis.model import ModelMeta, build_model, save_checkpoint
+from autotosis.learn.model import ModelMeta, build_model, save_checkpoint
 
 BOX = "0.5,0,1,0.5"
 VIDEO = ["-f", "lavfi", "-i", "testsrc2=s=160x120:r=15:d=3"]
@@ -312,7 +312,7 @@ def test_disk_fills_during_render(project: Path, model: Path) -> None:
 
 def test_full_disk_fails_though_ffmpeg_exits_0(project: Path) -> None:
     """ffmpeg 5 reports ENOSPC and still exits 0: the half-written reel must not replace anything."""
-    from autotosis.errors import MediaError
+    from autotosis.core.errors import MediaError
 
     vod = ffmpeg(project / "vod.mkv", *VIDEO, *AUDIO)
     with tmpfs(project / "small", "size=1m") as small:

@@ -23,10 +23,11 @@ import torch
 from click.testing import CliRunner
 from robustness_support import ROOT, Run
 
-from autotosis import media, scan
-from autotosis import model as model_lib
+from autotosis import media
 from autotosis.cli.main import cli
-from autotosis.model import ModelMeta, build_model, save_checkpoint
+from autotosis.learn import model as model_lib
+from autotosis.learn.model import ModelMeta, build_model, save_checkpoint
+from autotosis.signals import scan
 
 SR = 48000
 
@@ -76,7 +77,7 @@ def test_two_compiles_at_once(tmp_path: Path) -> None:
 SAVER = """
 import os, signal, sys
 from pathlib import Path
-from autotosis.fsutil import atomic_write_bytes
+from autotosis.core.fsutil import atomic_write_bytes
 
 
 def stop_before_rename(frame, event, arg):

@@ -18,9 +18,9 @@ from robustness_support import Run, assert_interrupted_cleanly
 from test_train import make_clip
 
 from autotosis import media
-from autotosis import scan as scan_lib
-from autotosis.model import ModelMeta, build_model, load_checkpoint, save_checkpoint
-from autotosis.timeline import Timeline
+from autotosis.core.timeline import Timeline
+from autotosis.learn.model import ModelMeta, build_model, load_checkpoint, save_checkpoint
+from autotosis.signals import scan as scan_lib
 
 # ---------------------------------------------------------------- scan
 

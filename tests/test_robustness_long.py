@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autotosis import media, render
+from autotosis import media
 from autotosis.cli.main import cli
-from autotosis.model import ModelMeta, build_model, save_checkpoint
-from autotosis.timeline import Segment
+from autotosis.core.timeline import Segment
+from autotosis.learn.model import ModelMeta, build_model, save_checkpoint
+from autotosis.publish import reel as render
 
 BOX = (0.5, 0.0, 1.0, 0.5)
 
@@ -88,7 +89,7 @@ def test_real_compile_commands_do_not_grow(tmp_path: Path, monkeypatch: pytest.M
 SCAN = """
 import json, os, resource, sys, threading, time
 from pathlib import Path
-from autotosis import scan
+from autotosis.signals import scan
 
 ffmpeg_kb = 0
 

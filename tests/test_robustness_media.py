@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from autotosis import media
-from autotosis.errors import MediaError
+from autotosis.core.errors import MediaError
 
 
 def lavfi(path: Path, *args: str) -> Path:
@@ -82,8 +82,8 @@ def _decoded(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def test_pieces_cut_where_asked_in_every_container(tmp_path, name, codec, start):
     """A piece starts on the source's frame at `start`: an FLV without an index fails to seek
     before its first keyframe and used to hand over its last frames instead."""
-    from autotosis import render
-    from autotosis.timeline import Segment
+    from autotosis.core.timeline import Segment
+    from autotosis.publish import reel as render
 
     vod = lavfi(tmp_path / name, "-f", "lavfi", "-i", "testsrc2=s=160x120:r=15:d=3", "-f", "lavfi", "-i",
                 "sine=d=3", "-c:v", codec, "-g", "15", "-b:v", "800k")

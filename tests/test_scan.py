@@ -5,8 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autotosis import media, scan
-from autotosis.model import ModelMeta, build_model, load_classifier, save_checkpoint
+from autotosis import media
+from autotosis.learn.model import ModelMeta, build_model, load_classifier, save_checkpoint
+from autotosis.signals import scan
 
 LEFT, RIGHT = (0.0, 0.0, 0.5, 0.5), (0.5, 0.5, 1.0, 1.0)
 

@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autotosis import compile as compile_lib
-from autotosis import loudness, media, scan
-from autotosis import select as select_lib
-from autotosis.compile import scan_hints
-from autotosis.model import ModelMeta, build_model, save_checkpoint
-from autotosis.timeline import Segment, Timeline
+from autotosis import media
+from autotosis.core.timeline import Segment, Timeline
+from autotosis.learn.model import ModelMeta, build_model, save_checkpoint
+from autotosis.pick import select as select_lib
+from autotosis.run import compile as compile_lib
+from autotosis.run.compile import scan_hints
+from autotosis.signals import loudness, scan
 
 SR, FPS, SECONDS = 16000, 8, 120.0
 # Red reactions: (start, end, loud). The short ones fall between keyframes (every 2 s),
@@ -193,7 +194,7 @@ def test_gpu_decoding_arguments_and_fallback(tmp_path):
 def test_chat_proposes_windows_with_its_delay_as_lead_in():
     """A burst of chatters at 300 s (chat lags: the moment is up to 20 s earlier) proposes a
     window reaching back over the whole delay range; with --chat-delay, only the margins."""
-    from autotosis import chat as chat_lib
+    from autotosis.signals import chat as chat_lib
 
     calm = [chat_lib.ChatMessage(float(t), f"u{t % 7}", "hello") for t in range(0, 600, 9)]
     burst = [chat_lib.ChatMessage(300.0 + k * 0.1, f"fan{k}", "LUL") for k in range(30)]
@@ -213,7 +214,7 @@ def test_chat_delay_is_measured_against_the_loudness_before_the_scan():
     """A shout at 291-294 s and chat's burst at 300 s: chat is moved back by the delay that the
     loudness gives, so its window looks at the shout with a few seconds' slack, not at the
     whole 20 s delay range before every burst."""
-    from autotosis import chat as chat_lib
+    from autotosis.signals import chat as chat_lib
 
     calm = [chat_lib.ChatMessage(float(t), f"u{t % 7}", "hello") for t in range(0, 600, 9)]
     burst = [chat_lib.ChatMessage(300.0 + k * 0.1, f"fan{k}", "LUL") for k in range(30)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autotosis.select import (
+from autotosis.core.timeline import Timeline
+from autotosis.pick.select import (
     SelectConfig,
     explain_empty,
     hysteresis,
@@ -14,7 +15,6 @@ from autotosis.select import (
     select_segments,
     smooth,
 )
-from autotosis.timeline import Timeline
 
 STEP = 0.5  # two samples per second: sample k at k/2 s covers [k/2 - 0.25, k/2 + 0.25)
 PLAIN = SelectConfig(enter=0.5, smooth=0.0, min_event=0.0, pad_before=0.0, pad_after=0.0, merge_gap=0.0)

@@ -10,12 +10,13 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from autotosis import media, shorts, thumbs
+from autotosis import media
 from autotosis.cli.main import cli
-from autotosis.compile import CompileOptions, compile_vod
-from autotosis.errors import AutotosisError
-from autotosis.highlights import Highlight, highlights
-from autotosis.timeline import Segment, Timeline
+from autotosis.core.errors import AutotosisError
+from autotosis.core.timeline import Segment, Timeline
+from autotosis.pick.highlights import Highlight, highlights
+from autotosis.publish import shorts, thumbs
+from autotosis.run.compile import CompileOptions, compile_vod
 
 W, H, FPS, RATE = 320, 180, 30, 48000
 FACE = (0.70, 0.05, 0.95, 0.45)  # the face-cam box, filled with MAGENTA

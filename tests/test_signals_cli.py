@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autotosis import media, synth
+from autotosis import media
 from autotosis.cli.main import cli
+from autotosis.demo import synth
 
 COMBINATIONS = ["model", "loudness", "chat", "fused", "model+chat", "loudness+chat", "model+loudness+chat"]
 
@@ -37,7 +38,7 @@ def stream(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def project(tmp_path, monkeypatch) -> Path:
-    from autotosis.model import ModelMeta, build_model, save_checkpoint
+    from autotosis.learn.model import ModelMeta, build_model, save_checkpoint
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path.parent / "signals-cache"))

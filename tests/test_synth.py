@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autotosis import loudness, media, synth
-from autotosis.facecam import detect_facecam
-from autotosis.labels import load_label
-from autotosis.timeline import Segment
+from autotosis import media
+from autotosis.core.timeline import Segment
+from autotosis.demo import synth
+from autotosis.learn.facecam import detect_facecam
+from autotosis.learn.labels import load_label
+from autotosis.signals import loudness
 
 SPEC = synth.StreamSpec(duration=12.0, width=320, height=180, fps=15.0, facecam=(0.6, 0.05, 0.95, 0.6),
                         seed=3, rage=(Segment(2.0, 5.0),), hype=(Segment(7.0, 9.0),), bangs=(10.0,),

@@ -1,6 +1,6 @@
 import pytest
 
-from autotosis.timecode import format_time, parse_duration, parse_time, youtube_offset
+from autotosis.core.timecode import format_time, parse_duration, parse_time, youtube_offset
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from autotosis import loudness, media
-from autotosis import select as select_lib
+from autotosis import media
 from autotosis.cli.main import cli
-from autotosis.errors import MediaError
-from autotosis.timeline import Timeline
+from autotosis.core.errors import MediaError
+from autotosis.core.timeline import Timeline
+from autotosis.pick import select as select_lib
+from autotosis.signals import loudness
 
 SHOUTS = "(between(t,8,11)+between(t,26,29))"  # the streamer, on the mic
 BOOMS = "(between(t,17,19.5)+between(t,35,37.5))"  # explosions, on the game track
@@ -140,8 +141,8 @@ def test_an_empty_selection_names_the_smoothed_maximum():
 
 
 def test_synthetic_streams_record_obs_tracks(tmp_path):
-    from autotosis import synth
-    from autotosis.timeline import Segment
+    from autotosis.core.timeline import Segment
+    from autotosis.demo import synth
 
     spec = synth.StreamSpec(duration=16, width=160, height=90, fps=5, rage=(Segment(3, 6),), bangs=(10.0,))
     vod = synth.make_stream(tmp_path / "obs.mp4", spec, preset="ultrafast", tracks=True)

@@ -13,15 +13,15 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from autotosis import dataset as ds
 from autotosis import media
 from autotosis.cli.main import cli
-from autotosis.errors import DataError, ModelError
-from autotosis.labels import LabelFile, load_label
-from autotosis.metrics import average_precision
-from autotosis.model import ModelMeta, build_model, load_checkpoint, load_classifier, save_checkpoint
-from autotosis.timeline import Segment
-from autotosis.train import TrainConfig, train
+from autotosis.core.errors import DataError, ModelError
+from autotosis.core.metrics import average_precision
+from autotosis.core.timeline import Segment
+from autotosis.learn import dataset as ds
+from autotosis.learn.labels import LabelFile, load_label
+from autotosis.learn.model import ModelMeta, build_model, load_checkpoint, load_classifier, save_checkpoint
+from autotosis.learn.train import TrainConfig, train
 
 BOX = (0.6, 0.1, 0.95, 0.7)
 W, H, FPS = 160, 96, 8
@@ -216,7 +216,7 @@ def test_cli_train_writes_model_metrics_plot(project: Path, tmp_path: Path) -> N
 
 
 def test_metrics_match_hand_computed_values() -> None:
-    from autotosis.metrics import best_f1_threshold, roc_auc
+    from autotosis.core.metrics import best_f1_threshold, roc_auc
 
     y = np.array([1, 0, 1, 1, 0, 0, 1, 0], dtype=bool)
     s = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
@@ -233,15 +233,15 @@ def test_metrics_match_hand_computed_values() -> None:
     (1, 3, 4, 1, True),
 ])
 def test_early_stopping_waits_for_the_second_half(stale, epoch, epochs, patience, stop):
-    from autotosis.train import stop_early
+    from autotosis.learn.train import stop_early
 
     assert stop_early(stale, epoch, TrainConfig(epochs=epochs, patience=patience)) is stop
 
 
 def _three_label_project(root: Path) -> Path:
     """Six synthetic 10 s clips, each with a rage and a laugh; calm talk is the rest (0.5 s clear of both)."""
-    from autotosis import synth
-    from autotosis.labels import make_label_file, save_label
+    from autotosis.demo import synth
+    from autotosis.learn.labels import make_label_file, save_label
 
     for i in range(6):
         spec = synth.scripted(10.0, seed=i, rages=1, hypes=1, rage_length=(2.0, 2.5), hype_length=(2.0, 2.5),
@@ -291,7 +291,7 @@ def _compile_two_labels_with_one_decode(root: Path, model: Path) -> None:
     """`compile --labels rage,laugh` on a generated VOD: one decode feeds both heads, one reel
     in time order holds both kinds, labelled. (Whether each segment is the right kind is for
     a real model: this one is 48 px and five epochs on six clips.)"""
-    from autotosis import synth
+    from autotosis.demo import synth
 
     spec = synth.scripted(36.0, seed=40, rages=2, hypes=2, rage_length=(2.5, 3.0), hype_length=(2.5, 3.0),
                           width=256, height=144, fps=8, streamer=synth.Streamer.from_seed(1))
@@ -325,7 +325,7 @@ def _compile_two_checkpoints_with_one_decode(root: Path, reactions: Path) -> Non
     """Two separately trained checkpoints (rage at 40 px on the labelled box, laugh at 48 px on
     a wider box) scored by one compile: one decode, each model on its own crop, both labels in
     the reel. A label two checkpoints score is a one-line error."""
-    from autotosis.labels import save_label
+    from autotosis.learn.labels import save_label
 
     wide = root / "labels-wide"
     for path in sorted((root / "labels").glob("*.toml")):

@@ -10,8 +10,8 @@ import pytest
 import tomlkit
 from web_support import LiveServer, make_clip, save_screenshot
 
-from autotosis.labels import load_label
-from autotosis.palette import LABEL_COLOURS, label_colours
+from autotosis.core.palette import LABEL_COLOURS, label_colours
+from autotosis.learn.labels import load_label
 from autotosis.web.labeler import labeler_app
 
 pytestmark = pytest.mark.browser
@@ -176,7 +176,7 @@ def test_clip_the_browser_cannot_play_gets_a_proxy(page, project):
 def test_label_picker_adds_a_label_and_keeps_the_others(page, project):
     """A clip labeled rage on disk: add laugh in the page, mark an overlapping laugh, switch back
     with L; the saved file has both, the rage segments untouched. Each label wears the colour
-    its reels give it (palette.py, the project's labels in the order of a model's heads)."""
+    its reels give it (core/palette.py, the project's labels in the order of a model's heads)."""
     label_file = project / "labels" / "stream.toml"
     label_file.write_text('# by hand\nclip = "clips/stream.mp4"\nlabel = "rage"\nsegments = [[1, 2.5]]\n')
     (project / "labels" / "zz old capture.toml").write_text(

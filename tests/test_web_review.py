@@ -15,7 +15,7 @@ import pytest
 from web_support import LiveServer, cli_server, get_json, make_clip, save_screenshot
 
 from autotosis import media
-from autotosis.compile import CompileOptions, compile_vod
+from autotosis.run.compile import CompileOptions, compile_vod
 from autotosis.web.review import review_app
 
 pytestmark = pytest.mark.browser
@@ -124,7 +124,7 @@ def test_review_command_serves_the_page(output):
 
 def test_thumbnails_and_a_short_preview(browser, output):
     """Each card shows compile's peak frame; its short button makes the vertical short and plays it."""
-    from autotosis.shorts import ShortsConfig
+    from autotosis.publish.shorts import ShortsConfig
 
     # The game layout needs no face-cam box (the stack layout's pixels are tested in test_shorts.py).
     app = review_app(output.parent.parent, output, ShortsConfig(size=(216, 384), layout="game"))
@@ -166,7 +166,7 @@ def _as_two_labels(folder: Path) -> list[str]:
 
 def test_a_reel_of_two_labels_shows_each_in_its_colour(browser, output):
     """Legend, card badges and timeline marks name each segment's label in the palette's colour."""
-    from autotosis import palette
+    from autotosis.core import palette
 
     labels = _as_two_labels(output)
     colours = palette.label_colours(["rage", "laugh"])
@@ -195,7 +195,7 @@ def test_render_of_two_labels_keeps_each_segments_label(browser, output):
     part of the new reel is captioned with its own segment's label in that label's colour."""
     import numpy as np
 
-    from autotosis import palette
+    from autotosis.core import palette
 
     labels = _as_two_labels(output)
     spans = selected(output)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from web_support import LiveServer, cli_server, get_json
 
-from autotosis import labels, media
+from autotosis import media
+from autotosis.learn import labels
 from autotosis.web.labeler import labeler_app
 from autotosis.web.server import static_dir
 

@@ -1,1 +1,5 @@
-"""The click command line: parses options, calls the library, prints. Nothing else."""
+"""The click command line: parses options, calls the library, prints. Nothing else.
+
+One module per command (`options` holds the option groups several commands share).
+May import: every package; nothing imports it.
+"""

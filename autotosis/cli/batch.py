@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from autotosis import batch as batch_lib
-from autotosis.compile import CompileOptions
-from autotosis.errors import AutotosisError
-from autotosis.paths import OUTPUT_DIR
-from autotosis.timecode import format_time
+from autotosis.core.errors import AutotosisError
+from autotosis.core.paths import OUTPUT_DIR
+from autotosis.core.timecode import format_time
+from autotosis.run import batch as batch_lib
+from autotosis.run.compile import CompileOptions
 
 
 class BatchPrinter(batch_lib.BatchEvents):
@@ -100,7 +100,7 @@ def run_batch_command(inputs: Sequence[str], options: CompileOptions, out_root: 
     threads = options.scan.threads if "threads" in explicit else None
     render_jobs = options.render.jobs if "jobs" in explicit else None
     if ray_address is not None:
-        from autotosis.raybatch import run_on_ray
+        from autotosis.run.raybatch import run_on_ray
 
         report = run_on_ray(jobs, base, root, ray_address, printer, threads, render_jobs)
         how = f"on Ray: {report.runner}"

@@ -16,17 +16,17 @@ from typing import Any
 import click
 from progress.bar import Bar
 
-from autotosis.batch import default_parallel, is_batch_input, is_url
 from autotosis.cli.batch import run_batch_command
 from autotosis.cli.config import profile_used
 from autotosis.cli.options import SECONDS, scoring_fields, scoring_options, selection_options
 from autotosis.cli.shorts import ShortsBar, shorts_config, shorts_options
-from autotosis.compile import CompileEvents, CompileOptions, compile_vod
-from autotosis.errors import AutotosisError
-from autotosis.paths import VODS_DIR
-from autotosis.render import RenderConfig
-from autotosis.thumbs import CONTACT_SHEET
-from autotosis.timecode import format_time
+from autotosis.core.errors import AutotosisError
+from autotosis.core.paths import VODS_DIR
+from autotosis.core.timecode import format_time
+from autotosis.publish.reel import RenderConfig
+from autotosis.publish.thumbs import CONTACT_SHEET
+from autotosis.run.batch import default_parallel, is_batch_input, is_url
+from autotosis.run.compile import CompileEvents, CompileOptions, compile_vod
 
 R = RenderConfig()
 
@@ -122,7 +122,7 @@ class DownloadBar:
 
 def fetch(url: str, folder: Path, chat: bool) -> Path:
     """Download a VOD link into `folder` with a progress bar, and its chat replay when `chat`."""
-    from autotosis.download import download_chat, download_vod
+    from autotosis.run.download import download_chat, download_vod
 
     bar = DownloadBar()
     try:

@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
-from autotosis.config import ProjectConfig, Setting, load_config
-from autotosis.errors import ConfigError
+from autotosis.core.config import ProjectConfig, Setting, load_config
+from autotosis.core.errors import ConfigError
 
 SKIP = frozenset({"help", "profile"})
 

@@ -11,8 +11,8 @@ from progress.bar import Bar
 
 from autotosis.cli.compile import ProgressBars
 from autotosis.cli.train import TrainBars
-from autotosis.demo import QUICK, DemoConfig, DemoEvents, run_demo
-from autotosis.timecode import format_time
+from autotosis.core.timecode import format_time
+from autotosis.demo.demo import QUICK, DemoConfig, DemoEvents, run_demo
 
 D = DemoConfig()
 

@@ -12,10 +12,10 @@ import click
 
 from autotosis.cli.compile import ProgressBars
 from autotosis.cli.options import scoring_fields, scoring_options, selection_options
-from autotosis.compile import CompileOptions
-from autotosis.evaluate import MIN_OVERLAP, Evaluation, EventMetrics, FrameMetrics, SweepRow, evaluate_vod
-from autotosis.timecode import format_time
-from autotosis.timeline import Segment
+from autotosis.core.timecode import format_time
+from autotosis.core.timeline import Segment
+from autotosis.run.compile import CompileOptions
+from autotosis.run.evaluate import MIN_OVERLAP, Evaluation, EventMetrics, FrameMetrics, SweepRow, evaluate_vod
 
 
 def _n(value: float, pattern: str = "{:.2f}") -> str:

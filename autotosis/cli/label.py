@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from autotosis import labels as labels_lib
 from autotosis.cli.options import facecam_box
-from autotosis.timecode import format_time
+from autotosis.core.timecode import format_time
+from autotosis.learn import labels as labels_lib
 
 
 def _segment(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list:
@@ -111,7 +111,7 @@ def label(
     for clip in clips:
         box = facecam
         if facecam == "auto":
-            from autotosis.facecam import detect_facecam
+            from autotosis.learn.facecam import detect_facecam
 
             guess = detect_facecam(clip)
             box = guess.box

@@ -19,7 +19,7 @@ from autotosis.cli.probe import probe
 from autotosis.cli.review import review
 from autotosis.cli.shorts import shorts
 from autotosis.cli.train import train
-from autotosis.errors import AutotosisError
+from autotosis.core.errors import AutotosisError
 
 
 class _Group(click.Group):

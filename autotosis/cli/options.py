@@ -15,15 +15,15 @@ from typing import Any, TypeVar
 
 import click
 
-from autotosis import labels as labels_lib
-from autotosis.chat import DELAY_RANGE, ChatConfig, find_chat, parse_reactions
-from autotosis.compile import FUSE_WEIGHT
-from autotosis.hardware import PRECISIONS
-from autotosis.loudness import LoudnessConfig
-from autotosis.scan import MODES, ScanConfig
-from autotosis.select import LEAVE_RATIO, SelectConfig
-from autotosis.signals import CHAT_WEIGHT, LOUDNESS_WEIGHT, MODEL_WEIGHT, parse_weights
-from autotosis.timecode import parse_duration
+from autotosis.core.hardware import PRECISIONS
+from autotosis.core.timecode import parse_duration
+from autotosis.learn import labels as labels_lib
+from autotosis.pick.select import LEAVE_RATIO, SelectConfig
+from autotosis.run.compile import FUSE_WEIGHT
+from autotosis.signals.chat import DELAY_RANGE, ChatConfig, find_chat, parse_reactions
+from autotosis.signals.fuse import CHAT_WEIGHT, LOUDNESS_WEIGHT, MODEL_WEIGHT, parse_weights
+from autotosis.signals.loudness import LoudnessConfig
+from autotosis.signals.scan import MODES, ScanConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 

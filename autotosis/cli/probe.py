@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from autotosis import media
-from autotosis.loudness import choose_track
-from autotosis.timecode import format_time
+from autotosis.core.timecode import format_time
+from autotosis.signals.loudness import choose_track
 
 
 def probe_lines(info: media.VideoInfo) -> list[str]:

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 import click
 from progress.bar import Bar
 
-from autotosis import labels as labels_lib
 from autotosis.cli.options import facecam_box
-from autotosis.shorts import LAYOUTS, ShortsConfig, parse_size
-from autotosis.timecode import format_time
+from autotosis.core.timecode import format_time
+from autotosis.learn import labels as labels_lib
+from autotosis.publish.shorts import LAYOUTS, ShortsConfig, parse_size
 
 F = TypeVar("F", bound=Callable[..., Any])
 SC = ShortsConfig()
@@ -112,8 +112,8 @@ def shorts(folder: Path, facecam: Any, everything: bool, jobs: int, force: bool,
     autotosis shorts output/my-vod --layout game --shorts-max 30 --force
     autotosis shorts output/my-vod --title "{label} at {time} | my channel"
     """
-    from autotosis.highlights import load_selection
-    from autotosis.shorts import check_title, facecam_for, make_shorts, window
+    from autotosis.pick.highlights import load_selection
+    from autotosis.publish.shorts import check_title, facecam_for, make_shorts, window
 
     selection = load_selection(folder, reviewed=not everything)
     config = shorts_config(values, jobs)

@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 from progress.bar import Bar
 
-from autotosis.errors import ModelError
-from autotosis.trainconfig import NEGATIVES, TrainConfig, TrainEvents
+from autotosis.core.errors import ModelError
+from autotosis.learn.trainconfig import NEGATIVES, TrainConfig, TrainEvents
 
 D = TrainConfig()
 
@@ -108,7 +108,7 @@ def train(labels_dir: Path, out: Path | None, label_name: str | None, negatives:
     autotosis train --cpu
     autotosis train --epochs 20 --weights imagenet
     """
-    from autotosis import train as train_lib
+    from autotosis.learn import train as train_lib
 
     if weights is not None and weights.lower() in ("none", "scratch"):
         weights = None

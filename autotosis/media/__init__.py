@@ -5,9 +5,10 @@ One module per concern: `runner` (finding and running ffmpeg, its errors), `prob
 `vertical` (shorts, stills, loudness) and `synthetic` (writing generated media). Command
 lines are built by pure functions (`*_args`) that tests can read without running anything.
 Callers import the package: `from autotosis import media`, then `media.probe(...)`.
+May import: `core`.
 """
 
-from autotosis.errors import MediaError
+from autotosis.core.errors import MediaError
 from autotosis.media.audio import audio_args, audio_chunks
 from autotosis.media.encode import (
     PieceEncoding,

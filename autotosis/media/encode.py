@@ -9,7 +9,7 @@ from pathlib import Path
 
 import ffmpeg
 
-from autotosis.fsutil import atomic_path
+from autotosis.core.fsutil import atomic_path
 from autotosis.media.probe import VideoInfo, probe
 from autotosis.media.runner import arg_path, run
 

@@ -11,7 +11,7 @@ from typing import cast
 import ffmpeg
 import numpy as np
 
-from autotosis.errors import MediaError
+from autotosis.core.errors import MediaError
 from autotosis.media.hwaccel import CPU, DecodePlan, cuvid_input_options
 from autotosis.media.probe import VideoInfo, probe
 from autotosis.media.runner import FFmpegProcess, arg_path, has_fps_mode

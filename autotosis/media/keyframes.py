@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autotosis.errors import MediaError
+from autotosis.core.errors import MediaError
 from autotosis.media.probe import VideoInfo
 from autotosis.media.runner import arg_path, explain, ffprobe_bin
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import ffmpeg
 
-from autotosis.errors import MediaError
+from autotosis.core.errors import MediaError
 from autotosis.media.runner import arg_path, check_readable_file, explain, ffprobe_bin
 
 

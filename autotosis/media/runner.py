@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from autotosis.errors import MediaError
+from autotosis.core.errors import MediaError
 
 # stderr lines that mean something a user can act on, checked in order.
 _KNOWN_ERRORS = [

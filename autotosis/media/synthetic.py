@@ -11,8 +11,8 @@ from pathlib import Path
 import ffmpeg
 import numpy as np
 
-from autotosis.errors import MediaError
-from autotosis.fsutil import atomic_path
+from autotosis.core.errors import MediaError
+from autotosis.core.fsutil import atomic_path
 from autotosis.media.runner import FFmpegProcess, arg_path, run
 
 # Moving, game-like scenes from ffmpeg's own generators, drawn at a quarter of the

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from autotosis.errors import MediaError
+from autotosis.core.errors import MediaError
 from autotosis.media.encode import burn_in_filter
 from autotosis.media.runner import arg_path, run
 

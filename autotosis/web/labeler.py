@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from autotosis import labels as labels_lib
-from autotosis import media, palette, paths
-from autotosis.errors import AutotosisError, LabelError
-from autotosis.timecode import parse_time
-from autotosis.timeline import Segment
+from autotosis import media
+from autotosis.core import palette, paths
+from autotosis.core.errors import AutotosisError, LabelError
+from autotosis.core.timecode import parse_time
+from autotosis.core.timeline import Segment
+from autotosis.learn import labels as labels_lib
 from autotosis.web.proxy import ProxyCache, browser_playable
 from autotosis.web.server import HttpError, Request, WebApp
 
@@ -164,7 +165,7 @@ class Labeler:
 
     def detect(self, request: Request) -> dict[str, Any]:
         """Propose the face-cam box with the same detector as `--facecam auto`."""
-        from autotosis.facecam import detect_facecam
+        from autotosis.learn.facecam import detect_facecam
 
         guess = detect_facecam(self._clip_path(request))
         return {"box": list(guess.box), "face": list(guess.face),

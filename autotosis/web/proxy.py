@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from autotosis import media
-from autotosis.errors import AutotosisError
+from autotosis.core.errors import AutotosisError
 
 # What Chromium (Debian's build included, checked with canPlayType and real playback)
 # plays directly; anything else (HEVC, MPEG-4 part 2, FLV, MPEG-TS, ...) gets a proxy.

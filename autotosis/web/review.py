@@ -21,12 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from autotosis import media, palette
-from autotosis.errors import AutotosisError
-from autotosis.fsutil import atomic_write_text
-from autotosis.highlights import Highlight, label_of, peak_time
-from autotosis.shorts import ShortsConfig
-from autotosis.timeline import Segment, Timeline
+from autotosis import media
+from autotosis.core import palette
+from autotosis.core.errors import AutotosisError
+from autotosis.core.fsutil import atomic_write_text
+from autotosis.core.timeline import Segment, Timeline
+from autotosis.pick.highlights import Highlight, label_of, peak_time
+from autotosis.publish.shorts import ShortsConfig
 from autotosis.web.labeler import proxy_folder
 from autotosis.web.proxy import ProxyCache, browser_playable
 from autotosis.web.server import HttpError, Request, WebApp
@@ -183,7 +184,10 @@ class Review:
 
     def _make_short(self, item: Highlight) -> None:
         try:
-            from autotosis.shorts import facecam_for, make_shorts  # the encoder loads on first use only
+            from autotosis.publish.shorts import (  # the encoder loads on first use only
+                facecam_for,
+                make_shorts,
+            )
 
             options = self._options()
             box, _ = facecam_for(self.vod, options.get("facecam"), self.shorts_config.layout)
@@ -265,7 +269,7 @@ class Review:
 
     def _run_render(self, kept: list[Segment]) -> None:
         try:
-            from autotosis.compile import rerender  # the render stack loads on the first render only
+            from autotosis.run.compile import rerender  # the render stack loads on the first render only
 
             rerender(self.folder, kept)
             result: dict[str, Any] = {"state": "done", "error": None}

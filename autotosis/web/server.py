@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from autotosis.errors import AutotosisError
+from autotosis.core.errors import AutotosisError
 
 HOST = "127.0.0.1"
 TOKEN_HEADER = "X-Autotosis-Token"

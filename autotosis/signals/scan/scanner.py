@@ -27,50 +27,34 @@ pass resumes from the last saved position.
 from __future__ import annotations
 
 import hashlib
-import math
-import queue
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from autotosis import media
 from autotosis.core.errors import MediaError
-from autotosis.core.fsutil import atomic_path
 from autotosis.core.hardware import auto_precision, cores
 from autotosis.core.paths import cache_dir
 from autotosis.core.timecode import format_time
 from autotosis.core.timeline import Timeline
+from autotosis.signals.scan.cache import _load_columns, scan_key
+from autotosis.signals.scan.coarse import (
+    MERGE_GAP,
+    MIN_COARSE_SECONDS,
+    PROPOSE_RATIO,
+    Hint,
+    merge_passes,
+    plan_first_pass,
+    propose_windows,
+)
+from autotosis.signals.scan.passes import _finish, _Pass, _resume_point, _run_pass, _scorer
 
-if TYPE_CHECKING:
-    from autotosis.learn.model import Classifier
-
-CACHE_VERSION = 1
 MODES = ("dense", "coarse", "keyframes")
 ProgressFn = Callable[[float, float], None]  # (position, total) in seconds of the current pass
 StageFn = Callable[[str], None]  # the name of the pass that starts ("scan", "scan 1/2 keyframes", ...)
-
-# Coarse scan. Keyframes further apart than this leave too much unseen between samples
-# (loudness and chat still cover the gaps, but a silent face would not be looked at).
-MAX_KEYFRAME_GAP = 12.0
-# Shorter VODs are scanned densely: two passes and their seeks cost more than they save.
-MIN_COARSE_SECONDS = 60.0
-# Pass 1 proposes a window where the model scores at least this share of its threshold:
-# low, because a moment seen between its keyframes peaks higher than on them.
-PROPOSE_RATIO = 0.5
-# A pass-1 sample above that level stands for the span to its neighbours; the window
-# adds this much on each side, for smoothing and for the moment's edges to be seen densely.
-MODEL_MARGIN = 2.0
-# A hint's span (a shout, a chat burst) adds this much on each side: the face reacts
-# a little before or after the sound, and chat reacts seconds late.
-HINT_MARGIN = (4.0, 4.0)
-# Windows closer than this are decoded as one: a seek costs decoding from the keyframe
-# before it anyway, and each window costs an ffmpeg start.
-MERGE_GAP = 4.0
 
 
 @dataclass(frozen=True)
@@ -97,17 +81,6 @@ class ScanConfig:
 
 
 @dataclass(frozen=True)
-class Hint:
-    """A cheap timeline that proposes windows to a coarse scan: where `score` (0..1) reaches
-    `threshold`, the frames get looked at densely. Loudness is one; chat is another."""
-
-    name: str
-    score: Timeline
-    threshold: float
-    margin: tuple[float, float] = HINT_MARGIN  # seconds looked at before and after each run
-
-
-@dataclass(frozen=True)
 class ScanModel:
     """A further checkpoint scored from the same decode (`--model` given again): its file,
     its face-cam box (None: the whole frame) and its bytes when the caller read them already."""
@@ -115,63 +88,6 @@ class ScanModel:
     path: Path
     box: media.Box | None
     data: bytes | None = None
-
-
-@dataclass(frozen=True)
-class SharedCrop:
-    """How one decode feeds several models: ffmpeg crops the union of their boxes and scales
-    it just enough that every model's box keeps at least its input size; each model then
-    cuts its own rectangle (x, y, w, h, in the decoded picture) and resizes it to its size."""
-
-    box: media.Box  # the union, as fractions of the frame
-    size: tuple[int, int] | None  # what ffmpeg scales the union to (None: its own pixels)
-    rects: tuple[tuple[int, int, int, int], ...]
-
-
-def shared_crop(info: media.VideoInfo, boxes: Sequence[media.Box | None], sizes: Sequence[int],
-                source: Path | str = "video") -> SharedCrop:
-    """The one crop several models' crops come from (see SharedCrop); never above the source's
-    pixels, so a small face-cam next to a big one costs no more than the big one needs."""
-    full = (0.0, 0.0, 1.0, 1.0)
-    pixels = [media.pixel_box(box or full, info.width, info.height, source) for box in boxes]
-    x0, y0 = min(p[0] for p in pixels), min(p[1] for p in pixels)
-    x1, y1 = max(p[0] + p[2] for p in pixels), max(p[1] + p[3] for p in pixels)
-    width, height = x1 - x0, y1 - y0
-    scale = min(1.0, max(max(size / p[2], size / p[3]) for p, size in zip(pixels, sizes, strict=True)))
-    out_w, out_h = (width, height)
-    if scale < 1.0:
-        out_w, out_h = max(2, round(width * scale)), max(2, round(height * scale))
-    fx, fy = out_w / width, out_h / height
-    rects = []
-    for x, y, w, h in pixels:
-        left, top = round((x - x0) * fx), round((y - y0) * fy)
-        right, bottom = round((x + w - x0) * fx), round((y + h - y0) * fy)
-        rects.append((left, top, max(1, right - left), max(1, bottom - top)))
-    union = (x0 / info.width, y0 / info.height, x1 / info.width, y1 / info.height)
-    return SharedCrop(union, None if (out_w, out_h) == (width, height) else (out_w, out_h), tuple(rects))
-
-
-def cut(images: np.ndarray, rect: tuple[int, int, int, int], size: int) -> np.ndarray:
-    """One model's crops out of shared-crop frames: its rectangle, area-resized to size x size
-    (uint8 NHWC in and out, as ffmpeg's own crop and scale would hand them over)."""
-    import torch
-
-    x, y, w, h = rect
-    part = torch.from_numpy(np.ascontiguousarray(images[:, y:y + h, x:x + w])).permute(0, 3, 1, 2).float()
-    if (h, w) != (size, size):
-        part = torch.nn.functional.interpolate(part, size=(size, size), mode="area")
-    return part.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
-
-
-@dataclass(frozen=True)
-class _Scorer:
-    """What a pass decodes (box, size) and how a batch of decoded frames becomes
-    probabilities (N, heads): one model on its own crops, or several on a shared crop."""
-
-    box: media.Box | None
-    size: int | tuple[int, int] | None
-    heads: int
-    predict: Callable[[np.ndarray], np.ndarray]
 
 
 def resolved_precision(config: ScanConfig) -> str:
@@ -207,45 +123,6 @@ class ScanResult:
         return line
 
 
-def scan_key(info: media.VideoInfo, model_digest: str, fps: float | None, box: media.Box | None,
-             keyframes: bool, precision: str = "fp32", extra: str = "") -> str:
-    """Changes whenever the scores would: VOD (path, size, mtime), model bytes, fps, keyframes, box,
-    the arithmetic precision of the model, and `extra` (a coarse pass 2's windows)."""
-    box_text = "full" if box is None else ",".join(f"{v:.6f}" for v in box)
-    rate = "key" if keyframes else f"{fps:g}"
-    raw = f"scan{CACHE_VERSION}|{info.identity}|{model_digest}|{rate}|{box_text}|{precision}"
-    if extra:
-        raw += f"|{extra}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:24]
-
-
-def _save(path: Path, times: np.ndarray, values: np.ndarray) -> None:
-    """times and probabilities; a one-head model's as a plain column, as before several heads."""
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values[:, 0]
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, times=times, values=values)
-
-
-def _load(path: Path) -> Timeline | None:
-    """The first head's timeline of a saved scan; None when missing or damaged."""
-    got = _load_columns(path)
-    return None if got is None else Timeline(got[0], np.ascontiguousarray(got[1][:, 0]))
-
-
-def _load_columns(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """(times, probabilities (N, heads)) of a saved scan; one-head entries read as one column."""
-    if not path.exists():
-        return None
-    try:
-        with np.load(path) as data:
-            times = data["times"].astype(np.float64)
-            return times, data["values"].astype(np.float32).reshape(len(times), -1)
-    except (OSError, ValueError, KeyError, EOFError):
-        path.unlink(missing_ok=True)  # a damaged entry is scanned again
-        return None
-
-
 def by_label(times: np.ndarray, columns: np.ndarray, labels: Sequence[str] | None) -> dict[str, Timeline]:
     """A timeline per head from one scan's (N, heads) probabilities (one forward pass scored them all)."""
     if labels is None or len(labels) != columns.shape[1]:
@@ -267,292 +144,6 @@ def _check_complete(vod: Path | str, info: media.VideoInfo, last: float, slack: 
             f"{vod}: the video stops at {format_time(max(last, 0.0), 0)} but the file claims "
             f"{format_time(info.duration, 0)} (an incomplete download?); copy out what is there "
             "with `ffmpeg -i IN -c copy OUT.mp4` and compile that")
-
-
-def _resume_point(last: float, back: float, grid: float | None) -> float:
-    """Where a resumed decode starts: at least `back` seconds before `last`, on the sampling
-    grid and on a whole millisecond. `-ss` takes milliseconds; a seek between them makes
-    the fps filter hand over each frame one sample late."""
-    if not grid:
-        return max(0.0, last - back)
-    for n in range(math.floor((last - back) * grid), 0, -1):
-        at = n / grid
-        if abs(at * 1000 - round(at * 1000)) < 1e-6:
-            return at
-    return 0.0
-
-
-# ---------------------------------------------------------------- coarse: planning and windows
-
-
-@dataclass(frozen=True)
-class FirstPass:
-    """What a coarse scan looks at first: `kind` is "keyframes" or "dense" (the fallback)."""
-
-    kind: str
-    reason: str
-    interval: float | None = None  # probed keyframe interval in seconds
-
-
-def plan_first_pass(duration: float, keys: media.KeyframeInfo | None, fps: float) -> FirstPass:
-    """Keyframes when they come every few seconds, else a dense scan: see the constants."""
-    if duration < MIN_COARSE_SECONDS:
-        return FirstPass("dense", f"dense: a VOD under {MIN_COARSE_SECONDS:g}s is scanned whole")
-    if keys is None or keys.interval is None:
-        span = keys.window if keys is not None else 0.0
-        return FirstPass("dense", f"dense: fewer than two keyframes in {span:g}s, nothing cheap to look at")
-    gap = keys.interval
-    if gap > MAX_KEYFRAME_GAP:
-        return FirstPass("dense", f"dense: keyframes {gap:.1f}s apart, over {MAX_KEYFRAME_GAP:g}s", gap)
-    if gap <= 1.0 / fps + 1e-6:
-        return FirstPass("dense", f"dense: keyframes every {gap:.2f}s, as many as dense samples", gap)
-    return FirstPass("keyframes", f"coarse: keyframes every {gap:.1f}s, then dense where it matters", gap)
-
-
-def _peak(values: np.ndarray) -> np.ndarray:
-    """One number per sample whatever the value shape: a sample with several labels' scores
-    proposes a window when any of them is high."""
-    return values if values.ndim == 1 else values.max(axis=tuple(range(1, values.ndim)))
-
-
-def _merge_spans(spans: list[tuple[float, float]], gap: float) -> list[tuple[float, float]]:
-    merged: list[tuple[float, float]] = []
-    for start, end in sorted(spans):
-        if merged and start - merged[-1][1] <= gap:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def propose_windows(first: Timeline, threshold: float, hints: Sequence[Hint], duration: float,
-                    grid: float, gap: float = MERGE_GAP) -> list[tuple[float, float]]:
-    """The spans pass 2 decodes densely, merged, in time order, starting on the sampling grid.
-
-    A pass-1 sample at or above `threshold` stands for the span between its neighbours
-    (the moment may be anywhere between two keyframes); a hint's run above its threshold
-    for its own span. Each gets margins; windows closer than `gap` are joined.
-    """
-    spans: list[tuple[float, float]] = []
-    times = first.times
-    hot = np.flatnonzero(_peak(np.asarray(first.values)) >= threshold)
-    for i in hot.tolist():
-        before = float(times[i - 1]) if i > 0 else 0.0
-        after = float(times[i + 1]) if i + 1 < len(times) else duration
-        spans.append((before - MODEL_MARGIN, after + MODEL_MARGIN))
-    for hint in hints:
-        score = hint.score
-        if len(score) == 0:
-            continue
-        half = score.step / 2
-        mask = _peak(np.asarray(score.values)) >= hint.threshold
-        padded = np.r_[False, mask, False].astype(np.int8)
-        edges = np.flatnonzero(np.diff(padded))
-        for a, b in zip(edges[::2], edges[1::2], strict=True):
-            spans.append((float(score.times[a]) - half - hint.margin[0],
-                          float(score.times[b - 1]) + half + hint.margin[1]))
-    clipped = [(max(0.0, s), min(duration, e)) for s, e in spans if e > 0 and s < duration]
-    windows = []
-    for start, end in _merge_spans(clipped, gap):
-        start = _resume_point(start, 0.0, grid)
-        if end > start:
-            windows.append((start, end))
-    return _merge_spans(windows, 0.0)
-
-
-def merge_passes(first: Timeline, fine: Timeline, windows: Sequence[tuple[float, float]],
-                 grid: float, duration: float) -> Timeline:
-    """One timeline on the dense grid: pass 2's samples inside the windows, and outside
-    them pass 1's interpolated (nothing happens there, by pass 1's own account).
-
-    Selection smooths over a number of samples and lets each sample stand for one grid
-    step, so it needs evenly spaced samples; this keeps it unchanged for coarse scans.
-    """
-    inside = np.zeros(len(first), dtype=bool)
-    for start, end in windows:
-        inside |= (first.times >= start) & (first.times < end)
-    times = np.concatenate([first.times[~inside], fine.times])
-    values = np.concatenate([np.asarray(first.values)[~inside], np.asarray(fine.values)])
-    order = np.argsort(times, kind="stable")
-    times, values = times[order], values[order]
-    count = max(1, math.floor(duration * grid - 1e-6) + 1)
-    grid_times = np.arange(count) / grid
-    if len(times) == 0:
-        return Timeline(grid_times, np.zeros(count, np.float32))
-    flat = values.reshape(len(values), -1)
-    columns = [np.interp(grid_times, times, flat[:, k]) for k in range(flat.shape[1])]
-    resampled = np.stack(columns, axis=1).reshape((count, *values.shape[1:])).astype(np.float32)
-    return Timeline(grid_times, resampled)
-
-
-# ---------------------------------------------------------------- one pass: decode thread + model
-
-
-_DONE = object()
-
-
-def _put(batches: queue.Queue, item: object, stop: threading.Event) -> bool:
-    """Wait for room in the queue unless the scan was stopped; False when it was."""
-    while not stop.is_set():
-        try:
-            batches.put(item, timeout=0.2)
-            return True
-        except queue.Full:
-            continue
-    return False
-
-
-def _decode_into(batches: queue.Queue, stop: threading.Event, spans: Sequence[tuple[float, float | None]],
-                 **frames_kwargs: object) -> None:
-    """Decode thread: put the FrameBatches of each span into the bounded queue, then _DONE
-    (or the exception). One ffmpeg per span, each started with input seeking."""
-    try:
-        for start, end in spans:
-            stream = media.frames(start=start or None, end=end, **frames_kwargs)  # type: ignore[arg-type]
-            try:
-                for batch in stream:
-                    if not _put(batches, batch, stop):
-                        return
-            finally:
-                stream.close()  # kills ffmpeg if we stopped early
-        _put(batches, _DONE, stop)
-    except BaseException as exc:  # handed to the scanning thread, which raises it
-        _put(batches, exc, stop)
-
-
-@dataclass(frozen=True)
-class _Pass:
-    """One decode-and-score run over `spans` (None end: to the VOD's end), cached under `key`."""
-
-    spans: tuple[tuple[float, float | None], ...]
-    grid: float | None  # sampling fps; None: keyframes (times as decoded)
-    key: str
-
-
-@dataclass(frozen=True)
-class _Scanned:
-    timeline: Timeline  # the first head's
-    cached: bool
-    resumed_from: float
-    samples: int
-    last: float
-    columns: np.ndarray  # (N, heads): every head's probabilities at timeline.times
-
-
-def _spans_left(spans: Sequence[tuple[float, float | None]], last: float, back: float,
-                grid: float | None) -> list[tuple[float, float | None]]:
-    """What a resumed pass still decodes: spans after `last`, the one holding it from a
-    little before (a seek may land late; samples done are dropped as they come)."""
-    left: list[tuple[float, float | None]] = []
-    for start, end in spans:
-        if end is not None and end <= last:
-            continue
-        if start <= last:
-            start = max(start, _resume_point(last, back, grid))
-        left.append((start, end))
-    return left
-
-
-def _run_pass(vod: Path | str, info: media.VideoInfo, scorer: _Scorer, config: ScanConfig, folder: Path,
-              job: _Pass, progress: ProgressFn | None, decode: media.DecodePlan) -> _Scanned:
-    """Decode the pass's spans and score them: cached, resumable, decode and inference overlapped."""
-    final, partial = folder / f"{job.key}.npz", folder / f"{job.key}.partial.npz"
-    total = sum((info.duration if e is None else e) - s for s, e in job.spans)
-
-    def report(last: float) -> None:
-        if progress is None:
-            return
-        done = 0.0
-        for start, end in job.spans:
-            stop_at = info.duration if end is None else end
-            done += min(max(last - start, 0.0), stop_at - start)
-        progress(min(done, total), total)
-
-    heads = scorer.heads
-    done = _load_columns(final)
-    if done is not None and done[1].shape[1] == heads:
-        report(math.inf)
-        first = Timeline(done[0], np.ascontiguousarray(done[1][:, 0]))
-        return _Scanned(first, True, 0.0, 0, float(done[0][-1]) if len(done[0]) else -1.0, done[1])
-
-    grid = job.grid
-    earlier = _load_columns(partial)
-    if earlier is not None and earlier[1].shape[1] != heads:
-        earlier = None  # not this model's: scan again
-    times: list[np.ndarray] = [earlier[0]] if earlier is not None else []
-    values: list[np.ndarray] = [earlier[1]] if earlier is not None else []
-    resume_at, last = 0.0, -1.0
-    spans = list(job.spans)
-    if earlier is not None and len(earlier[0]):
-        last = float(earlier[0][-1])
-        resume_at = last + (1.0 / grid if grid else 1e-3)
-        # A seek may land past its target (on the next keyframe, or anywhere in a file
-        # without an index): start a little earlier, on the grid, and drop what is done.
-        spans = _spans_left(spans, last, max(1.0, media.seek_lead(info)), grid)
-
-    batches: queue.Queue = queue.Queue(maxsize=config.queue_batches)
-    stop = threading.Event()
-    decoder = threading.Thread(
-        target=_decode_into, name="autotosis-decode", daemon=True, args=(batches, stop, spans),
-        kwargs=dict(path=vod, fps=grid, box=scorer.box, size=scorer.size, keyframes=grid is None,
-                    batch_size=config.batch_size, info=info, decode=decode),
-    )
-    decoder.start()
-    scored = 0
-    saved_at = resume_at
-    finished = False
-    try:
-        while True:
-            item = batches.get()
-            if item is _DONE:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            stamps = np.round(item.times * grid) / grid if grid else item.times  # one grid across resumes
-            # Strictly increasing: never a sample twice across a resume or at a stream's end.
-            keep = stamps > np.maximum.accumulate(np.concatenate([[last], stamps[:-1]]))
-            probabilities = scorer.predict(item.images[keep])
-            times.append(stamps[keep])
-            values.append(probabilities)
-            scored += int(keep.sum())
-            if keep.any():
-                last = float(stamps[keep][-1])
-            report(last)
-            if last - saved_at >= config.checkpoint_seconds:
-                _save(partial, np.concatenate(times), np.concatenate(values))
-                saved_at = last
-        finished = True
-        report(math.inf)
-    finally:
-        stop.set()
-        decoder.join(timeout=10)
-        if not finished and last > saved_at:  # Ctrl-C or a failure: keep what was scored
-            _save(partial, np.concatenate(times), np.concatenate(values))
-    all_times = np.concatenate(times) if times else np.zeros(0)
-    columns = np.concatenate(values) if values else np.zeros((0, heads), np.float32)
-    timeline = Timeline(all_times, np.ascontiguousarray(columns[:, 0]))
-    return _Scanned(timeline, False, resume_at, scored, last, columns)
-
-
-def _scorer(vod: Path | str, info: media.VideoInfo, models: Sequence[ScanModel],
-            classifiers: Sequence[Classifier]) -> _Scorer:
-    """One model: ffmpeg crops and scales its box, as always. Several: a SharedCrop."""
-    if len(classifiers) == 1:
-        only = classifiers[0]
-        return _Scorer(models[0].box, int(only.meta.size), len(only.labels), only.predict_all)
-    sizes = [int(c.meta.size) for c in classifiers]
-    shared = shared_crop(info, [m.box for m in models], sizes, vod)
-
-    def predict(images: np.ndarray) -> np.ndarray:
-        parts = zip(classifiers, shared.rects, sizes, strict=True)
-        return np.concatenate([c.predict_all(cut(images, rect, size)) for c, rect, size in parts], axis=1)
-
-    return _Scorer(shared.box, shared.size, sum(len(c.labels) for c in classifiers), predict)
-
-
-def _finish(folder: Path, key: str, got: _Scanned) -> None:
-    _save(folder / f"{key}.npz", got.timeline.times, got.columns)
-    (folder / f"{key}.partial.npz").unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- the scan

@@ -1,38 +1,23 @@
-"""The compile pipeline: VOD -> scores -> segments -> reel + sidecars, as one function.
+"""The first half of a compile: a VOD scored and ready for selection, nothing rendered.
 
-`compile_vod` takes plain values (a `CompileOptions`) and returns a `CompileResult`;
-the CLI and the demo call it the same way. Its first half, `score_vod` (scorer, scan,
-loudness, score) plus `selection_config`, is what `autotosis eval` reuses without
-rendering. Progress and notes go through a `CompileEvents` object, never to the terminal.
-
-Output folder (default output/<vod stem>/): reel.mp4, scores.csv (the score the
-segments were chosen on), loudness.csv, segments.json, chapters.txt, reel.edl,
-reel.otio / reel.fcpxml / reel.xml (editor timelines), thumbs/ (peak frames and a
-contact sheet), shorts/ (with `shorts`), timeline.png and options.json (every resolved
-option, enough to render again).
+Apart because `autotosis eval`, the bench and the demo score VODs without rendering a reel:
+choosing the signals, the coarse scan's hints, the models' labels and boxes, chat's delay.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from autotosis import media
-from autotosis.core.errors import AutotosisError, ModelError
-from autotosis.core.fsutil import atomic_write_text, exclusive
-from autotosis.core.paths import MODELS_DIR, OUTPUT_DIR
-from autotosis.core.timeline import Segment, Timeline
-from autotosis.pick import highlights as highlights_lib
+from autotosis.core.errors import ModelError
+from autotosis.core.fsutil import atomic_write_text
+from autotosis.core.timeline import Timeline
 from autotosis.pick import select as select_lib
-from autotosis.publish import editors
-from autotosis.publish import reel as render_lib
-from autotosis.publish import shorts as shorts_lib
-from autotosis.publish import sidecars as sidecars_lib
-from autotosis.publish import thumbs as thumbs_lib
+from autotosis.run.compile.options import CompileEvents, CompileOptions, default_model
 from autotosis.signals import chat as chat_lib
 from autotosis.signals import fuse as signals_lib
 from autotosis.signals import loudness as loudness_lib
@@ -40,72 +25,6 @@ from autotosis.signals import scan as scan_lib
 
 if TYPE_CHECKING:
     from autotosis.learn.model import ModelMeta
-
-SCORERS = ("model", "loudness", "chat", "fused")  # and any +-joined set: see signals/fuse.py
-# Loudness's share next to the model in model+loudness (`--fuse-weight`): see signals/fuse.py.
-FUSE_WEIGHT = signals_lib.LOUDNESS_WEIGHT
-
-
-class CompileEvents:
-    """Progress hooks; the CLI draws bars, library callers may ignore them."""
-
-    def note(self, message: str) -> None: ...
-    def scan_stage(self, name: str) -> None: ...
-    def scan_progress(self, position: float, duration: float) -> None: ...
-    def loudness_progress(self, position: float, duration: float) -> None: ...
-    def render_progress(self, done: int, total: int) -> None: ...
-    def shorts_progress(self, done: int, total: int) -> None: ...
-
-
-@dataclass
-class CompileOptions:
-    """Everything compile needs, as plain values; None means "work it out" (see compile_vod)."""
-
-    vod: Path
-    out_dir: Path | None = None  # None: output/<vod stem>
-    model: Path | None = None  # None: the newest models/*.pt, else loudness only
-    scorer: str | None = None  # +-joined model, loudness, chat (or fused); None: see signals.choose_signals
-    facecam: media.Box | Literal["auto"] | None = None  # None: the checkpoint's box, else detected
-    scan: scan_lib.ScanConfig = field(default_factory=scan_lib.ScanConfig)
-    loudness: loudness_lib.LoudnessConfig = field(default_factory=loudness_lib.LoudnessConfig)
-    select: dict = field(default_factory=dict)  # SelectConfig overrides; None values are ignored
-    fuse_weight: float = FUSE_WEIGHT  # share of loudness next to the model
-    weights: dict = field(default_factory=dict)  # per-signal weights (--weights), over the defaults
-    chat: Path | None = None  # chat replay file
-    chat_config: chat_lib.ChatConfig = field(default_factory=chat_lib.ChatConfig)
-    render: render_lib.RenderConfig = field(default_factory=render_lib.RenderConfig)
-    reel_audio: str = "0"  # the audio track the reel keeps: a number or a title (see loudness.choose_track)
-    url: str | None = None  # VOD page, for ?t= links in the sidecars
-    shorts: shorts_lib.ShortsConfig | None = None  # also make a vertical short per highlight
-    force: bool = False  # replace an existing reel
-    cache: Path | None = None  # None: paths.cache_dir()
-    profile: str | None = None  # the autotosis.toml profile the options came from, for options.json
-    labels: tuple[str, ...] | None = None  # the model's heads to select on; None: every one it has
-    more_models: tuple[Path, ...] = ()  # --model given again: checkpoints scored from the same decode
-
-
-@dataclass(frozen=True)
-class CompileResult:
-    """What compile produced and how."""
-
-    out_dir: Path
-    reel: Path
-    segments: list[Segment]
-    files: dict[str, Path]
-    scorer: str
-    model: Path | None
-    scan: scan_lib.ScanResult | None
-    notes: list[str]
-
-
-def default_model(models_dir: Path = MODELS_DIR) -> Path | None:
-    """The newest checkpoint in models/, which is what `autotosis train` just wrote."""
-    found = [p for p in models_dir.glob("*.pt") if p.is_file() and not p.name.endswith(".state.pt")]
-    return max(found, key=lambda p: p.stat().st_mtime_ns) if found else None
-
-
-def output_dir(vod: Path, out_dir: Path | None = None) -> Path:
-    return out_dir if out_dir is not None else OUTPUT_DIR / vod.stem
 
 
 @dataclass(frozen=True)
@@ -378,122 +297,3 @@ def write_columns(path: Path, timelines: dict[str, Timeline]) -> None:
     for i, t in enumerate(first.times.tolist()):
         rows.append(f"{t:.3f}," + ",".join(f"{float(c[i]):.5f}" for c in columns))
     atomic_write_text(path, "\n".join(rows) + "\n")
-
-
-def selection_config(select: dict, scored: Scored, label: str | None = None) -> select_lib.SelectConfig:
-    """SelectConfig from the user's overrides (None: not given) over the scorer's defaults;
-    with `label`, that label's own threshold is the default for the model score."""
-    overrides = {k: v for k, v in select.items() if v is not None}
-    default = scored.default_enter
-    if label is not None and scored.scorer == "model" and label in scored.thresholds:
-        default = scored.thresholds[label]
-    overrides.setdefault("enter", default)
-    return dataclasses.replace(select_lib.SelectConfig(), **overrides)
-
-
-def select_highlights(select: dict, scored: Scored, duration: float) -> list[Segment]:
-    """The highlights: on the score, or with several labels on each label's score with its
-    own threshold, labelled and in time order under one shared budget."""
-    if not scored.label_scores:
-        return select_lib.select_segments(scored.score, selection_config(select, scored), duration)
-    configs = {name: selection_config(select, scored, name) for name in scored.label_scores}
-    return select_lib.select_labelled(scored.label_scores, configs, duration)
-
-
-def compile_vod(options: CompileOptions, events: CompileEvents | None = None) -> CompileResult:
-    """Scan (or reuse the cached scan), measure loudness, select, render, write the sidecars.
-
-    The output folder is locked meanwhile: a second compile into it (another VOD with
-    the same name) fails at once instead of mixing its files with this run's.
-    """
-    info = media.probe(options.vod)  # a bad VOD fails before any folder is made
-    with exclusive(output_dir(options.vod, options.out_dir), "another autotosis compile"):
-        return _compile_vod(options, events, info)
-
-
-def _compile_vod(options: CompileOptions, events: CompileEvents | None,
-                 info: media.VideoInfo) -> CompileResult:
-    events = events or CompileEvents()
-    vod = options.vod
-    folder = output_dir(vod, options.out_dir)
-    reel = folder / "reel.mp4"
-    if reel.exists() and not options.force:
-        raise AutotosisError(f"{reel}: already exists; pass --force to replace it")
-
-    if info.has_audio:
-        reel_track, _ = loudness_lib.choose_track(info, options.reel_audio)
-        options = dataclasses.replace(options, render=dataclasses.replace(options.render,
-                                                                          audio_track=reel_track.index))
-    if options.shorts is not None:
-        shorts_lib.check_title(options.shorts.title)  # a typo fails now, not after the scan
-    scored = score_vod(options, events, info)
-    files = write_scores(folder, scored)
-    config = selection_config(options.select, scored)
-    segments = select_highlights(options.select, scored, info.duration)
-    resolved = {**scored.resolved, "select": dataclasses.asdict(config), "fuse_weight": options.fuse_weight,
-                "render": options.render.to_dict(), "profile": options.profile}
-    if options.shorts is not None:
-        resolved["shorts"] = options.shorts.to_dict()
-    if "facecam" not in resolved and isinstance(options.facecam, tuple):
-        resolved["facecam"] = list(options.facecam)  # given for the shorts: `autotosis shorts` reuses it
-    atomic_write_text(folder / "options.json", json.dumps(resolved, indent=2, default=str) + "\n")
-    files["options"] = folder / "options.json"
-
-    from autotosis.publish.plot import plot_timeline
-
-    label_thresholds = {name: selection_config(options.select, scored, name).enter
-                        for name in scored.label_scores}
-    files["plot"] = plot_timeline(folder / "timeline.png", info.duration, segments, scored.score,
-                                  scored.loudness, config.enter,
-                                  f"{vod.name}: {len(segments)} segment(s) by {scored.scorer}",
-                                  chat=scored.chat.timeline if scored.chat is not None else None,
-                                  label_scores=scored.label_scores, thresholds=label_thresholds)
-    if not segments:
-        why = select_lib.explain_empty(scored.score, config, info.duration)
-        raise AutotosisError(f"{vod}: no highlights: {why} (see {files['plot']})")
-    render_lib.render_reel(vod, segments, reel, options.render, scored.score, scored.label, options.force,
-                           events.render_progress, scored.label_scores)
-    files["reel"] = reel
-    files.update(sidecars_lib.write_sidecars(folder, vod.absolute(), segments, scored.label,
-                                             editors.timeline_rate(info.fps),
-                                             options.render.crossfade, options.url))
-    items = highlights_lib.highlights(segments, scored.label, scored.score)
-    title = f"{vod.stem} {scored.label} reel"
-    files.update(editors.write_editor_files(folder, vod, info, items, title))
-    thumbs = thumbs_lib.make_thumbs(vod, items, folder / "thumbs", jobs=options.render.jobs)
-    sheet = folder / "thumbs" / thumbs_lib.CONTACT_SHEET
-    files["contact_sheet"] = thumbs_lib.contact_sheet(items, thumbs, sheet, title)
-    notes = list(scored.notes)
-    if options.shorts is not None:
-        known = scored.resolved.get("facecam")
-        if known is None and options.facecam is not None and options.facecam != "auto":
-            known = options.facecam
-        box, detected = shorts_lib.facecam_for(vod, known, options.shorts.layout)
-        if detected:
-            notes.append(detected)
-            events.note(detected)
-        shorts_lib.make_shorts(vod, items, folder / "shorts", options.shorts, box, options.force,
-                               events.shorts_progress, options.render.audio_track)
-        files["shorts"] = folder / "shorts"
-    return CompileResult(folder, reel, segments, files, scored.scorer, scored.model, scored.scan, notes)
-
-
-def rerender(folder: Path, segments: list[Segment], events: CompileEvents | None = None) -> Path:
-    """Render a compiled folder's reel again from edited `segments` (the review page's button).
-
-    Only the reel is replaced: segments.json keeps compile's own selection. A reel of several
-    labels keeps each segment's caption label, colour and own score (scores.csv's columns).
-    """
-    events = events or CompileEvents()
-    try:
-        resolved = json.loads((folder / "options.json").read_text(encoding="utf-8"))
-        config = render_lib.RenderConfig(**resolved["render"])
-        vod = Path(resolved["vod"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise AutotosisError(f"{folder / 'options.json'}: cannot read ({exc})") from None
-    scores_path = folder / "scores.csv"
-    columns = Timeline.columns_from_csv(scores_path) if scores_path.exists() else {}
-    score = next(iter(columns.values()), None)
-    label = resolved.get("label", "loud")
-    return render_lib.render_reel(vod, segments, folder / "reel.mp4", config, score, label, True,
-                                  events.render_progress, columns if len(columns) > 1 else None)

@@ -22,25 +22,23 @@ For each label the file names, frames inside its segments are positive and the r
 the clip negative. Segments of one label must not overlap; of different labels they may.
 Files are edited with tomlkit so a user's comments and layout survive `autotosis label`;
 a file keeps the one-label form until a second label is added.
+
+This module holds the record and its reading and validation: everything else in the
+package (writing, the seed import, edits) builds on it, and the labeler, dataset and
+evaluation mostly only read.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
 import re
-import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomlkit
-from tomlkit.exceptions import ParseError
-
 from autotosis import media
 from autotosis.core.errors import LabelError, MediaError
-from autotosis.core.fsutil import atomic_write_text
 from autotosis.core.timecode import format_time, parse_time
 from autotosis.core.timeline import Segment
 from autotosis.core.tomlfile import parse_toml
@@ -298,234 +296,3 @@ def load_all(labels_dir: Path | str = "labels", check_clip: bool = True) -> list
     if not folder.is_dir():
         raise LabelError(f"{folder}: no such labels folder")
     return [load_label(p, check_clip) for p in sorted(folder.glob("*.toml"))]
-
-
-# ---------------------------------------------------------------- writing
-
-
-def _clip_text(clip: Path, label_path: Path) -> str:
-    root = project_root(label_path)
-    resolved = clip.resolve()
-    try:
-        return resolved.relative_to(root).as_posix()
-    except ValueError:
-        return str(resolved)
-
-
-def _inline_array(values: list) -> tomlkit.items.Array:
-    array = tomlkit.array()
-    array.extend(values)
-    return array
-
-
-def render_label(label: LabelFile, path: Path, existing: str | None = None) -> str:
-    """TOML text for `label`, editing `existing` text in place so comments survive."""
-    doc = tomlkit.parse(existing) if existing else tomlkit.document()
-    doc["clip"] = _clip_text(label.clip, path)
-    if label.facecam is not None:
-        doc["facecam"] = _inline_array([round(v, 4) for v in label.facecam])
-    elif "facecam" in doc:
-        del doc["facecam"]
-    table_form = len(label.by_label) > 1 or isinstance(doc.get("segments"), dict)
-    if not table_form:
-        doc["label"] = label.label
-        doc["segments"] = _segment_array(label.segments)
-        return tomlkit.dumps(doc)
-    if "label" in doc:
-        del doc["label"]
-    old = doc.get("segments")
-    if not isinstance(old, dict):
-        if "segments" in doc:
-            del doc["segments"]
-        doc["segments"] = tomlkit.table()
-    table = doc["segments"]
-    for name in [k for k in table if k not in label.by_label]:
-        del table[name]
-    for name, spans in label.by_label.items():
-        table[name] = _segment_array(spans)
-    return tomlkit.dumps(doc)
-
-
-def _segment_array(segments: Iterable[Segment]) -> tomlkit.items.Array:
-    ordered = sorted(segments)
-    array = tomlkit.array()
-    for s in ordered:
-        array.append(_inline_array([format_time(s.start), format_time(s.end)]))
-    if len(ordered) > 2:
-        array.multiline(True)
-    return array
-
-
-def save_label(label: LabelFile, path: Path | str, expect_digest: str | None = None) -> Path:
-    """Write atomically, keeping the comments of an existing file.
-
-    `expect_digest` (from `digest()` when the file was read) makes the write fail
-    instead of silently replacing edits made on disk in the meantime.
-    """
-    p = Path(path)
-    existing = p.read_text(encoding="utf-8") if p.exists() else None
-    if expect_digest is not None and digest(p) != expect_digest:
-        raise LabelError(f"{p}: changed on disk since it was opened; reload before saving")
-    if existing is not None:
-        try:
-            tomlkit.parse(existing)
-        except ParseError:
-            raise LabelError(f"{p}: existing file is not valid TOML; fix or remove it first") from None
-    for spans in label.by_label.values():
-        check_segments(spans, None)
-    atomic_write_text(p, render_label(label, p, existing))
-    return p
-
-
-# ---------------------------------------------------------------- import
-
-
-_NUMBER = r"[-+]?\d+(?:\.\d*)?"
-
-
-def parse_seed_row(line: str) -> tuple[str, Box, list[Segment]] | None:
-    """One eqy/autotosis data.csv row: `path "[x0, y0, x1, y1]" "(start, end)" ...`.
-
-    Parsed with regular expressions, never `eval`. Blank and # lines give None.
-    """
-    if not line.strip() or line.lstrip().startswith("#"):
-        return None
-    tokens = shlex.split(line)
-    if len(tokens) < 2:
-        raise ValueError('expected: path "[x0, y0, x1, y1]" "(start, end)" ...')
-    box_numbers = re.fullmatch(
-        rf"\[\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\]", tokens[1].strip()
-    )
-    if not box_numbers:
-        raise ValueError(f"face-cam box {tokens[1]!r} is not [x0, y0, x1, y1]")
-    box = validate_box([float(v) for v in box_numbers.groups()])
-    segments = []
-    for token in tokens[2:]:
-        pair = re.fullmatch(rf"\(\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\)", token.strip())
-        if not pair:
-            raise ValueError(f"segment {token!r} is not (start, end)")
-        start, end = float(pair.group(1)), float(pair.group(2))
-        if end <= start or start < 0:
-            raise ValueError(f"segment {token!r} ends before it starts")
-        segments.append(Segment(start, end))
-    return tokens[0], box, segments
-
-
-def import_seed_csv(
-    csv_path: Path | str,
-    labels_dir: Path | str = "labels",
-    label: str = DEFAULT_LABEL,
-    overwrite: bool = False,
-) -> list[tuple[Path, str]]:
-    """Convert seed data.csv rows into `label` segments; returns (label file, status) per row.
-
-    Clip paths are taken relative to the CSV's folder. A clip's existing file gets the
-    label added beside its other labels; segments it already has for `label` are kept
-    unless `overwrite`, so re-running an import never destroys hand edits.
-    """
-    src = Path(csv_path)
-    try:
-        lines = src.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LabelError(f"{src}: cannot read ({exc})") from None
-    rows = []
-    for number, line in enumerate(lines, 1):
-        try:
-            parsed = parse_seed_row(line)
-        except ValueError as exc:
-            raise LabelError(f"{src}:{number}: {exc}") from None
-        if parsed is not None:
-            rows.append(parsed)
-    check_label_name(label)
-    results = []
-    for clip_text, box, segments in rows:
-        clip = Path(clip_text) if Path(clip_text).is_absolute() else src.resolve().parent / clip_text
-        out = label_path_for(clip, labels_dir)
-        try:
-            ordered = tuple(check_segments(segments, None))
-        except ValueError as exc:
-            raise LabelError(f"{src}: {clip_text}: {exc}") from None
-        previous = load_label(out, check_clip=False) if out.exists() else None
-        if previous is not None and label in previous.by_label and not overwrite:
-            results.append((out, f"kept existing {label} segments"))
-            continue
-        if previous is None:
-            save_label(LabelFile(clip=clip, facecam=box, label=label, segments=ordered), out)
-            results.append((out, "written" if clip.exists() else "written (clip not found yet)"))
-            continue
-        merged = previous.with_labels({**previous.by_label, label: ordered})
-        if merged.facecam is None:
-            merged = dataclasses.replace(merged, facecam=box)
-        save_label(merged, out)
-        results.append((out, f"{'replaced' if label in previous.by_label else 'added'} {label} segments"))
-    return results
-
-
-# ---------------------------------------------------------------- high-level edits
-
-
-def label_clip(
-    clip: Path | str,
-    labels_dir: Path | str = "labels",
-    segments: Iterable[Segment] = (),
-    facecam: Box | None = None,
-    label: str | None = None,
-    replace: bool = False,
-) -> LabelFile:
-    """Create or update the clip's label file: add (or with `replace`, set) one label's segments.
-
-    Other labels in the file are left as they are. `label` None means the file's only
-    label (rage for a new file); a file with several needs it named. Everything is
-    validated against the probed clip before anything is written, so a typo never
-    reaches the file; an existing face-cam box is kept unless given.
-    """
-    clip_path = media.check_readable_file(clip)
-    duration = media.probe(clip_path).duration
-    out = label_path_for(clip_path, labels_dir)
-    previous = load_label(out, check_clip=False) if out.exists() else None
-    new = list(segments)
-    if label is None:
-        if previous is not None and len(previous.by_label) > 1 and (new or replace):
-            raise LabelError(f"{out}: names several labels ({', '.join(previous.labels)}); "
-                             "say which one these segments are with --label")
-        label = previous.label if previous is not None else DEFAULT_LABEL
-    try:
-        check_label_name(label)
-    except ValueError as exc:
-        raise LabelError(f"{clip_path}: {exc}") from None
-    by_label = dict(previous.by_label) if previous is not None else {}
-    kept = () if replace else by_label.get(label, ())
-    try:
-        ordered = check_segments([*kept, *new], duration)
-    except ValueError as exc:
-        raise LabelError(f"{clip_path}: {label}: {exc}") from None
-    by_label[label] = tuple(ordered)
-    box = facecam if facecam is not None else (previous.facecam if previous else None)
-    updated = make_label_file(clip_path, box, by_label, out)
-    save_label(updated, out)
-    return updated
-
-
-@dataclass(frozen=True)
-class LabelStatus:
-    """A row of `autotosis label --list`."""
-
-    path: Path
-    label: LabelFile | None
-    duration: float | None
-    problem: str | None
-
-
-def survey(labels_dir: Path | str = "labels") -> list[LabelStatus]:
-    """Validate every label file without stopping at the first bad one."""
-    folder = Path(labels_dir)
-    if not folder.is_dir():
-        raise LabelError(f"{folder}: no such labels folder")
-    rows = []
-    for path in sorted(folder.glob("*.toml")):
-        try:
-            parsed = load_label(path, check_clip=True)
-            rows.append(LabelStatus(path, parsed, media.probe(parsed.clip).duration, None))
-        except (LabelError, MediaError) as exc:
-            rows.append(LabelStatus(path, None, None, str(exc)))
-    return rows

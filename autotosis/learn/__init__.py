@@ -2,6 +2,7 @@
 
 `labels` reads and writes the TOML label files, `facecam` proposes the face-cam box,
 `dataset` turns labeled spans into cached crop arrays, `model` builds, saves and loads the
-ResNet-18 checkpoint, `train` runs the training loop (`trainconfig` holds its defaults).
+ResNet-18 checkpoint, `train` drives a training run around `loop`'s epochs (`trainconfig`
+holds its defaults).
 May import: `core`, `media`, `pick`.
 """

@@ -15,15 +15,15 @@ from media_support import burst_vod
 from autotosis.cli.main import cli
 from autotosis.core.timeline import Segment, Timeline
 from autotosis.pick.select import SelectConfig, select_labelled
-from autotosis.run.evaluate import (
+from autotosis.run.eval_metrics import (
     event_metrics,
     frame_labels,
     frame_metrics,
     iou,
-    measure_label,
     sweep,
     sweep_thresholds,
 )
+from autotosis.run.evaluate import measure_label
 
 nan = math.nan
 TRUTH = [Segment(10, 14), Segment(30, 34)]

@@ -14,3 +14,9 @@ VODS_DIR = Path("vods")  # where `autotosis compile URL` downloads VODs (and the
 def cache_dir() -> Path:
     """Decoded crops and scan results; safe to delete. AUTOTOSIS_CACHE moves it."""
     return Path(os.environ.get("AUTOTOSIS_CACHE", ".autotosis-cache"))
+
+
+def source_root() -> Path:
+    """The folder holding the `autotosis` package: what a worker process or Ray task puts on
+    PYTHONPATH to import this very copy of it."""
+    return Path(__file__).resolve().parents[2]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from autotosis.core.errors import AutotosisError
+from autotosis.core.paths import source_root
 from autotosis.run.batch import (
     INTERRUPTED,
     STOP_GRACE,
@@ -80,7 +81,7 @@ def run_on_ray(jobs: Sequence[Job], base: CompileOptions, out_root: Path, addres
     events = events or BatchEvents()
     started = time.perf_counter()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # nothing sent anywhere unasked
-    package_root = str(Path(__file__).resolve().parent.parent)
+    package_root = str(source_root())
     own = not ray.is_initialized()
     if own:
         try:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from autotosis.core.errors import AutotosisError
 from autotosis.core.hardware import cores
-from autotosis.core.paths import VODS_DIR, cache_dir
+from autotosis.core.paths import VODS_DIR, cache_dir, source_root
 from autotosis.media.runner import interrupts_held
 from autotosis.run.batch.inputs import Job, folder_name, plan
 from autotosis.run.batch.state import (
@@ -312,7 +312,7 @@ def _start_worker(threads: int) -> _Worker:
     """A fresh Python for compiling VODs, in this process group (a terminal's Ctrl-C reaches it
     too), talking through a pipe of its own."""
     parent_end, child_end = multiprocessing.Pipe()
-    package_root = str(Path(__file__).resolve().parent.parent.parent)
+    package_root = str(source_root())
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
     with interrupts_held():  # the child is started and tracked, or neither

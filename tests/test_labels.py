@@ -266,3 +266,78 @@ def test_import_with_a_label_merges(project, tmp_path):
     replaced = labels.import_seed_csv(csv_path, out, "pog", overwrite=True)
     assert [s for _, s in replaced] == ["replaced pog segments"]
     assert labels.load_label(out / "x.toml", check_clip=False).by_label["pog"] == (Segment(2, 3),)
+
+
+# ---------------------------------------------------------------- partly reviewed VODs (calm spans)
+
+PARTIAL = """\
+clip = "clips/x.mp4"
+label = "rage"
+segments = [[2, 3]]
+calm = [[0, 1.5], [4, 6]]   # looked at, nothing there
+"""
+
+
+def test_calm_spans_make_a_file_partly_reviewed(project):
+    parsed = labels.load_label(_write(project, PARTIAL))
+    assert parsed.partial and parsed.calm == {"rage": (Segment(0, 1.5), Segment(4, 6))}
+    assert parsed.reviewed_spans("rage") == [Segment(0, 1.5), Segment(2, 3), Segment(4, 6)]
+    assert parsed.reviewed_seconds("rage") == pytest.approx(4.5)
+    assert not labels.load_label(_write(project, GOOD)).partial
+    assert labels.load_label(_write(project, GOOD + "calm = []\n")).partial
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (PARTIAL.replace("[4, 6]", "[2.5, 6]"), 4,
+         r"rage: calm span 0:02.500-0:06.000 overlaps rage segment 0:02"),
+        (PARTIAL.replace("[4, 6]", "[1, 6]"), 4, "rage: segments .* overlap"),
+        (PARTIAL.replace("[4, 6]", "[4, 16]"), 4, "past the clip's end"),
+        (MULTI + "[calm]\npog = [[8, 9]]\n", 10, "calm: 'pog' is not a label of this file"),
+        (MULTI.replace("[segments]", "calm = [[8, 9]]\n[segments]"), 5, r"calm must be a \[calm\] table"),
+        (PARTIAL.replace("calm = [[0, 1.5], [4, 6]]", "[calm]\nrage = []"), 4,
+         r"calm must be a 'calm = \[...\]' list"),
+    ],
+)
+def test_calm_errors(project, text, line, message):
+    path = _write(project, text)
+    with pytest.raises(LabelError, match=message) as info:
+        labels.load_label(path)
+    assert str(info.value).startswith(f"{path}:{line}: ")
+
+
+def test_calm_round_trips_in_both_forms(project, tmp_path):
+    out = tmp_path / "labels"
+    clip = project / "clips" / "x.mp4"
+    one = labels.label_clip(clip, out, [Segment(2, 3)], calm=[Segment(5, 6)])
+    assert one.calm == {"rage": (Segment(5, 6),)}
+    text = (out / "x.toml").read_text()
+    assert 'calm = [["0:05.000", "0:06.000"]]' in text
+    two = labels.label_clip(clip, out, [Segment(7, 8)], label="laugh", calm=[Segment(2, 3)])
+    assert two.calm == {"rage": (Segment(5, 6),), "laugh": (Segment(2, 3),)}
+    text = (out / "x.toml").read_text()
+    assert "[calm]" in text and "[segments]" in text
+    assert labels.load_label(out / "x.toml") == two
+    with pytest.raises(LabelError, match=r"x.mp4: rage: calm span 0:02.500-0:04.000 overlaps rage segment"):
+        labels.label_clip(clip, out, calm=[Segment(2.5, 4)], label="rage")
+    assert labels.load_label(out / "x.toml") == two  # nothing written on error
+
+
+def test_a_new_file_for_a_long_vod_is_partly_reviewed(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(labels.edits, "LONG_CLIP", 5.0)  # the 10 s clip stands in for a VOD
+    made = labels.label_clip(project / "clips" / "x.mp4", tmp_path / "labels", [Segment(1, 2)])
+    assert made.partial and "calm = []" in (tmp_path / "labels" / "x.toml").read_text()
+
+
+def test_merge_review_lets_the_newest_answer_win(project, tmp_path):
+    out = tmp_path / "labels"
+    clip = project / "clips" / "x.mp4"
+    first = labels.merge_review(clip, out, "rage", positives=[Segment(2, 3)], calm=[Segment(5, 7)])
+    assert first.by_label == {"rage": (Segment(2, 3),)} and first.calm == {"rage": (Segment(5, 7),)}
+    again = labels.merge_review(clip, out, "rage", positives=[Segment(2, 3)], calm=[Segment(5, 7)])
+    assert again == first  # saving the same review twice changes nothing
+    changed = labels.merge_review(clip, out, "rage", positives=[Segment(5.5, 6.5)], calm=[Segment(1.5, 3.5)])
+    assert changed.by_label["rage"] == (Segment(5.5, 6.5),)
+    assert changed.calm == {"rage": (Segment(1.5, 3.5),)}
+    assert labels.load_label(out / "x.toml") == changed

@@ -6,7 +6,7 @@ eqy/autotosis data.csv) and `edits` (`autotosis label`'s add/replace and survey)
 Callers import the package: `from autotosis.learn import labels as labels_lib`.
 """
 
-from autotosis.learn.labels.edits import LabelStatus, label_clip, survey
+from autotosis.learn.labels.edits import LONG_CLIP, LabelStatus, label_clip, merge_review, survey
 from autotosis.learn.labels.reading import (
     DEFAULT_LABEL,
     DURATION_SLACK,
@@ -14,6 +14,7 @@ from autotosis.learn.labels.reading import (
     LABEL_RE,
     Box,
     LabelFile,
+    check_calm,
     check_label_name,
     check_segments,
     digest,
@@ -31,8 +32,9 @@ from autotosis.learn.labels.seed import import_seed_csv, parse_seed_row
 from autotosis.learn.labels.writing import render_label, save_label
 
 __all__ = [
-    "DEFAULT_LABEL", "DURATION_SLACK", "KNOWN_KEYS", "LABEL_RE", "Box", "LabelFile", "LabelStatus",
-    "check_label_name", "check_segments", "digest", "import_seed_csv", "label_clip", "label_path_for",
-    "load_all", "load_label", "make_label_file", "parse_box", "parse_seed_row", "parse_segment",
-    "project_root", "render_label", "resolve_clip", "save_label", "survey", "validate_box",
+    "DEFAULT_LABEL", "DURATION_SLACK", "KNOWN_KEYS", "LABEL_RE", "LONG_CLIP", "Box", "LabelFile",
+    "LabelStatus", "check_calm", "check_label_name", "check_segments", "digest", "import_seed_csv",
+    "label_clip", "label_path_for", "load_all", "load_label", "make_label_file", "merge_review",
+    "parse_box", "parse_seed_row", "parse_segment", "project_root", "render_label", "resolve_clip",
+    "save_label", "survey", "validate_box",
 ]

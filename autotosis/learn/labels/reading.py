@@ -23,6 +23,13 @@ the clip negative. Segments of one label must not overlap; of different labels t
 Files are edited with tomlkit so a user's comments and layout survive `autotosis label`;
 a file keeps the one-label form until a second label is added.
 
+A long VOD is never looked at whole, so its file says which spans were: `calm` lists the
+spans seen without the reaction (`calm = [[a, b], ...]` beside a `segments` list, or a
+`[calm]` table with one list per label beside a `[segments]` table). A file with a `calm`
+key is partly reviewed: only its segments (positive) and calm spans (negative for that
+label) are training data, the rest of the VOD is unknown. A label's calm spans never
+overlap its own segments.
+
 This module holds the record and its reading and validation: everything else in the
 package (writing, the seed import, edits) builds on it, and the labeler, dataset and
 evaluation mostly only read.
@@ -45,7 +52,7 @@ from autotosis.core.tomlfile import parse_toml
 
 Box = tuple[float, float, float, float]
 
-KNOWN_KEYS = ("clip", "facecam", "label", "segments")
+KNOWN_KEYS = ("clip", "facecam", "label", "segments", "calm")
 DEFAULT_LABEL = "rage"
 # Segment ends may overshoot the probed duration by container rounding (seed data
 # often says 16.0 for a 15.98 s clip); beyond this it is a typo.
@@ -60,7 +67,9 @@ class LabelFile:
     """One clip's labels. `clip` is resolved to a real path on load.
 
     `label` and `segments` are the file's first label and its segments (all there is
-    in a one-label file); `more` holds every further label in file order.
+    in a one-label file); `more` holds every further label in file order. `calm` is None
+    when the whole clip was looked at, else label -> spans seen without that reaction
+    (a partly reviewed VOD: see the module docstring).
     """
 
     clip: Path
@@ -69,6 +78,7 @@ class LabelFile:
     segments: tuple[Segment, ...] = ()
     path: Path | None = field(default=None, compare=False)
     more: dict[str, tuple[Segment, ...]] = field(default_factory=dict)
+    calm: dict[str, tuple[Segment, ...]] | None = None
 
     @property
     def by_label(self) -> dict[str, tuple[Segment, ...]]:
@@ -86,18 +96,52 @@ class LabelFile:
     def seconds(self, label: str) -> float:
         return sum(s.duration for s in self.by_label.get(label, ()))
 
-    def with_labels(self, by_label: dict[str, tuple[Segment, ...]]) -> LabelFile:
-        """The same clip and box with these labels (at least one)."""
-        return make_label_file(self.clip, self.facecam, by_label, self.path)
+    @property
+    def partial(self) -> bool:
+        """Only some spans were looked at: everything else in the clip is unknown, not negative."""
+        return self.calm is not None
+
+    def calm_for(self, label: str) -> tuple[Segment, ...]:
+        return self.calm.get(label, ()) if self.calm is not None else ()
+
+    def reviewed_spans(self, label: str) -> list[Segment]:
+        """Every span the person has answered for `label`: its segments and its calm spans, in order."""
+        return sorted([*self.by_label.get(label, ()), *self.calm_for(label)])
+
+    def reviewed_seconds(self, label: str) -> float:
+        return sum(s.duration for s in self.reviewed_spans(label))
+
+    def with_labels(self, by_label: dict[str, tuple[Segment, ...]],
+                    calm: dict[str, tuple[Segment, ...]] | None = None) -> LabelFile:
+        """The same clip and box with these labels (at least one), keeping the calm spans
+        of the labels that stay unless `calm` is given."""
+        if calm is None and self.calm is not None:
+            calm = {k: v for k, v in self.calm.items() if k in by_label}
+        return make_label_file(self.clip, self.facecam, by_label, self.path, calm)
 
 
 def make_label_file(clip: Path, facecam: Box | None, by_label: dict[str, tuple[Segment, ...]],
-                    path: Path | None = None) -> LabelFile:
+                    path: Path | None = None,
+                    calm: dict[str, tuple[Segment, ...]] | None = None) -> LabelFile:
     """A LabelFile from label -> segments (first label first); ValueError when empty."""
     if not by_label:
         raise ValueError("a label file needs at least one label")
     (first, segments), *rest = by_label.items()
-    return LabelFile(clip, facecam, first, tuple(segments), path, {k: tuple(v) for k, v in rest})
+    calm_spans = None if calm is None else {k: tuple(sorted(v)) for k, v in calm.items() if v}
+    return LabelFile(clip, facecam, first, tuple(segments), path, {k: tuple(v) for k, v in rest}, calm_spans)
+
+
+def check_calm(label: str, segments: Iterable[Segment], calm: Iterable[Segment],
+               duration: float | None) -> list[Segment]:
+    """Sorted calm spans of `label`; ValueError when they overlap each other, run past the
+    clip, or overlap one of the label's own segments (the same moment cannot be both)."""
+    ordered = check_segments(calm, duration)
+    for c in ordered:
+        for s in segments:
+            if c.start < s.end and s.start < c.end:
+                raise ValueError(f"calm span {format_time(c.start)}-{format_time(c.end)} overlaps "
+                                 f"{label} segment {format_time(s.start)}-{format_time(s.end)}")
+    return ordered
 
 
 def check_label_name(name: str) -> str:
@@ -129,16 +173,16 @@ def digest(path: Path | str) -> str | None:
 
 
 def _line_of(text: str, key: str) -> int:
-    match = re.search(rf"^\s*(?:{re.escape(key)}\s*=|\[\s*{re.escape(key)}\s*\])", text, re.MULTILINE)
+    match = re.search(rf"^[ \t]*(?:{re.escape(key)}\s*=|\[\s*{re.escape(key)}\s*\])", text, re.MULTILINE)
     return text.count("\n", 0, match.start()) + 1 if match else 1
 
 
 def _line_in_table(text: str, table: str, key: str) -> int:
     """Line of `key = ` inside `[table]`, else of the table header."""
-    header = re.search(rf"^\s*\[\s*{re.escape(table)}\s*\]", text, re.MULTILINE)
+    header = re.search(rf"^[ \t]*\[\s*{re.escape(table)}\s*\]", text, re.MULTILINE)
     if not header:
         return _line_of(text, table)
-    match = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=", re.MULTILINE).search(text, header.end())
+    match = re.compile(rf"^[ \t]*\"?{re.escape(key)}\"?\s*=", re.MULTILINE).search(text, header.end())
     return text.count("\n", 0, (match or header).start()) + 1
 
 
@@ -287,7 +331,31 @@ def load_label(path: Path | str, check_clip: bool = True) -> LabelFile:
             by_label[name] = tuple(check_segments(_segments(value), duration))
         except ValueError as exc:
             raise LabelError(f"{p}:{where}: {prefix}{exc}") from None
-    return make_label_file(clip, facecam, by_label, p)
+    calm = _load_calm(doc, text, p, table, by_label, duration)
+    return make_label_file(clip, facecam, by_label, p, calm)
+
+
+def _load_calm(doc: dict, text: str, p: Path, table: bool, by_label: dict[str, tuple[Segment, ...]],
+               duration: float | None) -> dict[str, tuple[Segment, ...]] | None:
+    """The `calm` key in the same form as `segments`: a list for the one label, or a table."""
+    if "calm" not in doc:
+        return None
+    raw = doc["calm"]
+    if table != isinstance(raw, dict):
+        shape = "a [calm] table, one list per label" if table else "a 'calm = [...]' list"
+        raise LabelError(f"{p}:{_line_of(text, 'calm')}: calm must be {shape}, like segments")
+    raw_by_label = dict(raw) if table else {next(iter(by_label)): raw}
+    calm: dict[str, tuple[Segment, ...]] = {}
+    for name, value in raw_by_label.items():
+        where = _line_in_table(text, "calm", name) if table else _line_of(text, "calm")
+        if name not in by_label:
+            raise LabelError(f"{p}:{where}: calm: '{name}' is not a label of this file "
+                             f"(add {name} = [] under [segments])")
+        try:
+            calm[name] = tuple(check_calm(name, by_label[name], _segments(value), duration))
+        except ValueError as exc:
+            raise LabelError(f"{p}:{where}: {name}: {exc}") from None
+    return calm
 
 
 def load_all(labels_dir: Path | str = "labels", check_clip: bool = True) -> list[LabelFile]:

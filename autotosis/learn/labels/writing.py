@@ -16,7 +16,7 @@ from autotosis.core.errors import LabelError
 from autotosis.core.fsutil import atomic_write_text
 from autotosis.core.timecode import format_time
 from autotosis.core.timeline import Segment
-from autotosis.learn.labels.reading import LabelFile, check_segments, digest, project_root
+from autotosis.learn.labels.reading import LabelFile, check_calm, check_segments, digest, project_root
 
 
 def _clip_text(clip: Path, label_path: Path) -> str:
@@ -46,20 +46,32 @@ def render_label(label: LabelFile, path: Path, existing: str | None = None) -> s
     if not table_form:
         doc["label"] = label.label
         doc["segments"] = _segment_array(label.segments)
+        if label.calm is not None:
+            doc["calm"] = _segment_array(label.calm_for(label.label))
+        elif "calm" in doc:
+            del doc["calm"]
         return tomlkit.dumps(doc)
     if "label" in doc:
         del doc["label"]
-    old = doc.get("segments")
-    if not isinstance(old, dict):
-        if "segments" in doc:
-            del doc["segments"]
-        doc["segments"] = tomlkit.table()
-    table = doc["segments"]
-    for name in [k for k in table if k not in label.by_label]:
-        del table[name]
-    for name, spans in label.by_label.items():
-        table[name] = _segment_array(spans)
+    _set_table(doc, "segments", label.by_label)
+    if label.calm is not None:
+        _set_table(doc, "calm", {name: label.calm_for(name) for name in label.by_label})
+    elif "calm" in doc:
+        del doc["calm"]
     return tomlkit.dumps(doc)
+
+
+def _set_table(doc: tomlkit.TOMLDocument, key: str, by_label: dict[str, tuple[Segment, ...]]) -> None:
+    """`[key]` with one list per label, in order, editing the table in place when there is one."""
+    if not isinstance(doc.get(key), dict):
+        if key in doc:
+            del doc[key]
+        doc[key] = tomlkit.table()
+    table = doc[key]
+    for name in [k for k in table if k not in by_label]:
+        del table[name]
+    for name, spans in by_label.items():
+        table[name] = _segment_array(spans)
 
 
 def _segment_array(segments: Iterable[Segment]) -> tomlkit.items.Array:
@@ -87,7 +99,8 @@ def save_label(label: LabelFile, path: Path | str, expect_digest: str | None = N
             tomlkit.parse(existing)
         except ParseError:
             raise LabelError(f"{p}: existing file is not valid TOML; fix or remove it first") from None
-    for spans in label.by_label.values():
+    for name, spans in label.by_label.items():
         check_segments(spans, None)
+        check_calm(name, spans, label.calm_for(name), None)
     atomic_write_text(p, render_label(label, p, existing))
     return p

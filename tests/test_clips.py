@@ -66,7 +66,8 @@ def test_a_list_of_links_downloads_each_clip_once_with_a_sidecar(server, tmp_pat
     labeled = CliRunner().invoke(cli, ["label", "clips/a [a].mp4", "-s", "1-2"])
     assert labeled.exit_code == 0, labeled.output
     listed = CliRunner().invoke(cli, ["label", "--list"])
-    assert "clips/b [b].mp4  not yet labeled" in listed.output and "a [a].mp4  not yet" not in listed.output
+    assert "clips/b [b].mp4  not yet labeled   views unknown  b\n" in listed.output
+    assert "a [a].mp4  not yet" not in listed.output
     assert "labels/a [a].toml" in listed.output  # the table of label files follows
 
 

@@ -31,6 +31,8 @@ class ClipsBar(clips_lib.ClipEvents):
             self.bar.goto(index)
 
     def planned(self, total: int) -> None:
+        if self.bar is not None:
+            self.bar.goto(self.bar.max)  # every link read
         self._open("clips", total)
 
     def progress(self, done: int, total: int | None) -> None:

@@ -56,9 +56,10 @@ def _print_unlabeled(labels_dir: Path) -> bool:
     from autotosis.run.clipinfo import unlabeled_clips
 
     pending = unlabeled_clips(labels_dir.parent / "clips", labels_dir)
+    width = max((len(str(c.path)) for c in pending), default=0)
     for clip in pending:
         views = f"{clip.view_count:,} views" if clip.view_count is not None else "views unknown"
-        click.echo(f"{clip.path!s}  not yet labeled  {views:>14}  {clip.title}")
+        click.echo(f"{clip.path!s:<{width}}  not yet labeled  {views:>14}  {clip.title}")
     return bool(pending)
 
 

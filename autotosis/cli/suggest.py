@@ -114,8 +114,8 @@ def suggest_command(vod: Path, model: str | None, label_name: str | None, count:
     for k, c in enumerate(found, 1):
         click.echo(f"{k:>3}  {span_text(c):<{width}}  {c.kind:<8} {c.score:>5.2f}  {c.reason}")
     if len(found) < count:
-        click.echo(f"({len(found)} of {count}: no more moments " + ("" if dense else
-                   f"at least {C.spread:g} s apart; --dense for ones closer together") + ")")
+        click.echo(f"({len(found)} of {count}: " + ("no more moments that do not overlap" if dense else
+                   f"no more moments {C.spread:g} s apart; --dense for ones closer together") + ")")
     click.echo("\nAnswer each: Y marks the reaction (tighten -s to the reaction itself), "
                "N marks the window calm.")
     for k, c in enumerate(found, 1):

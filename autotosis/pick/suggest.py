@@ -19,6 +19,7 @@ default), and nothing within `answered_pad` of a span already answered is asked 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
@@ -48,7 +49,19 @@ class Candidate:
     score: float
     label: str
     kind: str = "loud"
-    peak: float = 0.0
+    peak: float | None = None  # None: the middle of the window
+
+    def __post_init__(self) -> None:
+        if not self.end > self.start >= 0:
+            raise ValueError(f"a candidate needs 0 <= start < end, got {self.start}..{self.end}")
+        if self.peak is None:
+            object.__setattr__(self, "peak", (self.start + self.end) / 2)
+
+    @property
+    def moment(self) -> float:
+        """Where in the window to look: the peak (set by __post_init__ when not given)."""
+        assert self.peak is not None
+        return self.peak
 
     @property
     def span(self) -> Segment:
@@ -86,8 +99,9 @@ class SuggestConfig:
     missed_share: float = 0.2  # with a model: loud/chat moments it scores low, possible misses
     clipped_share: float = 0.25  # at most this share for `extra` (viewers' clips), best first
     unsure_band: float = 0.2  # "unsure": bent score within 0.5 +- this (threshold -> 0.5, see _bend)
-    moment_floor: float = 0.3  # a loud/chat peak under this score is no moment (the coarse scan's hint level)
+    moment_floor: float = 0.2  # a loud/chat peak under this is no moment; a short bang over it earns a "no"
     calm_ceiling: float = 0.2  # a window whose every signal stays under this is calm
+    core: float = 2.0  # seconds a window keeps either side of its moment when slid clear of another
     answered_pad: float = 2.0  # seconds around an answered span that are not asked about again
     smooth: float = SelectConfig().smooth  # the model's score as selection sees it
 
@@ -277,6 +291,25 @@ def _spread_order(parts: Sequence[int]) -> dict[int, int]:
     return {part: turn for turn, part in enumerate(taken)}
 
 
+def place(c: Candidate, taken: Sequence[tuple[float, float]], duration: float,
+          core: float) -> Candidate | None:
+    """`c` if it overlaps none of the `taken` spans, else `c` slid (as little as it takes) to
+    a free place that keeps its moment `core` seconds inside and stays within the VOD; None
+    when there is none."""
+    def free(start: float, end: float) -> bool:
+        return not any(start < b and a < end for a, b in taken)
+
+    if free(c.start, c.end):
+        return c
+    length = c.end - c.start
+    lo, hi = max(0.0, c.moment + core - length), min(c.moment - core, duration - length)
+    starts = [float(math.ceil(b)) for _, b in taken] + [float(math.floor(a - length)) for a, _ in taken]
+    for start in sorted(starts, key=lambda x: abs(x - c.start)):
+        if lo - 1e-9 <= start <= hi + 1e-9 and free(start, start + length):
+            return dataclasses.replace(c, start=start, end=start + length)
+    return None
+
+
 GROUPS = {"loud": "moment", "chat": "moment"}  # kinds that share one share, ranked by score together
 
 
@@ -317,15 +350,19 @@ def rank(signals: SuggestSignals, label: str, config: SuggestConfig = SuggestCon
     gap = 0.0 if config.dense else config.spread
     chosen: list[Candidate] = []
 
-    def fits(c: Candidate) -> bool:
-        if any(c.start < b and a < c.end for a, b in blocked):
-            return False
-        return all(not (c.start < o.end and o.start < c.end) and abs(c.peak - o.peak) >= gap for o in chosen)
+    def fits(c: Candidate) -> Candidate | None:
+        """`c`, slid clear of the windows taken and the answered spans, when it may be asked."""
+        if any(a <= c.moment < b for a, b in blocked):
+            return None
+        if any(abs(c.moment - o.moment) < gap for o in chosen):
+            return None
+        return place(c, [*blocked, *((o.start, o.end) for o in chosen)], signals.duration, config.core)
 
     # first pass: each group up to its share, interleaved (the k-th of a group of share q at k/q);
     # calm stretches last, as they can be anywhere and must not push a moment out
     order = sorted(quota, key=lambda g: g == "calm")
     turn: dict[Candidate, tuple[float, int]] = {}
+    tried: set[Candidate] = set()  # taken in the first pass (as proposed, before any sliding)
     for calm in (False, True):
         keyed = sorted(((k / quota[g], order.index(g), g, c) for g, items in groups.items()
                         if quota.get(g) and (g == "calm") == calm for k, c in enumerate(items)),
@@ -334,17 +371,20 @@ def rank(signals: SuggestSignals, label: str, config: SuggestConfig = SuggestCon
         for _, where, group, c in keyed:
             if len(chosen) >= config.count:
                 break
-            if used[group] < quota[group] and fits(c):
-                turn[c] = (used[group] / quota[group], where)
-                chosen.append(c)
+            placed = fits(c) if used[group] < quota[group] else None
+            if placed is not None:
+                turn[placed] = (used[group] / quota[group], where)
+                chosen.append(placed)
                 used[group] += 1
+                tried.add(c)
     chosen.sort(key=lambda c: turn[c])  # shown interleaved too: the best of each kind first
     # second pass: any slot left goes to the best remaining candidate of any kind, calm last
-    rest = sorted((c for items in groups.values() for c in items if c not in turn),
+    rest = sorted((c for items in groups.values() for c in items if c not in tried),
                   key=lambda c: (c.kind == "calm", -c.score))
     for c in rest:
         if len(chosen) >= config.count:
             break
-        if fits(c):
-            chosen.append(c)
+        placed = fits(c)
+        if placed is not None:
+            chosen.append(placed)
     return chosen

@@ -100,6 +100,7 @@ class SuggestConfig:
     clipped_share: float = 0.25  # at most this share for `extra` (viewers' clips), best first
     unsure_band: float = 0.2  # "unsure": bent score within 0.5 +- this (threshold -> 0.5, see _bend)
     moment_floor: float = 0.2  # a loud/chat peak under this is no moment; a short bang over it earns a "no"
+    strong: float = 0.5  # loud or a burst by the VOD's own standard: weaker moments only fill what is left
     calm_ceiling: float = 0.2  # a window whose every signal stays under this is calm
     core: float = 2.0  # seconds a window keeps either side of its moment when slid clear of another
     answered_pad: float = 2.0  # seconds around an answered span that are not asked about again
@@ -232,7 +233,7 @@ def proposals(signals: SuggestSignals, label: str, config: SuggestConfig = Sugge
             else "chat busier than usual"]
         if plan.bent is None:
             out[kind].append(make(kind, i, moment[i], "; ".join(said)))
-        elif plan.bent[lo:hi].max() < 0.5 - config.unsure_band:
+        elif moment[i] >= config.strong and plan.bent[lo:hi].max() < 0.5 - config.unsure_band:
             assert plan.model is not None
             out["missed"].append(make("missed", i, moment[i], "; ".join(said) + f"; model only "
                                       f"{plan.model[lo:hi].max():.2f} (possible miss)"))
@@ -246,6 +247,8 @@ def proposals(signals: SuggestSignals, label: str, config: SuggestConfig = Sugge
             elif plan.bent[i] > 0.5:
                 out["confirm"].append(make("confirm", i, plan.model[i], f"model sure: {p} over "
                                            f"{plan.threshold:.2f} (confirm)"))
+    for kind in ("unsure", "missed"):
+        out[kind].sort(key=lambda c: -c.score)
     out["calm"] = _calm(plan, label, config, duration, radius)
     return out
 
@@ -359,13 +362,15 @@ def rank(signals: SuggestSignals, label: str, config: SuggestConfig = SuggestCon
         return place(c, [*blocked, *((o.start, o.end) for o in chosen)], signals.duration, config.core)
 
     # first pass: each group up to its share, interleaved (the k-th of a group of share q at k/q);
-    # calm stretches last, as they can be anywhere and must not push a moment out
+    # calm stretches last, as they can be anywhere and must not push a moment out, and weak
+    # moments (under `strong`) not at all
     order = sorted(quota, key=lambda g: g == "calm")
     turn: dict[Candidate, tuple[float, int]] = {}
     tried: set[Candidate] = set()  # taken in the first pass (as proposed, before any sliding)
     for calm in (False, True):
         keyed = sorted(((k / quota[g], order.index(g), g, c) for g, items in groups.items()
-                        if quota.get(g) and (g == "calm") == calm for k, c in enumerate(items)),
+                        if quota.get(g) and (g == "calm") == calm
+                        for k, c in enumerate(c for c in items if g != "moment" or c.score >= config.strong)),
                        key=lambda x: (x[0], x[1]))
         used = dict.fromkeys(quota, 0)
         for _, where, group, c in keyed:

@@ -215,3 +215,12 @@ def test_a_candidate_needs_a_span():
         Candidate(10.0, 10.0, "x", 0.5, "rage")
     assert Candidate(10.0, 20.0, "x", 0.5, "rage").moment == 15.0
     assert Candidate(10.0, 20.0, "x", 0.5, "rage").to_dict()["peak"] == 15.0
+
+
+def test_a_doubt_says_what_the_other_signals_say():
+    signals = SuggestSignals(DURATION, loudness({100.0: 16}), *chat({100.0: 20}),
+                             model=model({100.0: 0.48}), threshold=0.5)
+    first = rank(signals, "rage")[0]
+    assert first.kind == "unsure" and near(first, 101)
+    assert first.reason == ("model unsure: 0.48 near 0.50; loud: +16 dB over usual; "
+                            "chat burst: 20 chatters (usual 2)")

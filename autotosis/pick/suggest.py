@@ -119,15 +119,13 @@ def _bend(p: np.ndarray, threshold: float) -> np.ndarray:
     return np.where(p < t, 0.5 * p / t, 0.5 + 0.5 * (p - t) / (1 - t))
 
 
-def _rolling(values: np.ndarray, width: int, how: str = "max") -> np.ndarray:
-    """Centred rolling max (or min) over `width` samples; edges use what exists."""
+def _rolling_max(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred rolling max over `width` samples; edges use what exists."""
     if width <= 1 or len(values) == 0:
         return values.copy()
     half = width // 2
-    fill = -np.inf if how == "max" else np.inf
-    padded = np.pad(values.astype(np.float64), half, constant_values=fill)
-    view = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
-    return view.max(axis=1) if how == "max" else view.min(axis=1)
+    padded = np.pad(values.astype(np.float64), half, constant_values=-np.inf)
+    return np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1).max(axis=1)
 
 
 def peaks(values: np.ndarray, radius: int, floor: float = -np.inf) -> np.ndarray:
@@ -135,7 +133,7 @@ def peaks(values: np.ndarray, radius: int, floor: float = -np.inf) -> np.ndarray
     `floor`, highest first; of a flat top, the first sample."""
     if len(values) == 0:
         return np.zeros(0, dtype=int)
-    top = _rolling(values, 2 * radius + 1, "max")
+    top = _rolling_max(values, 2 * radius + 1)
     found = np.flatnonzero((values >= top) & (values >= floor))
     if len(found) > 1:  # a plateau: keep its first sample only
         keep = np.r_[True, (np.diff(found) > radius) | (np.diff(values[found]) != 0)]
@@ -241,12 +239,13 @@ def proposals(signals: SuggestSignals, label: str, config: SuggestConfig = Sugge
         for i in peaks(plan.bent, radius):
             doubt = abs(plan.bent[i] - 0.5)
             p = f"{plan.model[i]:.2f}"
+            said = "".join(f"; {e}" for e in _evidence(plan, *span(i)))  # loud or chat there too
             if doubt <= config.unsure_band:
                 out["unsure"].append(make("unsure", i, 1.0 - doubt / max(config.unsure_band, 1e-9),
-                                          f"model unsure: {p} near {plan.threshold:.2f}"))
+                                          f"model unsure: {p} near {plan.threshold:.2f}{said}"))
             elif plan.bent[i] > 0.5:
                 out["confirm"].append(make("confirm", i, plan.model[i], f"model sure: {p} over "
-                                           f"{plan.threshold:.2f} (confirm)"))
+                                           f"{plan.threshold:.2f} (confirm){said}"))
     for kind in ("unsure", "missed"):
         out[kind].sort(key=lambda c: -c.score)
     out["calm"] = _calm(plan, label, config, duration, radius)
@@ -255,7 +254,7 @@ def proposals(signals: SuggestSignals, label: str, config: SuggestConfig = Sugge
 
 def _calm(plan: _Plan, label: str, config: SuggestConfig, duration: float, radius: int) -> list[Candidate]:
     """The calmest window of each of `count` equal parts of the VOD, evenly spread ones first."""
-    busy = _rolling(plan.activity(), 2 * radius + 1, "max")  # the busiest sample in each window
+    busy = _rolling_max(plan.activity(), 2 * radius + 1)  # the busiest sample in each window
     parts = max(1, min(config.count, int(duration // max(config.before + config.after, 1.0))))
     edges = np.linspace(0, len(plan.grid), parts + 1).round().astype(int)
     found: list[tuple[int, Candidate]] = []

@@ -239,13 +239,13 @@ def proposals(signals: SuggestSignals, label: str, config: SuggestConfig = Sugge
         for i in peaks(plan.bent, radius):
             doubt = abs(plan.bent[i] - 0.5)
             p = f"{plan.model[i]:.2f}"
-            said = "".join(f"; {e}" for e in _evidence(plan, *span(i)))  # loud or chat there too
+            also = "".join(f"; {e}" for e in _evidence(plan, *span(i)))  # loud or chat there too
             if doubt <= config.unsure_band:
                 out["unsure"].append(make("unsure", i, 1.0 - doubt / max(config.unsure_band, 1e-9),
-                                          f"model unsure: {p} near {plan.threshold:.2f}{said}"))
+                                          f"model unsure: {p} near {plan.threshold:.2f}{also}"))
             elif plan.bent[i] > 0.5:
                 out["confirm"].append(make("confirm", i, plan.model[i], f"model sure: {p} over "
-                                           f"{plan.threshold:.2f} (confirm){said}"))
+                                           f"{plan.threshold:.2f} (confirm){also}"))
     for kind in ("unsure", "missed"):
         out[kind].sort(key=lambda c: -c.score)
     out["calm"] = _calm(plan, label, config, duration, radius)

@@ -142,3 +142,23 @@ def test_bad_input_is_one_line(tmp_path, monkeypatch, make, message):
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and result.output.startswith("Error: ") and message in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_community_clip_cut_from_the_vod_is_asked_first(project):
+    """`autotosis clips` leaves a sidecar naming the VOD and offset: that span is a question too."""
+    (project / "vods" / "s.mp4").rename(project / "vods" / "s [v77].mp4")
+    (project / "vods" / "s.chat.json").rename(project / "vods" / "s [v77].chat.json")
+    (project / "clips").mkdir()
+    (project / "clips" / "calm bit [c9].mp4").write_bytes(b"")
+    quiet = next(s for s in (Segment(a, a + 12) for a in range(0, 138, 3))
+                 if not overlaps({"start": s.start, "end": s.end}, (*SPEC.rage, *SPEC.hype, *BANGS), 3))
+    (project / "clips" / "calm bit [c9].clip.json").write_text(json.dumps(
+        {"id": "c9", "title": "calm bit", "view_count": 4321, "duration": 12.0,
+         "vod": {"id": "v77", "url": None, "offset": quiet.start}}))
+    result = CliRunner().invoke(cli, ["suggest", "vods/s [v77].mp4", "--json", "--model", "none", "--dense"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert "clips: 1 community clip(s) in clips/ were cut from this VOD" in result.stderr
+    first = found[0]
+    assert first["kind"] == "clipped" and (first["start"], first["end"]) == (quiet.start, quiet.end)
+    assert first["reason"] == "viewers clipped this: 'calm bit' (4,321 views)"

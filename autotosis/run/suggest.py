@@ -17,16 +17,18 @@ from typing import Literal
 
 from autotosis import media
 from autotosis.core.errors import LabelError, MediaError, ModelError
-from autotosis.core.paths import LABELS_DIR, MODELS_DIR
+from autotosis.core.paths import CLIPS_DIR, LABELS_DIR, MODELS_DIR
 from autotosis.core.timeline import Segment, Timeline
 from autotosis.learn import labels as labels_lib
 from autotosis.pick.suggest import Candidate, SuggestConfig, SuggestSignals, rank
+from autotosis.run.clipinfo import clipped_moments
 from autotosis.run.compile import CompileEvents, CompileOptions, score_vod
 from autotosis.signals import chat as chat_lib
 from autotosis.signals import loudness as loudness_lib
 from autotosis.signals import scan as scan_lib
 
-__all__ = ["Candidate", "SuggestConfig", "SuggestOptions", "answered_spans", "choose_model", "suggest"]
+__all__ = ["Candidate", "SuggestConfig", "SuggestOptions", "answered_spans", "choose_model",
+           "clipped_candidates", "suggest"]
 
 
 @dataclass
@@ -45,7 +47,8 @@ class SuggestOptions:
     labels_dir: Path = LABELS_DIR  # where labels/<vod stem>.toml, the answers so far, lives
     models_dir: Path = MODELS_DIR
     cache: Path | None = None  # None: paths.cache_dir()
-    extra: Sequence[Candidate] = ()  # candidates made elsewhere (kind "clipped": viewers' clips)
+    extra: Sequence[Candidate] = ()  # candidates made elsewhere, besides the viewers' clips
+    clips_dir: Path | None = CLIPS_DIR  # community clips cut from this VOD (`autotosis clips`) are asked too
 
 
 def answered_spans(vod: Path, label: str, labels_dir: Path = LABELS_DIR) -> list[Segment]:
@@ -54,6 +57,20 @@ def answered_spans(vod: Path, label: str, labels_dir: Path = LABELS_DIR) -> list
     if not path.exists():
         return []
     return labels_lib.load_label(path, check_clip=False).reviewed_spans(label)
+
+
+def clipped_candidates(vod: Path, clips_dir: Path | None, label: str) -> list[Candidate]:
+    """"Viewers clipped this": the clips in `clips_dir` cut from `vod`, most viewed first.
+
+    Views rank them (scored against the most viewed one): a moment a hundred people clipped
+    is the first thing worth asking about.
+    """
+    if clips_dir is None or not Path(clips_dir).is_dir():
+        return []
+    moments = clipped_moments(vod, clips_dir)
+    most = max((m.views for m in moments), default=0) or 1
+    return [Candidate(m.start, m.end, f"viewers clipped this: '{m.title}' ({m.views:,} views)",
+                      m.views / most, label, "clipped") for m in moments if m.end > m.start]
 
 
 def _file_label(vod: Path, labels_dir: Path) -> str | None:
@@ -155,5 +172,8 @@ def suggest(vod: Path, options: SuggestOptions | None = None,
     if answered:
         events.note(f"{len(answered)} span(s) already answered for {label} in "
                     f"{labels_lib.label_path_for(vod, options.labels_dir)}: not asked again")
-    return rank(measured, label, options.config, answered, options.extra)
+    clipped = clipped_candidates(vod, options.clips_dir, label)
+    if clipped:
+        events.note(f"clips: {len(clipped)} community clip(s) in {options.clips_dir}/ were cut from this VOD")
+    return rank(measured, label, options.config, answered, [*clipped, *options.extra])
 

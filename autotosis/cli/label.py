@@ -45,22 +45,22 @@ def _print_list(labels_dir: Path) -> None:
     for row in rows:
         names += [n for n in (row.label.labels if row.label else ()) if n not in names]
     width = max(34, *(len(str(r.path)) + 1 for r in rows))
-    head = "".join(f" {n[:24]:>24}" for n in names)
-    click.echo(f"{'label file':<{width}}{head} {'total':>20}  status")
-    sub = f" {'segs':>4} {'positive':>9} {'reviewed':>9}"
-    click.echo(f"{'':<{width}}{sub * len(names)} {'reviewed of duration':>20}")
+    head = "".join(f"  {n[:25]:^25}" for n in names)
+    click.echo(f"{'label file':<{width}}{head}  {'total':^20}  status")
+    sub = f"  {'segs':>4} {'positive':>9} {'reviewed':>9}"
+    click.echo(f"{'':<{width}}{sub * len(names)}  {'reviewed of duration':>20}")
     bad = 0
     for row in rows:
         if row.label is None:
             bad += 1
-            click.echo(f"{row.path!s:<{width}}{' ' * 25 * len(names)} {'':>20}  ERROR {row.problem}")
+            click.echo(f"{row.path!s:<{width}}{' ' * 27 * len(names)}  {'':>20}  ERROR {row.problem}")
             continue
         spans, duration = row.label.by_label, row.duration or 0.0
-        cells = "".join(f" {len(spans[n]):>4} {_secs(row.label.seconds(n)):>9} "
+        cells = "".join(f"  {len(spans[n]):>4} {_secs(row.label.seconds(n)):>9} "
                         f"{_secs(_reviewed(row.label, duration, n)):>9}" if n in spans
-                        else f" {'-':>4} {'-':>9} {'-':>9}" for n in names)
+                        else f"  {'-':>4} {'-':>9} {'-':>9}" for n in names)
         total = f"{_secs(_reviewed(row.label, duration))} of {_secs(duration)}"
-        click.echo(f"{row.path!s:<{width}}{cells} {total:>20}  "
+        click.echo(f"{row.path!s:<{width}}{cells}  {total:>20}  "
                    + ("ok" if row.label.facecam else "ok (no facecam box)"))
     good = [(r.label, r.duration or 0.0) for r in rows if r.label]
     per_label = ", ".join(

@@ -177,6 +177,15 @@ def test_calm_overlapping_a_segment_is_a_one_line_error(project, args):
     assert (project / "labels" / "my clip.toml").read_text() == before
 
 
+def test_calm_spans_given_twice_are_joined(project):
+    assert invoke("label", "clips/my clip.mp4", "--calm", "0-2", "--calm", "1.5-3").exit_code == 0
+    result = invoke("label", "clips/my clip.mp4", "--calm", "2.5-4", "--calm", "5-6")
+    assert result.output.splitlines()[0] == ("labels/my clip.toml: 0 segment(s) (none yet); 0.0s positive; "
+                                             "2 calm span(s), 5.0s; reviewed 5.0s of 6.0s")
+    assert 'calm = [["0:00.000", "0:04.000"], ["0:05.000", "0:06.000"]]' in (
+        project / "labels" / "my clip.toml").read_text()
+
+
 def test_replace_sets_both_lists_of_the_label(project):
     assert invoke("label", "clips/my clip.mp4", "-s", "1-2", "--calm", "3-4").exit_code == 0
     result = invoke("label", "clips/my clip.mp4", "--replace", "--calm", "0-1", "-f", "0.7,0.1,0.95,0.4")

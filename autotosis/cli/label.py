@@ -73,6 +73,18 @@ def _print_list(labels_dir: Path) -> None:
         raise click.exceptions.Exit(1)
 
 
+def _print_unlabeled(labels_dir: Path) -> bool:
+    """Clips `autotosis clips` downloaded into the project's clips/ that have no label file yet."""
+    from autotosis.run.clipinfo import unlabeled_clips
+
+    pending = unlabeled_clips(labels_dir.parent / "clips", labels_dir)
+    width = max((len(str(c.path)) for c in pending), default=0)
+    for clip in pending:
+        views = f"{clip.view_count:,} views" if clip.view_count is not None else "views unknown"
+        click.echo(f"{clip.path!s:<{width}}  not yet labeled  {views:>14}  {clip.title}")
+    return bool(pending)
+
+
 @click.command()
 @click.argument("clips", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-s", "--segment", "segments", multiple=True, callback=_segment,
@@ -137,6 +149,8 @@ def label(
             click.echo(f"{path}: {status}")
         return
     if list_:
+        if _print_unlabeled(labels_dir) and not labels_dir.is_dir():
+            return  # downloaded clips, none labeled yet: nothing more to list
         _print_list(labels_dir)
         return
     if not clips:

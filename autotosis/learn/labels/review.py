@@ -86,15 +86,15 @@ class ReviewSaved:
     counts: list[LabelCount]
     facecam_from: str | None  # "the label file", "options.json", a checkpoint path; None: no box known
 
-    def summary(self) -> str:
-        """"labels/x.toml: rage +3 segments, +2 calm; laugh +1 segment, +0 calm"."""
+    def summary(self, name: str | None = None) -> str:
+        """"labels/x.toml: rage +3 segments, +2 calm; laugh +1 segment, +0 calm" (`name`: the file's)."""
         parts = []
         for c in self.counts:
             text = f"{c.label} +{c.segments} segment{'' if c.segments == 1 else 's'}, +{c.calm} calm"
             if c.replaced:
                 text += f" ({c.replaced} earlier span{'' if c.replaced == 1 else 's'} replaced)"
             parts.append(text)
-        return f"{self.path}: {'; '.join(parts)}"
+        return f"{name or self.path}: {'; '.join(parts)}"
 
 
 # ---------------------------------------------------------------- spans (pure)

@@ -228,8 +228,8 @@ def test_each_card_waits_at_its_peak_until_played(browser, output):
     with review_page(browser, review_app(output.parent.parent, output)) as (live, page, errors):
         rows = live.request("GET", "/api/review")[1]["segments"]
         page.wait_for_selector(f".card[data-index='{len(rows) - 1}']")
-        page.wait_for_function("[...document.querySelectorAll('.card video')].every((v) => v.readyState >= 2)",
-                               timeout=30000)
+        loaded = "[...document.querySelectorAll('.card video')].every((v) => v.readyState >= 2)"
+        page.wait_for_function(loaded, timeout=30000)
         shown = page.eval_on_selector_all(".card video", "vs => vs.map((v) => [v.poster, v.currentTime])")
         for row, (poster, at) in zip(rows, shown, strict=True):
             assert poster.endswith(row["thumb"]) and f"/thumbs/{row['index'] + 1:02d}-" in poster

@@ -1,37 +1,50 @@
-"""Labeled clips -> face-cam crops held in memory, with a per-clip decode cache.
+"""Labeled clips and reviewed spans of VODs -> face-cam crops in memory, one unit each for the split.
 
-Decoding is the expensive part, so each clip's crops are cached as one uint8 array
-keyed by what changes the pixels (clip content, box, fps, size); labels are applied
-afterwards from the label file, so editing segments never re-decodes anything, and
-one extraction serves every label.
+A short clip is decoded whole; a partly reviewed VOD (`LabelFile.partial`) only in its
+reviewed spans, with input seeking, never the whole file (`crops`: extraction and its
+cache, keyed per clip or per span so a new answer decodes only its own span). Labels are
+applied afterwards from the label file (`targets`: what each frame teaches each label),
+so editing segments never re-decodes anything, and one extraction serves every label.
 
-Each frame gets a target per label and a `known` flag per label: a label the clip's
-file names is known on every frame (positive inside its segments), while for a label
-the file does not name, `negatives` decides: "others" (default) makes the frames inside
-the file's other labels' segments negatives and leaves the rest unknown, "all" makes
-the whole clip negative, "none" leaves it unknown. Unknown targets add nothing to the loss.
+The train/validation split is by unit: a short clip is one unit named by its file's stem;
+the reviewed spans of a VOD form one unit per group of nearby spans, named
+"<stem>@<m:ss>" after the group's start, so one VOD with twenty answers still has a
+validation side. Frame times are always the file's own seconds.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from autotosis import media
 from autotosis.core.errors import DataError
-from autotosis.core.fsutil import atomic_path
-from autotosis.core.paths import cache_dir
+from autotosis.core.timecode import format_time
+from autotosis.core.timeline import Segment
+from autotosis.learn import crops
 from autotosis.learn import labels as labels_lib
+from autotosis.learn.crops import CACHE_VERSION, cache_key, extract_clip, extract_span
 from autotosis.learn.labels import LabelFile
+from autotosis.learn.targets import (
+    all_reviewed,
+    apply_labels,
+    covered_seconds,
+    decode_spans,
+    known_seconds,
+    label_targets,
+    split_units,
+)
 from autotosis.learn.trainconfig import NEGATIVES
 
-CACHE_VERSION = 1
+__all__ = ["CACHE_VERSION", "ClipCrops", "Dataset", "apply_labels", "build_dataset", "cache_key", "describe",
+           "extract_clip", "extract_span", "label_targets", "select_labels", "split_by_clip"]
+
 Progress = Callable[[int, int, str], None]
 Warn = Callable[[str], None]
 
@@ -49,7 +62,8 @@ class ClipCrops:
 
 @dataclass(frozen=True)
 class Dataset:
-    """All crops of all clips, concatenated; `clip` indexes `names` for the clip-level split.
+    """All crops of all units, concatenated; `clip` indexes `names` (units: a short clip, or a
+    group of a VOD's reviewed spans) for the unit-level split.
 
     `targets` and `known` are (N, len(label_names)): 1 where a frame shows the label,
     and whether that target is known at all (see the module docstring).
@@ -65,6 +79,8 @@ class Dataset:
     label_names: tuple[str, ...]
     decode_seconds: float  # wall time spent decoding (0 when everything came from the cache)
     decoded_clip_seconds: float  # seconds of video decoded in that time
+    reviewed_seconds: float = 0.0  # seconds of video looked at: whole clips, VODs' reviewed spans
+    label_seconds: dict[str, float] = field(default_factory=dict)  # per label: seconds where it is known
 
     def subset(self, clip_ids: Sequence[int]) -> Dataset:
         """Frames of the given clips only, in the same order."""
@@ -79,76 +95,6 @@ class Dataset:
 
     def label_positives(self) -> dict[str, int]:
         return {n: int((self.targets[:, i] & self.known[:, i]).sum()) for i, n in enumerate(self.label_names)}
-
-
-def cache_key(info: media.VideoInfo, box: media.Box | None, fps: float, size: int) -> str:
-    """Changes whenever the decoded pixels would: clip file (path, size, mtime), box, fps, size."""
-    box_text = "full" if box is None else ",".join(f"{v:.6f}" for v in box)
-    raw = f"v{CACHE_VERSION}|{info.identity}|{box_text}|{fps:g}|{size}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:24]
-
-
-def _cache_file(key: str, root: Path | None) -> Path:
-    return (root if root is not None else cache_dir()) / "crops" / f"{key}.npz"
-
-
-def extract_clip(
-    clip: Path, box: media.Box | None, fps: float, size: int, cache: Path | None = None,
-) -> tuple[np.ndarray, np.ndarray, float, bool]:
-    """(images, times, duration, decoded) for one clip: one ffmpeg pass, or the cache.
-
-    `decoded` says whether ffmpeg ran, so callers can report cache hits and speed.
-    """
-    info = media.probe(clip)
-    path = _cache_file(cache_key(info, box, fps, size), cache)
-    if path.exists():
-        try:
-            with np.load(path) as data:
-                return data["images"], data["times"], info.duration, False
-        except (OSError, ValueError, KeyError, EOFError):
-            path.unlink(missing_ok=True)  # a damaged entry is just re-decoded
-    batches = list(media.frames(clip, fps=fps, box=box, size=size, info=info, batch_size=256))
-    if not batches:
-        raise DataError(f"{clip}: ffmpeg produced no frames")
-    images = np.concatenate([b.images for b in batches])
-    times = np.concatenate([b.times for b in batches])
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, images=images, times=times)
-    return images, times, info.duration, True
-
-
-def apply_labels(times: np.ndarray, label: LabelFile, edge_guard: float,
-                 name: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, keep): 1 inside a segment [start, end) of label `name` (default: the file's
-    first); `keep` drops frames within `edge_guard` seconds of a segment edge, where a
-    hand-placed boundary is a guess."""
-    labels = np.zeros(len(times), dtype=np.uint8)
-    keep = np.ones(len(times), dtype=bool)
-    for seg in label.by_label.get(name or label.label, ()):
-        labels[(times >= seg.start) & (times < seg.end)] = 1
-        if edge_guard > 0:
-            for edge in (seg.start, seg.end):
-                keep &= np.abs(times - edge) >= edge_guard
-    return labels, keep
-
-
-def label_targets(times: np.ndarray, label: LabelFile, names: Sequence[str], edge_guard: float,
-                  negatives: str = "others") -> tuple[np.ndarray, np.ndarray]:
-    """(targets, known), each (N, len(names)), for one clip's frames (module docstring)."""
-    targets = np.zeros((len(times), len(names)), dtype=np.uint8)
-    known = np.zeros((len(times), len(names)), dtype=bool)
-    in_any = np.zeros(len(times), dtype=bool)
-    for spans in label.by_label.values():
-        for seg in spans:
-            in_any |= (times >= seg.start) & (times < seg.end)
-    for i, name in enumerate(names):
-        if name in label.by_label:
-            targets[:, i], known[:, i] = apply_labels(times, label, edge_guard, name)
-        elif negatives == "all":
-            known[:, i] = True
-        elif negatives == "others":
-            known[:, i] = in_any
-    return targets, known
 
 
 def _default_box(boxes: list[media.Box]) -> tuple[float, float, float, float] | None:
@@ -189,6 +135,32 @@ def select_labels(labels_dir: Path | str, label: str | None = None,
     return [f for f in files if useful(f)], names
 
 
+def unit_name(stem: str, start: float) -> str:
+    """"<stem>@<m:ss>": a group of a VOD's reviewed spans, by the second it starts in."""
+    return f"{stem}@{format_time(math.floor(start), 0)}"
+
+
+@dataclass(frozen=True)
+class _Unit:
+    label: LabelFile
+    name: str
+    spans: list[Segment] | None  # None: the whole clip
+    info: media.VideoInfo
+
+
+def _plan(files: Sequence[LabelFile], infos: Sequence[media.VideoInfo], names: Sequence[str],
+          negatives: str) -> list[_Unit]:
+    units = []
+    for label, info in zip(files, infos, strict=True):
+        stem = label.path.stem if label.path is not None else label.clip.stem
+        if not label.partial:
+            units.append(_Unit(label, stem, None, info))
+            continue
+        groups = split_units(decode_spans(label, names, negatives))
+        units += [_Unit(label, unit_name(stem, group[0].start), group, info) for group in groups]
+    return units
+
+
 def build_dataset(
     files: Sequence[LabelFile],
     fps: float = 4.0,
@@ -199,30 +171,58 @@ def build_dataset(
     label_names: Sequence[str] | None = None,
     negatives: str = "others",
 ) -> Dataset:
-    """Decode (or load from cache) every clip's crops once and label each frame for every
-    label in `label_names` (default: the first file's first label)."""
+    """Decode (or load from cache) every clip's crops and every reviewed span of a VOD once,
+    and label each frame for every label in `label_names` (default: the first file's first
+    label). `progress(done, total, name)` ticks once per clip or span."""
     if not files:
         raise DataError("no label files to build a data set from")
     names_l = tuple(label_names) if label_names else (files[0].label,)
+    infos = [media.probe(f.clip) for f in files]
+    plan = _plan(files, infos, names_l, negatives)
+    total = sum(1 if u.spans is None else len(u.spans) for u in plan)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     names: list[str] = []
     decode_s = decoded_clip_s = 0.0
-    for index, label in enumerate(files):
-        name = label.path.stem if label.path is not None else label.clip.stem
-        if progress:
-            progress(index, len(files), name)
-        started = time.perf_counter()
-        images, times, duration, decoded = extract_clip(label.clip, label.facecam, fps, size, cache)
-        if decoded:
-            decode_s += time.perf_counter() - started
-            decoded_clip_s += duration
+    done = 0
+    for unit in plan:
+        label = unit.label
+        if unit.spans is None:
+            if progress:
+                progress(done, total, unit.name)
+            started = time.perf_counter()
+            images, times, seconds, decoded = extract_clip(label.clip, label.facecam, fps, size, cache,
+                                                           unit.info)
+            if decoded:
+                decode_s += time.perf_counter() - started
+                decoded_clip_s += seconds
+            done += 1
+        else:
+            pieces = []
+            for span in unit.spans:
+                if progress:
+                    progress(done, total, unit_name(unit.name.rsplit("@", 1)[0], span.start))
+                started = time.perf_counter()
+                piece = extract_span(label.clip, span, label.facecam, fps, size, cache, unit.info)
+                if piece[2]:
+                    decode_s += time.perf_counter() - started
+                    decoded_clip_s += crops.on_grid(span, fps).duration
+                pieces.append(piece)
+                done += 1
+            images = np.concatenate([p[0] for p in pieces])
+            times = np.concatenate([p[1] for p in pieces])
         targets, known = label_targets(times, label, names_l, edge_guard, negatives)
         keep = known.any(axis=1)
-        names.append(name)
+        if unit.spans is not None and not keep.any():
+            continue  # spans too short for one sample, or all inside the edge guard
+        names.append(unit.name)
         parts.append((images[keep], times[keep], targets[keep], known[keep]))
     if progress:
-        progress(len(files), len(files), "")
+        progress(total, total, "")
+    if not parts:
+        raise DataError("no frames to train on: the label files' reviewed spans are shorter than one "
+                        f"sample at {fps:g} fps")
     clip_ids = np.concatenate([np.full(len(p[0]), i, dtype=np.int32) for i, p in enumerate(parts)])
+    pairs = list(zip(files, infos, strict=True))
     return Dataset(
         images=np.concatenate([p[0] for p in parts]),
         times=np.concatenate([p[1] for p in parts]),
@@ -234,6 +234,9 @@ def build_dataset(
         label_names=names_l,
         decode_seconds=decode_s,
         decoded_clip_seconds=decoded_clip_s,
+        reviewed_seconds=sum(covered_seconds(all_reviewed(f)) if f.partial else i.duration
+                             for f, i in pairs),
+        label_seconds={n: sum(known_seconds(f, n, i.duration, negatives) for f, i in pairs) for n in names_l},
     )
 
 
@@ -274,7 +277,9 @@ def split_by_clip(
 def describe(data: Dataset) -> dict:
     """Plain numbers for metrics.json."""
     return {"frames": len(data.times), "positives": data.positives, "clips": len(data.names),
-            "labels": {n: {"positives": p, "known": int(data.known[:, i].sum())}
+            "labels": {n: {"positives": p, "known": int(data.known[:, i].sum()),
+                           "reviewed_seconds": round(data.label_seconds.get(n, 0.0), 3)}
                        for i, (n, p) in enumerate(data.label_positives().items())},
+            "reviewed_seconds": round(data.reviewed_seconds, 3),
             "decode_seconds": round(data.decode_seconds, 3),
             "decoded_clip_seconds": round(data.decoded_clip_seconds, 3)}

@@ -236,6 +236,18 @@ def test_eval_report_and_options(vod, project):
     assert data["events"]["non_highlight_seconds"] == data["events"]["reel_seconds"] > 0
 
 
+@pytest.mark.parametrize("calm", ['calm = [[5.0, 15.0], [30.0, 35.0]]', "calm = []"])
+def test_a_partly_reviewed_truth_file_evaluates_on_its_positives(vod, project, calm):
+    """A VOD's label file with calm spans (what `label --calm` and answered suggestions write)
+    is a truth file too: its segments are the truth, as in any label file."""
+    truth = truth_file(project, vod.name, "[[20.0, 24.0]]")
+    truth.write_text(truth.read_text() + calm + "\n")
+    result = CliRunner().invoke(cli, ["eval", str(vod), "--truth", str(truth), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["truth"] == [[20.0, 24.0]] and data["events"]["recall"] == 1.0
+
+
 @pytest.mark.parametrize(
     ("clip", "segments", "extra", "code", "message"),
     [

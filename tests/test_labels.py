@@ -292,7 +292,7 @@ def test_calm_spans_make_a_file_partly_reviewed(project):
     [
         (PARTIAL.replace("[4, 6]", "[2.5, 6]"), 4,
          r"rage: calm span 0:02.500-0:06.000 overlaps rage segment 0:02"),
-        (PARTIAL.replace("[4, 6]", "[1, 6]"), 4, "rage: segments .* overlap"),
+        (PARTIAL.replace("[4, 6]", "[1, 6]"), 4, "rage: calm spans .* overlap"),
         (PARTIAL.replace("[4, 6]", "[4, 16]"), 4, "past the clip's end"),
         (MULTI + "[calm]\npog = [[8, 9]]\n", 10, "calm: 'pog' is not a label of this file"),
         (MULTI.replace("[segments]", "calm = [[8, 9]]\n[segments]"), 5, r"calm must be a \[calm\] table"),

@@ -123,3 +123,23 @@ def test_cli_serves_until_interrupted(project):
     """`autotosis label --ui --no-browser` prints a 127.0.0.1 URL that serves the page."""
     with cli_server("label", "--ui", cwd=project) as port:
         assert "clips/a.mp4" in json.dumps(get_json(port, "/api/clips"))
+
+
+def test_a_partly_reviewed_file_is_listed_and_saved_with_its_calm_spans(server, project):
+    """The page does not show calm spans yet, but it lists a VOD's reviewed seconds and saving its
+    segments keeps them (less any a new segment overlaps): a save never silently turns a partly
+    reviewed file into one whose every unmarked second is a negative."""
+    path = project / "labels" / "a.toml"
+    path.write_text('clip = "clips/a.mp4"\nlabel = "rage"\nsegments = [[0.5, 1.0]]\n'
+                    'calm = [[0.0, 0.5], [1.5, 2.5]]\n')
+    [row] = [r for r in get_json(server.port, "/api/clips")["clips"] if r["clip"] == "clips/a.mp4"]
+    assert (row["partial"], row["reviewed"], row["positive"]) == (True, 2.0, 0.5)
+    opened = get_json(server.port, "/api/clip?clip=clips/a.mp4")
+    assert opened["label"]["calm"] == {"rage": [[0.0, 0.5], [1.5, 2.5]]}
+    body = {"clip": "clips/a.mp4", "segments": [[0.5, 1.0], [2.0, 2.8]], "digest": opened["digest"]}
+    status, reply = server.request("POST", "/api/save", body)
+    assert status == 200, reply
+    saved = labels.load_label(path)
+    assert saved.partial and saved.calm_for("rage") == (labels.parse_segment("0-0.5"),)
+    assert [(s.start, s.end) for s in saved.segments] == [(0.5, 1.0), (2.0, 2.8)]
+    assert reply["label"]["calm"] == {"rage": [[0.0, 0.5]]} and reply["reviewed"] == 1.8

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from autotosis import __version__
+from autotosis.cli.clips import clips
 from autotosis.cli.compile import compile_command
 from autotosis.cli.config import add_profile_option, config_command
 from autotosis.cli.demo import demo
@@ -73,7 +74,8 @@ def main() -> None:
     cli(prog_name="autotosis")
 
 
-for _command in (label, train, compile_command, eval_command, review, shorts, demo, probe, config_command):
+for _command in (label, train, compile_command, eval_command, review, shorts, clips, demo, probe,
+                 config_command):
     cli.add_command(_command)
 # Last: every command, whoever added it, takes --profile and the defaults of autotosis.toml.
 for _command in cli.commands.values():

@@ -31,7 +31,8 @@ class TrainBars(TrainEvents):
 
     def extract(self, done: int, total: int, name: str) -> None:
         if done == 0:
-            self.bar = Bar("crops", max=total, suffix="%(index)d/%(max)d clips %(elapsed)ds", file=sys.stderr)
+            self.bar = Bar("crops", max=total, suffix="%(index)d/%(max)d clips or spans %(elapsed)ds",
+                           file=sys.stderr)
         if self.bar is not None:
             self.bar.goto(done)
         if done == total:

@@ -9,6 +9,7 @@ LABELS_DIR = Path("labels")
 MODELS_DIR = Path("models")
 OUTPUT_DIR = Path("output")
 VODS_DIR = Path("vods")  # where `autotosis compile URL` downloads VODs (and their chat)
+CLIPS_DIR = Path("clips")  # short clips to label; `autotosis clips` downloads community clips here
 
 
 def cache_dir() -> Path:

@@ -23,9 +23,10 @@ from autotosis.learn.labels import LabelFile
 # (about 2 s of a stream) before its first frame, more than the gap's few frames cost.
 MERGE_GAP = 1.0
 # Spans of one VOD closer than this are one unit of the train/validation split: a
-# reaction, the calm just before it and the calm after it are one scene, and frames a
-# few seconds apart would leak near-copies of training frames into validation.
-SPLIT_GAP = 20.0
+# reaction and the calm just before and after it are one scene, and frames a few seconds
+# apart would put near-copies of training frames into validation. Answers to `suggest`
+# lie a minute or more apart, so each is its own unit.
+SPLIT_GAP = 10.0
 
 
 def in_spans(times: np.ndarray, spans: Iterable[Segment]) -> np.ndarray:

@@ -34,7 +34,8 @@ class _Quiet:
     def error(self, message: str) -> None: ...
 
 
-def _options(folder: Path, progress: Progress | None) -> dict[str, Any]:
+def ydl_options(folder: Path, progress: Progress | None) -> dict[str, Any]:
+    """yt-dlp's options for every download: quiet, resuming, "<title> [<id>]" names in `folder`."""
     def hook(status: dict) -> None:
         if progress is not None and status.get("status") in ("downloading", "finished"):
             total = status.get("total_bytes") or status.get("total_bytes_estimate")
@@ -55,10 +56,12 @@ def _options(folder: Path, progress: Progress | None) -> dict[str, Any]:
     }
 
 
-def _message(url: str, exc: Exception) -> str:
+def download_message(url: str, exc: Exception) -> str:
+    """yt-dlp's error as one line: "<url>: cannot download (<reason>)"."""
     text = _ANSI.sub("", str(exc)).strip().removeprefix("ERROR:").strip()
     text = text.splitlines()[0] if text else type(exc).__name__
     text = re.sub(r"\s*\(caused by .*\)$", "", text)
+    text = re.sub(r"^\[[\w:]+\] [^:\s]+: ", "", text)  # yt-dlp's "[generic] <id>: " prefix
     return f"{url}: cannot download ({text})"
 
 
@@ -72,7 +75,7 @@ def download_vod(url: str, folder: Path, progress: Progress | None = None) -> Pa
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        with yt_dlp.YoutubeDL(_options(folder, progress)) as ydl:
+        with yt_dlp.YoutubeDL(ydl_options(folder, progress)) as ydl:
             info = ydl.extract_info(url, download=True)
             if info is None:
                 raise DownloadError(f"{url}: yt-dlp found no video there")
@@ -81,7 +84,7 @@ def download_vod(url: str, folder: Path, progress: Progress | None = None) -> Pa
             downloads = info.get("requested_downloads") or [{}]
             path = Path(downloads[-1].get("filepath") or ydl.prepare_filename(info))
     except yt_dlp.utils.YoutubeDLError as exc:
-        raise DownloadError(_message(url, exc)) from None
+        raise DownloadError(download_message(url, exc)) from None
     if not path.is_file():
         raise DownloadError(f"{url}: yt-dlp reported {path} but it is not there")
     return path
@@ -95,7 +98,7 @@ def download_chat(url: str, folder: Path) -> Path | None:
     """
     import yt_dlp
 
-    options = {**_options(Path(folder), None), "skip_download": True}
+    options = {**ydl_options(Path(folder), None), "skip_download": True}
     try:
         with yt_dlp.YoutubeDL(options) as ydl:
             info = ydl.extract_info(url, download=False)
@@ -108,7 +111,7 @@ def download_chat(url: str, folder: Path) -> Path | None:
                 chat_ydl.process_ie_result(info, download=True)
             stem = Path(ydl.prepare_filename(info)).with_suffix("")
     except yt_dlp.utils.YoutubeDLError as exc:
-        message = _message(url, exc).replace("cannot download", "cannot download the chat")
+        message = download_message(url, exc).replace("cannot download", "cannot download the chat")
         raise DownloadError(message) from None
     found = [p for p in Path(folder).glob(f"{glob.escape(stem.name)}.{track}.*") if p.is_file()]
     return found[0] if found else None

@@ -19,6 +19,7 @@ from autotosis.core.errors import AutotosisError, LabelError
 from autotosis.core.timecode import parse_time
 from autotosis.core.timeline import Segment
 from autotosis.learn import labels as labels_lib
+from autotosis.learn import targets
 from autotosis.web.proxy import ProxyCache, browser_playable
 from autotosis.web.server import HttpError, Request, WebApp
 
@@ -76,7 +77,8 @@ class Labeler:
                 row.update(status="labeled", segments=sum(len(v) for v in parsed.by_label.values()),
                            positive=round(sum(map(parsed.seconds, parsed.labels)), 3),
                            facecam=parsed.facecam is not None,
-                           labels={n: len(v) for n, v in parsed.by_label.items()})
+                           labels={n: len(v) for n, v in parsed.by_label.items()},
+                           **_reviewed(parsed))
         return row
 
     # ------------------------------------------------------------ routes
@@ -118,6 +120,8 @@ class Labeler:
                 "facecam": list(parsed.facecam) if parsed.facecam else None,
                 "segments": [[s.start, s.end] for s in parsed.segments],
                 "labels": {n: [[s.start, s.end] for s in v] for n, v in parsed.by_label.items()},
+                "calm": None if parsed.calm is None else {n: [[s.start, s.end] for s in parsed.calm_for(n)]
+                                                          for n in parsed.labels},
             }
         return out
 
@@ -146,10 +150,13 @@ class Labeler:
                 "reload it, or save again to overwrite",
                 conflict=True,
             )
-        if body.get("labels") is None and on_disk is not None:
+        previous = None
+        if on_disk is not None:
             with contextlib.suppress(LabelError):  # an unreadable file is replaced by what the page holds
-                by_label = {**labels_lib.load_label(label_path, check_clip=False).by_label, **by_label}
-        updated = labels_lib.make_label_file(path, box, by_label)
+                previous = labels_lib.load_label(label_path, check_clip=False)
+        if body.get("labels") is None and previous is not None:
+            by_label = {**previous.by_label, **by_label}
+        updated = labels_lib.make_label_file(path, box, by_label, calm=_kept_calm(previous, by_label))
         labels_lib.save_label(updated, label_path, expect_digest=on_disk)
         return self.clip(Request(request.path, {"clip": self.app.relative(path)}, {}))
 
@@ -184,6 +191,25 @@ class Labeler:
         if not target.exists():
             raise HttpError(HTTPStatus.NOT_FOUND, "preview not ready yet")
         return target
+
+
+def _reviewed(label: labels_lib.LabelFile) -> dict[str, Any]:
+    """A partly reviewed VOD's file: the seconds looked at for some label (a short clip: all of it)."""
+    if not label.partial:
+        return {"partial": False, "reviewed": None}
+    spans = [s for name in label.labels for s in label.reviewed_spans(name)]
+    return {"partial": True, "reviewed": round(targets.covered_seconds(spans), 3)}
+
+
+def _kept_calm(previous: labels_lib.LabelFile | None,
+               by_label: dict[str, tuple[Segment, ...]]) -> dict[str, tuple[Segment, ...]] | None:
+    """The calm spans a save keeps: the file's, for the labels that stay, less any the page's
+    segments now overlap (the newest answer wins, as in `labels.merge_review`)."""
+    if previous is None or previous.calm is None:
+        return None
+    return {name: tuple(c for c in previous.calm_for(name)
+                        if not any(c.start < s.end and s.start < c.end for s in spans))
+            for name, spans in by_label.items()}
 
 
 def labeler_app(project: Path, clips_dir: Path | None = None, labels_dir: Path | None = None) -> WebApp:

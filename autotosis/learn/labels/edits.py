@@ -45,7 +45,8 @@ def label_clip(
 
     Other labels in the file are left as they are. `label` None means the file's only
     label (rage for a new file); a file with several needs it named. Calm spans make the
-    file partly reviewed, and so does a new file for a clip over LONG_CLIP. Everything is
+    file partly reviewed, and so does a new file for a clip over LONG_CLIP; calm spans that
+    overlap are joined (seen twice without the reaction is still seen without it). Everything is
     validated against the probed clip before anything is written, so a typo never
     reaches the file; an existing face-cam box is kept unless given.
     """
@@ -70,7 +71,9 @@ def label_clip(
     try:
         ordered = check_segments([*kept, *new], duration)
         if calm_by_label is not None:
-            calm_by_label[label] = tuple(check_calm(label, ordered, [*kept_calm, *new_calm], duration))
+            check_calm(label, ordered, _union(new_calm), duration)  # an error names the span as typed
+            joined = _union([*kept_calm, *new_calm])
+            calm_by_label[label] = tuple(check_calm(label, ordered, joined, duration))
     except ValueError as exc:
         raise LabelError(f"{clip_path}: {label}: {exc}") from None
     by_label[label] = tuple(ordered)
@@ -78,6 +81,17 @@ def label_clip(
     updated = make_label_file(clip_path, box, by_label, out, calm_by_label)
     save_label(updated, out)
     return updated
+
+
+def _union(spans: Iterable[Segment]) -> list[Segment]:
+    """Overlapping or touching calm spans as one: both say the same, nothing happens there."""
+    out: list[Segment] = []
+    for s in sorted(spans):
+        if out and s.start <= out[-1].end:
+            out[-1] = Segment(out[-1].start, max(out[-1].end, s.end))
+        else:
+            out.append(s)
+    return out
 
 
 def _calm_of(previous: LabelFile | None, duration: float,

@@ -135,7 +135,7 @@ def check_calm(label: str, segments: Iterable[Segment], calm: Iterable[Segment],
                duration: float | None) -> list[Segment]:
     """Sorted calm spans of `label`; ValueError when they overlap each other, run past the
     clip, or overlap one of the label's own segments (the same moment cannot be both)."""
-    ordered = check_segments(calm, duration)
+    ordered = check_segments(calm, duration, "calm span")
     for c in ordered:
         for s in segments:
             if c.start < s.end and s.start < c.end:
@@ -238,20 +238,22 @@ def _segments(value: object) -> list[Segment]:
     return out
 
 
-def check_segments(segments: Iterable[Segment], duration: float | None) -> list[Segment]:
-    """Sorted segments; ValueError when two overlap or one runs past the clip."""
+def check_segments(segments: Iterable[Segment], duration: float | None,
+                   noun: str = "segment") -> list[Segment]:
+    """Sorted segments; ValueError when two overlap or one runs past the clip (`noun` names
+    them in the message: calm spans are checked the same way)."""
     ordered = sorted(segments)
     for a, b in itertools.pairwise(ordered):
         if b.start < a.end:
             raise ValueError(
-                f"segments {format_time(a.start)}-{format_time(a.end)} and "
+                f"{noun}s {format_time(a.start)}-{format_time(a.end)} and "
                 f"{format_time(b.start)}-{format_time(b.end)} overlap"
             )
     if duration is not None:
         for s in ordered:
             if s.end > duration + DURATION_SLACK:
                 raise ValueError(
-                    f"segment {format_time(s.start)}-{format_time(s.end)} runs past the clip's end "
+                    f"{noun} {format_time(s.start)}-{format_time(s.end)} runs past the clip's end "
                     f"({format_time(duration)})"
                 )
     return ordered

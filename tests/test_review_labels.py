@@ -192,3 +192,26 @@ def test_errors_are_one_line(project, setup, message):
     result = invoke("label", "--from-review", target)
     assert result.exit_code == 1
     assert result.output == message + "\n"
+
+
+def test_label_names_the_reaction_of_a_one_label_reel(project):
+    """A reel scored on loudness alone is "loud"; the person knows its kept moments are rage."""
+    folder = project / "output" / "stream"
+    data = json.loads((folder / "segments.json").read_text())
+    for row in data["segments"]:
+        row["label"] = "loud"
+    write(folder / "segments.json", {**data, "label": "loud"})
+    decide(project, DECISIONS)
+    result = invoke("label", "--from-review", "output/stream", "--label", "rage")
+    assert result.output == "labels/stream.toml: rage +4 segments, +2 calm\n"
+    saved = load_label(project / "labels" / "stream.toml")
+    assert saved.labels == ("rage",)
+    assert spans(saved.calm_for("rage")) == [(38.0, 44.0), (47.0, 54.0)]
+
+
+def test_label_cannot_rename_a_reel_of_several_labels(project):
+    decide(project, DECISIONS)
+    result = invoke("label", "--from-review", "output/stream", "--label", "rage")
+    assert result.exit_code == 1
+    assert result.output == ("Error: output/stream: the reel holds several labels (laugh, rage); --label "
+                             "names the reaction of a one-label reel only\n")

@@ -73,7 +73,7 @@ def _print_list(labels_dir: Path) -> None:
         raise click.exceptions.Exit(1)
 
 
-def _save_review(folder: Path, labels_dir: Path, facecam: object) -> None:
+def _save_review(folder: Path, labels_dir: Path, facecam: object, label_name: str | None) -> None:
     """`--from-review`: kept highlights -> positive segments, dropped ones -> calm spans."""
     from autotosis.learn.labels import review as review_lib
 
@@ -82,7 +82,7 @@ def _save_review(folder: Path, labels_dir: Path, facecam: object) -> None:
         from autotosis.learn.facecam import detect_facecam
 
         box = detect_facecam(review_lib.read_review(folder).vod).box
-    saved = review_lib.save_review_labels(folder, labels_dir, box)
+    saved = review_lib.save_review_labels(folder, labels_dir, box, label=label_name)
     click.echo(saved.summary())
     if saved.label_file.facecam is None:
         click.echo(f"{saved.path}: no face-cam box yet; add --facecam auto or --facecam x0,y0,x1,y1")
@@ -122,7 +122,8 @@ def _print_unlabeled(labels_dir: Path) -> bool:
               help="Add eqy/autotosis data.csv rows to the label files as --label segments "
                    "(with --replace, replacing that label's segments).")
 @click.option("--from-review", "from_review", type=click.Path(path_type=Path),
-              help="Write a reviewed reel's keep/drop decisions (output/<vod>) into the VOD's label file.")
+              help="Write a reviewed reel's keep/drop decisions (output/<vod>) into the VOD's label file "
+                   "(--label renames a one-label reel's reaction, e.g. a loudness reel's 'loud').")
 @click.option("--ui", is_flag=True, help="Label in the browser instead: CLIPS is a folder (default clips/).")
 @click.option("--port", type=int, default=0, help="Port for --ui (default: any free one).")
 @click.option("--no-browser", is_flag=True, help="With --ui, only print the URL.")
@@ -157,7 +158,7 @@ def label(
     autotosis label --ui clips/
     """
     if from_review is not None:
-        _save_review(from_review, labels_dir, facecam)
+        _save_review(from_review, labels_dir, facecam, label_name)
         return
     if ui:
         from autotosis.cli.serve import run_app

@@ -299,13 +299,22 @@ def _spans(label_file: LabelFile | None, label: str) -> tuple[set[Span], set[Spa
 
 
 def save_review_labels(folder: Path | str, labels_dir: Path | str = "labels", facecam: Box | None = None,
-                       models_dir: Path = MODELS_DIR) -> ReviewSaved:
+                       models_dir: Path = MODELS_DIR, label: str | None = None) -> ReviewSaved:
     """Write the review of output/<vod>/ into labels/<vod stem>.toml (see the module docstring).
 
     `facecam` overrides the box; without it a file's own box is kept and a new file takes
-    `review_facecam`'s. Saving the same review twice leaves the file as it was.
+    `review_facecam`'s. `label` names the reaction of a one-label reel (a reel scored on
+    loudness alone is "loud": its kept highlights may be rage). Saving the same review twice
+    leaves the file as it was.
     """
     review = read_review(folder)
+    if label is not None:
+        names = sorted({h.label for h in review.highlights})
+        if len(names) > 1:
+            raise AutotosisError(f"{folder}: the reel holds several labels ({', '.join(names)}); "
+                                 "--label names the reaction of a one-label reel only")
+        review = dataclasses.replace(review, highlights=[dataclasses.replace(h, label=label)
+                                                         for h in review.highlights])
     path = label_path_for(review.vod, labels_dir)
     previous = load_label(path, check_clip=False) if path.exists() else None
     source: str | None = "--facecam" if facecam is not None else None

@@ -64,6 +64,18 @@ def test_segments_json_chapters_and_links(tmp_path):
     assert sidecars.vod_link("https://www.twitch.tv/videos/1", 65) == "https://www.twitch.tv/videos/1?t=1m5s"
 
 
+def test_segments_json_keeps_each_highlights_cores(tmp_path):
+    """The reactions inside each padded span go beside the fields other readers use; a segment
+    without known cores writes none."""
+    merged = Segment(10.0, 30.0, 0.9, 0.7, "rage", cores=((13.0, 16.5), (20.0, 28.5)))
+    paths = sidecars.write_sidecars(tmp_path, Path("/v/x.mp4"), [merged, Segment(40.0, 45.0)], "rage",
+                                    Fraction(30))
+    first, second = json.loads(paths["segments"].read_text())["segments"]
+    assert first["cores"] == [[13.0, 16.5], [20.0, 28.5]]
+    assert (first["start"], first["end"], first["label"]) == (10.0, 30.0, "rage")
+    assert "cores" not in second
+
+
 def test_crossfade_moves_chapters():
     assert sidecars.reel_positions(SEGS, crossfade=0.5) == [0.0, 16.0]
 

@@ -147,3 +147,38 @@ def test_several_labels_own_thresholds_one_budget_no_second_twice():
     budgeted = select_labelled({"rage": rage, "laugh": laugh},
                                {k: dataclasses.replace(v, max_length=6.5) for k, v in configs.items()}, 30.0)
     assert [(s.label, s.start) for s in budgeted] == [("laugh", 4.75), ("rage", 19.75)]  # the two best peaks
+
+
+CORE_CASES = [
+    # (name, score spans, config overrides, expected [(start, end, cores)])
+    ("the core is the event before padding", [(10, 12, 0.9)], {"pad_before": 3, "pad_after": 1.5},
+     [(6.75, 13.25, ((9.75, 11.75),))]),
+    ("a merged highlight keeps one core per moment", [(10, 12, 0.9), (14, 16, 0.9)],
+     {"pad_before": 1, "pad_after": 1, "merge_gap": 1},
+     [(8.75, 16.75, ((9.75, 11.75), (13.75, 15.75)))]),
+    ("a dip above `leave` is one core", [(10, 12, 0.9), (12, 13, 0.45), (13, 15, 0.9)], {},
+     [(9.75, 14.75, ((9.75, 14.75),))]),
+    ("padding clipped at the VOD's start leaves the core whole", [(1, 3, 0.9)], {"pad_before": 3},
+     [(0.0, 2.75, ((0.75, 2.75),))]),
+    ("a budget trim cuts the core to what is left", [(10, 20, 0.8), (14, 15, 0.99)], {"max_length": 4.0},
+     [(12.0, 16.0, ((12.0, 16.0),))]),
+]
+
+
+@pytest.mark.parametrize(("name", "score_spans", "overrides", "expected"), CORE_CASES,
+                         ids=[c[0] for c in CORE_CASES])
+def test_selection_keeps_each_highlights_cores(name, score_spans, overrides, expected):
+    config = SelectConfig(**{**PLAIN.__dict__, **overrides})
+    found = select_segments(timeline(score_spans), config, duration=30.0)
+    assert [(s.start, s.end, s.cores) for s in found] == expected
+
+
+def test_several_labels_cut_a_later_core_where_the_earlier_highlight_ends():
+    import dataclasses
+
+    rage = timeline([(2, 5, 0.9)])
+    laugh = timeline([(4, 8, 0.9)])
+    configs = {"rage": dataclasses.replace(PLAIN, pad_after=1.0), "laugh": PLAIN}
+    found = select_labelled({"rage": rage, "laugh": laugh}, configs, 30.0)
+    assert [(s.label, s.start, s.end, s.cores) for s in found] == [
+        ("rage", 1.75, 5.75, ((1.75, 4.75),)), ("laugh", 5.75, 7.75, ((5.75, 7.75),))]

@@ -220,3 +220,81 @@ def test_render_of_two_labels_keeps_each_segments_label(browser, output):
         assert pixels[label] > 50 and pixels[label] > 10 * pixels[next(n for n in colours if n != label)], \
             (label, pixels)
         at += b - a
+
+
+def test_each_card_waits_at_its_peak_until_played(browser, output):
+    """Once the players load, a card shows the highlight's peak (compile's thumbnail, the player
+    parked at the peak), not the calm first frame of its lead-in; play starts at the span's start."""
+    with review_page(browser, review_app(output.parent.parent, output)) as (live, page, errors):
+        rows = live.request("GET", "/api/review")[1]["segments"]
+        page.wait_for_selector(f".card[data-index='{len(rows) - 1}']")
+        loaded = "[...document.querySelectorAll('.card video')].every((v) => v.readyState >= 2)"
+        page.wait_for_function(loaded, timeout=30000)
+        shown = page.eval_on_selector_all(".card video", "vs => vs.map((v) => [v.poster, v.currentTime])")
+        for row, (poster, at) in zip(rows, shown, strict=True):
+            assert poster.endswith(row["thumb"]) and f"/thumbs/{row['index'] + 1:02d}-" in poster
+            assert row["start"] + 1.0 < row["peak_time"] < row["end"], row  # past the lead-in
+            assert at == pytest.approx(row["peak_time"], abs=0.06), (row, at)
+        first = ".card[data-index='0'] video"
+        page.eval_on_selector(first, "v => v.play()")
+        page.wait_for_function(f"document.querySelector(\"{first}\").currentTime > {rows[0]['start']}",
+                               timeout=20000)
+        at = page.eval_on_selector(first, "v => { v.pause(); return v.currentTime; }")
+        assert rows[0]["start"] <= at < rows[0]["peak_time"]  # from the start, lead-in and all
+    assert not errors
+
+
+def test_save_as_labels_writes_the_review_into_the_vods_label_file(browser, output):
+    """Drop one card, pull another's end later, Save as labels: the kept reactions are positive
+    segments (the last core follows the end), the dropped highlight is calm; saving again adds nothing."""
+    from autotosis.learn.labels import load_label
+
+    project = output.parent.parent
+    rows = json.loads((output / "segments.json").read_text())["segments"]
+    assert all(r["cores"] for r in rows)  # compile wrote each highlight's reactions
+    with review_page(browser, review_app(project, output)) as (_, page, errors):
+        page.wait_for_selector(".card[data-index='1']")
+        page.click(".card[data-index='1'] [data-toggle]")
+        page.click(".card[data-index='0'] [data-nudge='end+']")  # half a second later
+        page.click("#save-labels")
+        said = page.wait_for_selector("#message.ok, #message.error", timeout=30000).text_content()
+        kept = len(rows) - 1
+        assert said == (f"saved: labels/vod.toml: loud +{kept} segment{'s' if kept > 1 else ''}, +1 calm"
+                        " (no face-cam box yet: add one with autotosis label --facecam)")
+        saved = load_label(project / "labels" / "vod.toml")
+        first = [tuple(c) for c in rows[0]["cores"]]
+        first[-1] = (first[-1][0], first[-1][1] + 0.5)
+        expected = first + [tuple(c) for r in rows[2:] for c in r["cores"]]
+        assert [t for s in saved.segments for t in (s.start, s.end)] == pytest.approx(
+            [t for span in expected for t in span], abs=1e-3)
+        assert [(s.start, s.end) for s in saved.calm_for("loud")] == [(rows[1]["start"], rows[1]["end"])]
+        decisions = json.loads((output / "review.json").read_text())["segments"]
+        assert [d["keep"] for d in decisions] == [i != 1 for i in range(len(rows))]
+        page.click("#save-labels")
+        page.wait_for_selector("#message.ok:has-text('+0 segments, +0 calm')", timeout=30000)
+    assert not errors
+
+
+def test_save_labels_api_takes_an_all_dropped_review_and_a_label_per_highlight(output):
+    """No kept highlight is a fine review to learn from (a render needs one); each highlight
+    answers for its own label in a reel of several; the token is required."""
+    from autotosis.learn.labels import load_label
+
+    labels = _as_two_labels(output)
+    spans = selected(output)
+    live = LiveServer(review_app(output.parent.parent, output))
+    try:
+        rows = [{"start": a, "end": b, "keep": False} for a, b in spans]
+        assert live.request("POST", "/api/labels", {"segments": rows}, token=None)[0] == 403
+        status, body = live.request("POST", "/api/labels", {"segments": rows})
+        count = {name: labels.count(name) for name in ("rage", "laugh")}
+        assert status == 200 and body == {
+            "message": f"labels/vod.toml: rage +0 segments, +{count['rage']} calm; "
+                       f"laugh +0 segments, +{count['laugh']} calm", "facecam": False}
+        saved = load_label(output.parent.parent / "labels" / "vod.toml")
+        for name in ("rage", "laugh"):
+            assert [(s.start, s.end) for s in saved.calm_for(name)] == [
+                span for span, own in zip(spans, labels, strict=True) if own == name]
+            assert saved.by_label[name] == ()
+    finally:
+        live.close()

@@ -73,6 +73,21 @@ def _print_list(labels_dir: Path) -> None:
         raise click.exceptions.Exit(1)
 
 
+def _save_review(folder: Path, labels_dir: Path, facecam: object, label_name: str | None) -> None:
+    """`--from-review`: kept highlights -> positive segments, dropped ones -> calm spans."""
+    from autotosis.learn.labels import review as review_lib
+
+    box = facecam if isinstance(facecam, tuple) else None
+    if facecam == "auto":
+        from autotosis.learn.facecam import detect_facecam
+
+        box = detect_facecam(review_lib.read_review(folder).vod).box
+    saved = review_lib.save_review_labels(folder, labels_dir, box, label=label_name)
+    click.echo(saved.summary())
+    if saved.label_file.facecam is None:
+        click.echo(f"{saved.path}: no face-cam box yet; add --facecam auto or --facecam x0,y0,x1,y1")
+
+
 def _print_unlabeled(labels_dir: Path) -> bool:
     """Clips `autotosis clips` downloaded into the project's clips/ that have no label file yet."""
     from autotosis.run.clipinfo import unlabeled_clips
@@ -106,6 +121,9 @@ def _print_unlabeled(labels_dir: Path) -> bool:
 @click.option("--import", "import_csv", type=click.Path(path_type=Path),
               help="Add eqy/autotosis data.csv rows to the label files as --label segments "
                    "(with --replace, replacing that label's segments).")
+@click.option("--from-review", "from_review", type=click.Path(path_type=Path),
+              help="Write a reviewed reel's keep/drop decisions (output/<vod>) into the VOD's label file "
+                   "(--label renames a one-label reel's reaction, e.g. a loudness reel's 'loud').")
 @click.option("--ui", is_flag=True, help="Label in the browser instead: CLIPS is a folder (default clips/).")
 @click.option("--port", type=int, default=0, help="Port for --ui (default: any free one).")
 @click.option("--no-browser", is_flag=True, help="With --ui, only print the URL.")
@@ -119,6 +137,7 @@ def label(
     labels_dir: Path,
     list_: bool,
     import_csv: Path | None,
+    from_review: Path | None,
     ui: bool,
     port: int,
     no_browser: bool,
@@ -135,8 +154,12 @@ def label(
     autotosis label vods/stream.mp4 -s 1:02:10-1:02:16 --calm 1:10:00-1:10:30
     autotosis label --list
     autotosis label --import data_pog.csv --label pog
+    autotosis label --from-review output/stream
     autotosis label --ui clips/
     """
+    if from_review is not None:
+        _save_review(from_review, labels_dir, facecam, label_name)
+        return
     if ui:
         from autotosis.cli.serve import run_app
         from autotosis.web.labeler import labeler_app

@@ -25,6 +25,9 @@ class Segment:
     peak: float = field(default=0.0, compare=False)
     mean: float = field(default=0.0, compare=False)
     label: str = field(default="", compare=False)  # which reaction, in a reel of several; "" otherwise
+    # A highlight's reactions themselves, before selection padded and merged them: (start, end)
+    # spans inside it, one per merged moment; () when not known (a label span, an edited one).
+    cores: tuple[tuple[float, float], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if not self.end > self.start >= 0:

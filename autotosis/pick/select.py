@@ -7,7 +7,9 @@ The steps run in a fixed order, each a small pure function:
 A sample at time t stands for the span [t - step/2, t + step/2) (nearest-sample
 coverage), so events start and end between samples, never on one side of them.
 Peak and mean of an event are read from the unsmoothed scores inside the event,
-before padding: they describe the moment, not the lead-in around it.
+before padding: they describe the moment, not the lead-in around it. Each highlight
+also keeps its cores: the events themselves before padding (several when neighbours
+merged), so the reaction can be told from its lead-in and tail later (review -> labels).
 
 `loudness_score` turns the loudness timeline into a 0..1 score like the model's, so
 one selection serves every signal and their combinations (see signals/fuse.py).
@@ -56,6 +58,7 @@ class _Event:
     mean: float
     peak_time: float
     label: str = ""
+    cores: tuple[tuple[float, float], ...] = ()  # the events before padding, in time order
 
     @property
     def duration(self) -> float:
@@ -196,14 +199,14 @@ def events(score: Timeline, config: SelectConfig, duration: float | None = None)
         raw = score.values[first:last + 1].astype(np.float64)
         peak_index = int(np.argmax(raw))
         found.append(_Event(start, end, float(raw[peak_index]), float(raw.mean()),
-                            float(score.times[first + peak_index])))
+                            float(score.times[first + peak_index]), cores=((start, end),)))
     return found
 
 
 def pad(found: list[_Event], before: float, after: float, duration: float | None) -> list[_Event]:
     """Widen each event by the lead-in and the tail, within the VOD."""
     limit = duration if duration is not None else float("inf")
-    return [_Event(max(0.0, e.start - before), min(limit, e.end + after), e.peak, e.mean, e.peak_time)
+    return [dataclasses.replace(e, start=max(0.0, e.start - before), end=min(limit, e.end + after))
             for e in found]
 
 
@@ -216,10 +219,17 @@ def merge(found: list[_Event], gap: float) -> list[_Event]:
             weight_a, weight_b = last.duration, event.duration
             mean = (last.mean * weight_a + event.mean * weight_b) / max(weight_a + weight_b, 1e-9)
             best = last if last.peak >= event.peak else event
-            merged.append(_Event(last.start, max(last.end, event.end), best.peak, mean, best.peak_time))
+            merged.append(_Event(last.start, max(last.end, event.end), best.peak, mean, best.peak_time,
+                                 last.label, last.cores + event.cores))
         else:
             merged.append(event)
     return merged
+
+
+def clip_cores(cores: tuple[tuple[float, float], ...], start: float,
+               end: float) -> tuple[tuple[float, float], ...]:
+    """The parts of `cores` inside [start, end): what is left of the reactions in a trimmed span."""
+    return tuple((max(a, start), min(b, end)) for a, b in cores if min(b, end) > max(a, start))
 
 
 def _rank(event: _Event) -> tuple[float, float, float]:
@@ -248,7 +258,8 @@ def budget(found: list[_Event], max_length: float | None, top: int | None) -> li
     if not kept and ranked and max_length > 0:
         best = ranked[0]
         start = min(max(best.start, best.peak_time - max_length / 2), best.end - max_length)
-        kept.append(_Event(start, start + max_length, best.peak, best.mean, best.peak_time, best.label))
+        kept.append(_Event(start, start + max_length, best.peak, best.mean, best.peak_time, best.label,
+                           clip_cores(best.cores, start, start + max_length)))
     return sorted(kept, key=lambda e: e.start)
 
 
@@ -257,7 +268,8 @@ def select_segments(score: Timeline, config: SelectConfig = SelectConfig(),
     """The highlights of a VOD, in time order, each with its peak and mean score."""
     found = [e for e in events(score, config, duration) if e.duration >= config.min_event - 1e-9]
     found = merge(pad(found, config.pad_before, config.pad_after, duration), config.merge_gap)
-    return [Segment(e.start, e.end, e.peak, e.mean) for e in budget(found, config.max_length, config.top)]
+    return [Segment(e.start, e.end, e.peak, e.mean, cores=e.cores)
+            for e in budget(found, config.max_length, config.top)]
 
 
 def select_labelled(scores: dict[str, Timeline], configs: dict[str, SelectConfig],
@@ -282,10 +294,11 @@ def select_labelled(scores: dict[str, Timeline], configs: dict[str, SelectConfig
             start = untangled[-1].end
             if event.end - start < max(configs[event.label].min_event, 0.5):
                 continue
-            event = dataclasses.replace(event, start=start, peak_time=max(event.peak_time, start))
+            event = dataclasses.replace(event, start=start, peak_time=max(event.peak_time, start),
+                                        cores=clip_cores(event.cores, start, event.end))
         untangled.append(event)
     shared = next(iter(configs.values()))
-    return [Segment(e.start, e.end, e.peak, e.mean, e.label)
+    return [Segment(e.start, e.end, e.peak, e.mean, e.label, e.cores)
             for e in budget(untangled, shared.max_length, shared.top)]
 
 

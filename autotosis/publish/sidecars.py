@@ -1,7 +1,8 @@
 """Files written next to the reel, all read from the same segments: JSON, chapters, links, EDL.
 
-segments.json is for programs (the review page, eval); chapters.txt pastes into a
-YouTube description; reel.edl is a CMX3600 edit decision list that Premiere,
+segments.json is for programs (the review page, eval, review -> labels): each highlight's
+padded span, scores, label and cores (the reactions before padding); chapters.txt pastes
+into a YouTube description; reel.edl is a CMX3600 edit decision list that Premiere,
 Resolve, Final Cut (via converters), Kdenlive and Shotcut import to rebuild the cut
 from the original VOD.
 """
@@ -53,6 +54,8 @@ def segments_json(vod: Path, segments: Sequence[Segment], label: str, crossfade:
         row = {"index": k, "start": round(seg.start, 3), "end": round(seg.end, 3),
                "duration": round(seg.duration, 3), "peak": round(seg.peak, 4), "mean": round(seg.mean, 4),
                "reel_start": round(at, 3), "vod_time": format_time(seg.start, 1), "label": seg.label or label}
+        if seg.cores:  # the reactions inside the padded span (review -> labels keeps these)
+            row["cores"] = [[round(a, 3), round(b, 3)] for a, b in seg.cores]
         if url:
             row["link"] = vod_link(url, seg.start)
         rows.append(row)

@@ -5,7 +5,9 @@ timeline.png, options.json, thumbs/) and re-runs only the render step with the s
 the user kept. The decisions are saved to review.json beside them, so the original
 selection stays as compile wrote it and reopening the page shows the last choices.
 A card's **short** button makes the vertical short of its span as it stands (into
-shorts/, as `autotosis shorts` would) and plays it in the page.
+shorts/, as `autotosis shorts` would) and plays it in the page. **Save as labels** writes
+the decisions into the VOD's label file (`autotosis label --from-review`), so the next
+`train` learns from them.
 """
 
 from __future__ import annotations
@@ -48,6 +50,12 @@ def _score_stats(timeline: Timeline | None, start: float, end: float) -> dict[st
     return {"peak": round(float(values.max()), 4), "mean": round(float(values.mean()), 4)}
 
 
+def _peak_time(timeline: Timeline | None, start: float, end: float) -> float:
+    """Where the card's player waits before play: the highest score of its span, the moment
+    compile's thumbnail shows (not the calm first frame of the lead-in)."""
+    return round(peak_time(Segment(start, end), timeline), 3)
+
+
 def _chat_stats(chat: np.ndarray | None, start: float, end: float) -> dict[str, Any] | None:
     """Chat inside [start, end) from chat.csv's rows (time, messages, chatters, baseline, score):
     its peak score and the busiest window's messages; None without a chat replay."""
@@ -75,6 +83,7 @@ class Review:
         app.get("/api/review")(self.review)
         app.get("/api/stats")(self.stats)
         app.post("/api/render")(self.render)
+        app.post("/api/labels")(self.save_labels)
         app.get("/api/render")(self.render_status)
         app.post("/api/short")(self.short_start)
         app.get("/api/short")(self.short_status)
@@ -116,7 +125,8 @@ class Review:
         except (KeyError, ValueError):
             raise HttpError(HTTPStatus.BAD_REQUEST, "give start and end in seconds") from None
         timeline = self._timeline(request.query.get("label"))
-        return {**_score_stats(timeline, start, end), "chat": _chat_stats(self._chat(), start, end)}
+        return {**_score_stats(timeline, start, end), "chat": _chat_stats(self._chat(), start, end),
+                "peak_time": _peak_time(timeline, start, end)}
 
     def review(self, request: Request) -> dict[str, Any]:
         """Everything the page shows: plot, VOD, segments with scores and the saved decisions."""
@@ -135,6 +145,7 @@ class Review:
                 "original": [seg.start, seg.end], "thumb": self._thumb(i),
                 "selected_peak": seg.peak, "selected_mean": seg.mean,
                 **_score_stats(timeline, decision["start"], decision["end"]),
+                "peak_time": _peak_time(timeline, decision["start"], decision["end"]),
                 "chat": _chat_stats(chat, decision["start"], decision["end"]),
             })
         info = media.probe(self.vod) if self.vod.exists() else None
@@ -231,7 +242,7 @@ class Review:
         except (ValueError, KeyError, TypeError):
             return {}  # a hand-damaged review.json only loses the previous choices
 
-    def _decisions(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+    def _decisions(self, body: dict[str, Any], render: bool = True) -> list[dict[str, Any]]:
         rows = body.get("segments")
         count = len(self.sidecars.segments)
         if not isinstance(rows, list) or len(rows) != count:
@@ -249,9 +260,21 @@ class Review:
             if b["start"] < a["end"]:
                 message = f"segments {a['index'] + 1} and {b['index'] + 1} overlap"
                 raise HttpError(HTTPStatus.BAD_REQUEST, message)
-        if not kept:
+        if render and not kept:
             raise HttpError(HTTPStatus.BAD_REQUEST, "keep at least one segment to render a reel")
         return out
+
+    def save_labels(self, request: Request) -> dict[str, Any]:
+        """Save the decisions and write them into labels/<vod>.toml: kept highlights' reactions
+        as positive segments, dropped highlights as calm spans (learn/labels/review.py)."""
+        from autotosis.learn.labels.review import save_review_labels
+
+        decisions = self._decisions(request.body, render=False)
+        atomic_write_text(self.folder / REVIEW_FILE, json.dumps({"segments": decisions}, indent=1) + "\n")
+        saved = save_review_labels(self.folder, self.app.project / "labels",
+                                   models_dir=self.app.project / "models")
+        return {"message": saved.summary(self.app.relative(saved.path)),
+                "facecam": saved.label_file.facecam is not None}
 
     def render(self, request: Request) -> dict[str, Any]:
         """Save the decisions and re-render the reel from the kept segments, in the background."""

@@ -3,7 +3,8 @@
 Split by what a caller does with them: `reading` (the `LabelFile` record, validation,
 loading), `writing` (rendering that keeps comments, the guarded save), `seed` (importing
 eqy/autotosis data.csv) and `edits` (`autotosis label`'s add/replace and survey).
-Callers import the package: `from autotosis.learn import labels as labels_lib`.
+Callers import the package: `from autotosis.learn import labels as labels_lib`; `review`
+(a reviewed reel's keep/drop as answers) is imported on its own, as it reads compile's output.
 """
 
 from autotosis.learn.labels.edits import LONG_CLIP, LabelStatus, label_clip, merge_review, survey

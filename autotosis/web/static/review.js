@@ -1,4 +1,5 @@
-// The review page: look at each selected segment, keep or drop it, nudge its edges, render again.
+// The review page: look at each selected segment, keep or drop it, nudge its edges, render again,
+// and save the decisions as labels so the next training learns from them.
 "use strict";
 
 const NUDGE = 0.5;  // seconds per click on an edge button
@@ -48,13 +49,24 @@ function scoreText(s) {
   return text;
 }
 
+// Until played, a card shows what it is about: the poster is compile's peak frame and the player
+// waits at the peak (a player at the span's start shows the calm first frame of the lead-in).
+function peakOf(s) {
+  const peak = Number.isFinite(s.peak_time) ? s.peak_time : (s.start + s.end) / 2;
+  return clamp(peak, s.start, Math.max(s.start, s.end - 0.05));
+}
+
 function card(s) {
   const player = el("video", { preload: "metadata", controls: "", muted: "" });
-  if (s.thumb) player.poster = s.thumb;  // the peak frame compile saved, until the player has a picture
-  if (R.vodUrl) player.src = `${R.vodUrl}#t=${s.start.toFixed(2)}`;
-  // Play only the segment: start at its start, stop at its end.
+  if (s.thumb) player.poster = s.thumb;
+  if (R.vodUrl) player.src = `${R.vodUrl}#t=${peakOf(s).toFixed(2)}`;
+  // Play only the segment: the first play starts at its start, and it stops at its end.
+  let begun = false;
   player.addEventListener("play", () => {
-    if (player.currentTime < s.start - 0.05 || player.currentTime >= s.end - 0.05) player.currentTime = s.start;
+    if (!begun || player.currentTime < s.start - 0.05 || player.currentTime >= s.end - 0.05) {
+      player.currentTime = s.start;
+    }
+    begun = true;
   });
   player.addEventListener("timeupdate", () => { if (player.currentTime >= s.end) player.pause(); });
   const nudge = (side, delta) => el("button", { class: "small", title: `move the ${side} ${delta > 0 ? "later" : "earlier"}`,
@@ -192,5 +204,22 @@ async function render() {
   }
 }
 
+// Every review teaches: kept reactions become positive segments, dropped highlights calm spans.
+async function saveLabels() {
+  $("save-labels").disabled = true;
+  try {
+    const saved = await api("POST", "/api/labels", {
+      segments: R.segments.map((s) => ({ start: s.start, end: s.end, keep: s.keep })),
+    });
+    const box = saved.facecam ? "" : " (no face-cam box yet: add one with autotosis label --facecam)";
+    say(`saved: ${saved.message}${box}`, "ok");
+  } catch (err) {
+    say(`labels not saved: ${err.message}`, "error");
+  } finally {
+    $("save-labels").disabled = false;
+  }
+}
+
 $("render").addEventListener("click", render);
+$("save-labels").addEventListener("click", saveLabels);
 load().catch((err) => say(err.message, "error"));

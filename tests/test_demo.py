@@ -73,3 +73,22 @@ def test_a_second_run_reuses_the_data(run):
     model = json.loads((folder / "models" / "rage.metrics.json").read_text())
     assert model["best"]["ap"] > 0.9
     assert np.isfinite(model["best"]["threshold"])
+
+
+def test_demo_learn_goes_from_no_clips_to_a_reel_of_the_next_vod(tmp_path_factory):
+    """`demo --learn --quick`: suggestions on one VOD answered from its truth, one training run on
+    those answers alone, and the next VOD of the same streamer compiled and scored."""
+    folder = tmp_path_factory.mktemp("learn") / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--learn", "--quick", "--folder", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert not (folder / "clips").exists()
+    answered = load_label(folder / "labels" / "stream1.toml")
+    assert answered.partial and answered.segments and answered.calm_for("rage")
+    answers = re.findall(r"^answer +\d+: .* (Y -s|N \(calm\))", result.output, re.MULTILINE)
+    assert len(answers) >= 8 and "Y -s" in answers and "N (calm)" in answers
+    match = re.search(r"found (\d+)/(\d+) known moments of the next VOD .*; (\d+)/(\d+) highlights are real",
+                      result.output)
+    assert match, result.output
+    found, known, real, highlights = (int(g) for g in match.groups())
+    assert known == 3 and found >= 2 and real >= highlights - 1
+    assert (folder / "output" / "stream2" / "reel.mp4").exists()

@@ -13,8 +13,10 @@ from autotosis.cli.compile import ProgressBars
 from autotosis.cli.train import TrainBars
 from autotosis.core.timecode import format_time
 from autotosis.demo.demo import QUICK, DemoConfig, DemoEvents, run_demo
+from autotosis.demo.learn import QUICK_LEARN, LearnConfig, LearnResult, run_learn_demo
 
 D = DemoConfig()
+L = LearnConfig()
 
 
 class DemoBars(TrainBars, ProgressBars, DemoEvents):
@@ -43,17 +45,25 @@ def _minutes(seconds: float) -> str:
 
 @click.command()
 @click.option("--quick", is_flag=True, help="A small, low-resolution run (about a minute), as the tests use.")
-@click.option("--folder", type=click.Path(path_type=Path, file_okay=False), default=D.folder,
-              show_default=True, help="Where the demo project goes (clips, labels, models, output, vod).")
+@click.option("--folder", type=click.Path(path_type=Path, file_okay=False),
+              help=f"Where the demo project goes (clips, labels, models, output, vod) [default: {D.folder}].")
 @click.option("--seed", type=int, default=D.seed, show_default=True, help="Another seed, other data.")
-def demo(quick: bool, folder: Path, seed: int) -> None:
+@click.option("--learn", is_flag=True,
+              help="Start from no clips: answer suggestions on one VOD, train, compile the next "
+                   "(default folder demo-learn/).")
+def demo(quick: bool, folder: Path | None, seed: int, learn: bool) -> None:
     """Make synthetic stream clips and labels, train on the CPU, compile a VOD, score the reel.
 
     \b
     autotosis demo
     autotosis demo --quick --folder /tmp/demo
+    autotosis demo --learn
     """
-    config = dataclasses.replace(QUICK if quick else D, folder=folder, seed=seed)
+    if learn:
+        learn_config = dataclasses.replace(QUICK_LEARN if quick else L, folder=folder or L.folder, seed=seed)
+        _report_learning(learn_config, run_learn_demo(learn_config, DemoBars()))
+        return
+    config = dataclasses.replace(QUICK if quick else D, folder=folder or D.folder, seed=seed)
     result = run_demo(config, DemoBars())
     best, found, compiled = result.train_metrics, result.events, result.compile
     reel_length = sum(s.duration for s in compiled.segments)
@@ -72,3 +82,32 @@ def demo(quick: bool, folder: Path, seed: int) -> None:
                f"compile {_minutes(times['compile'])}, total {_minutes(times['total'])}")
     click.echo(f"next:     autotosis review {compiled.out_dir}   |   autotosis eval {result.data.vod} "
                f"--truth {result.data.truth} --model {result.model} --chat auto")
+
+
+def _report_learning(config: LearnConfig, result: LearnResult) -> None:
+    first, second = result.vods
+    positives = sum(len(a.positives) for a in result.answers)
+    reacted = sum(1 for a in result.answers if a.positives)
+    reviewed = sum(s.duration for a in result.answers for s in (*a.positives, *a.calm))
+    for number, given in enumerate(result.answers, 1):
+        c = given.candidate
+        marked = ", ".join(f"-s {format_time(s.start, 1)}-{format_time(s.end, 1)}" for s in given.positives)
+        click.echo(f"answer {number:>2}: {format_time(c.start, 1)}-{format_time(c.end, 1)} {c.kind:<7} "
+                   f"{'Y ' + marked if marked else 'N (calm)'}")
+    best, found, compiled = result.train_metrics, result.events, result.compile
+    click.echo(f"data:     {first} and {second} ({_minutes(config.vod_seconds)} each, the same streamer; "
+               f"{config.moments} rages, laughs, bangs and red flashes in each); no clips")
+    click.echo(f"answers:  {len(result.answers)} suggestions answered: {reacted} with a rage ({positives} "
+               f"segment(s)), {len(result.answers) - reacted} calm; {_minutes(reviewed)} reviewed "
+               f"-> {result.label_file}")
+    click.echo(f"model:    {result.model} (validation AP {best['ap']:.3f}, accuracy {best['accuracy']:.3f})")
+    click.echo(f"reel:     {compiled.reel} ({len(compiled.segments)} highlights of {second.name})")
+    click.echo(f"match:    found {found.found}/{found.truth} known moments of the next VOD "
+               f"(recall {found.recall:.2f}); {found.hits}/{found.selected} highlights are real "
+               f"(precision {found.precision:.2f})")
+    times = result.seconds
+    click.echo(f"time:     data {_minutes(times['data'])}, suggest {_minutes(times['suggest'])}, "
+               f"train {_minutes(times['train'])}, compile {_minutes(times['compile'])}, "
+               f"total {_minutes(times['total'])}")
+    click.echo(f"next:     autotosis suggest {first} --labels-dir {result.label_file.parent} --model "
+               f"{result.model}   |   autotosis label --ui {first}")

@@ -67,7 +67,11 @@ def _print_list(labels_dir: Path) -> None:
 @click.option("--import", "import_csv", type=click.Path(path_type=Path),
               help="Add eqy/autotosis data.csv rows to the label files as --label segments "
                    "(with --replace, replacing that label's segments).")
-@click.option("--ui", is_flag=True, help="Label in the browser instead: CLIPS is a folder (default clips/).")
+@click.option("--ui", is_flag=True,
+              help="Label in the browser instead: CLIPS is a folder (default clips/), or a VOD whose "
+                   "suggested moments the page asks you to answer (Y / N).")
+@click.option("--model", type=click.Path(path_type=Path),
+              help="With --ui on a VOD: the checkpoint whose doubts the suggestions ask about.")
 @click.option("--port", type=int, default=0, help="Port for --ui (default: any free one).")
 @click.option("--no-browser", is_flag=True, help="With --ui, only print the URL.")
 def label(
@@ -80,6 +84,7 @@ def label(
     list_: bool,
     import_csv: Path | None,
     ui: bool,
+    model: Path | None,
     port: int,
     no_browser: bool,
 ) -> None:
@@ -91,12 +96,14 @@ def label(
     autotosis label --list
     autotosis label --import data_pog.csv --label pog
     autotosis label --ui clips/
+    autotosis label --ui vods/x.mp4          # answer suggested moments on a VOD
     """
     if ui:
         from autotosis.cli.serve import run_app
         from autotosis.web.labeler import labeler_app
 
-        run_app(labeler_app(Path.cwd(), clips[0] if clips else None, labels_dir), port, not no_browser)
+        app = labeler_app(Path.cwd(), clips[0] if clips else None, labels_dir, label=label_name, model=model)
+        run_app(app, port, not no_browser)
         return
     if import_csv is not None:
         name = label_name or labels_lib.DEFAULT_LABEL

@@ -18,6 +18,7 @@ from autotosis.cli.label import label
 from autotosis.cli.probe import probe
 from autotosis.cli.review import review
 from autotosis.cli.shorts import shorts
+from autotosis.cli.suggest import suggest_command
 from autotosis.cli.train import train
 from autotosis.core.errors import AutotosisError
 
@@ -73,7 +74,8 @@ def main() -> None:
     cli(prog_name="autotosis")
 
 
-for _command in (label, train, compile_command, eval_command, review, shorts, demo, probe, config_command):
+for _command in (label, suggest_command, train, compile_command, eval_command, review, shorts, demo, probe,
+                 config_command):
     cli.add_command(_command)
 # Last: every command, whoever added it, takes --profile and the defaults of autotosis.toml.
 for _command in cli.commands.values():

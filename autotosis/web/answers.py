@@ -164,7 +164,8 @@ class AnswerRoutes:
         label_path = labels_lib.label_path_for(path, self.labeler.labels_dir)
         return {"answer": answer_of(updated, label, window), "spans": spans_in(updated, start, end),
                 "reviewed": round(updated.reviewed_seconds(label), 3),
-                "label_file": self.labeler.app.relative(label_path)}
+                "counts": {n: len(v) for n, v in updated.by_label.items()},
+                "label_file": self.labeler.app.relative(label_path), "row": self.labeler._row(path)}
 
     def spans(self, request: Request) -> dict[str, Any]:
         """Every label's segments and calm spans touching [start, end] of the VOD."""

@@ -20,6 +20,7 @@ from autotosis import media
 from autotosis.core.errors import AutotosisError
 from autotosis.core.timeline import Segment
 from autotosis.learn import labels as labels_lib
+from autotosis.run.compile import CompileEvents
 
 # Seconds played before a candidate when the person asks to see it: what led up to a
 # reaction is what tells a reaction from a loud game moment.
@@ -30,40 +31,40 @@ CONTEXT = 6.0
 # A calm remainder shorter than this beside a Y answer is edge slop, not a look at the VOD.
 MIN_CALM = 0.25
 
-Progress = Callable[[float, str], None]  # (fraction 0..1, what is being done)
+# (fraction 0..1 of the stage, or -1 for a note; the stage's name or the note's text)
+Progress = Callable[[float, str], None]
 Suggester = Callable[[Path, str, Progress], Sequence[Any]]  # (vod, label, progress) -> candidates
 
 
-class _Events:
-    """The progress hooks `suggest` calls, whatever their names: any `x(position, total)` call is
-    progress through the stage `x`, any `x(text)` is a note; both go to one Progress callback."""
+class _Events(CompileEvents):
+    """suggest's progress (compile's scoring half) as one Progress callback for the page."""
 
     def __init__(self, progress: Progress):
         self._progress = progress
 
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        if name.startswith("_"):
-            raise AttributeError(name)
+    def note(self, message: str) -> None:
+        self._progress(-1.0, message)
 
-        def hook(*args: Any) -> None:
-            numbers = [a for a in args if isinstance(a, int | float) and not isinstance(a, bool)]
-            if len(numbers) >= 2 and numbers[1] > 0:
-                self._progress(min(1.0, max(0.0, numbers[0] / numbers[1])), name.removesuffix("_progress"))
-            elif args and isinstance(args[0], str):
-                self._progress(-1.0, args[0])
+    def scan_stage(self, name: str) -> None:
+        self._progress(0.0, f"face-cam scan: {name}")
 
-        return hook
+    def scan_progress(self, position: float, duration: float) -> None:
+        self._progress(position / duration if duration > 0 else 0.0, "face-cam scan")
+
+    def loudness_progress(self, position: float, duration: float) -> None:
+        self._progress(position / duration if duration > 0 else 0.0, "loudness")
 
 
 def default_suggester(model: Path | None = None, labels_dir: Path | None = None) -> Suggester:
-    """`run.suggest` with its defaults (and `model`, when the page was opened with one)."""
+    """`run.suggest` with its defaults: the newest model in models/ for the label, the chat
+    replay beside the VOD; `model` when the page was opened with `--model`."""
 
     def run(vod: Path, label: str, progress: Progress) -> Sequence[Any]:
         from autotosis.run.suggest import SuggestOptions, suggest
 
-        fields = {f.name for f in dataclasses.fields(SuggestOptions)}
-        wanted: dict[str, Any] = {"label": label, "model": model, "labels_dir": labels_dir}
-        options = SuggestOptions(**{k: v for k, v in wanted.items() if k in fields and v is not None})
+        options = SuggestOptions(label=label, model=model)
+        if labels_dir is not None:
+            options.labels_dir = labels_dir
         return suggest(vod, options, events=_Events(progress))
 
     return run
@@ -74,8 +75,10 @@ def candidate_json(candidate: Any, index: int) -> dict[str, Any]:
     def text(name: str) -> str:
         return str(getattr(candidate, name, "") or "")
 
+    peak = getattr(candidate, "peak", None)
     return {
         "index": index, "start": round(float(candidate.start), 3), "end": round(float(candidate.end), 3),
+        "peak": round(float(peak), 3) if peak is not None else None,
         "score": round(float(getattr(candidate, "score", 0.0)), 4),
         "reason": text("reason"), "kind": text("kind"), "label": text("label"),
     }
@@ -151,10 +154,11 @@ class Job:
     stage: str = "queued"
     candidates: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     error: str | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)  # what suggest said (the model used, ...)
 
     def json(self) -> dict[str, Any]:
         return {"state": self.state, "progress": round(self.progress, 3), "stage": self.stage,
-                "error": self.error, "count": len(self.candidates)}
+                "error": self.error, "count": len(self.candidates), "notes": list(self.notes)}
 
 
 class SuggestionJobs:
@@ -186,11 +190,12 @@ class SuggestionJobs:
         return job
 
     def _run(self, vod: Path, label: str, job: Job) -> None:
-        def progress(fraction: float, stage: str) -> None:
+        def progress(fraction: float, text: str) -> None:
             with self._lock:
-                job.stage = stage
-                if fraction >= 0:
-                    job.progress = fraction
+                if fraction < 0:
+                    job.notes.append(text)
+                else:
+                    job.stage, job.progress = text, min(1.0, fraction)
 
         progress(0.0, "starting")
         try:

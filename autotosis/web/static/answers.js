@@ -51,6 +51,8 @@ function leaveVod() {
   $("keys-vod").hidden = true;
 }
 
+// Where a moment shows what it is about until played: its peak, not the calm lead-in.
+function moment(cand) { return cand.peak === null || cand.peak === undefined ? cand.start : cand.peak; }
 function current() { return S.vod && S.vod.current >= 0 ? S.vod.candidates[S.vod.current] : null; }
 function sameVod(vod) { return S.vod === vod && S.info && S.info.clip === vod.clip; }
 const query = (vod, extra = "") => `clip=${encodeURIComponent(vod.clip)}&label=${encodeURIComponent(vod.label)}${extra}`;
@@ -61,14 +63,14 @@ async function findMoments(vod) {
   try {
     let status = await api("POST", "/api/suggest", { clip: vod.clip, label: vod.label });
     while (status.state === "running" && sameVod(vod)) {
-      Object.assign(vod, { state: "running", progress: status.progress, stage: status.stage });
+      Object.assign(vod, { state: "running", progress: status.progress, stage: status.stage, notes: status.notes });
       renderVod();
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       status = await api("GET", `/api/suggest?${query(vod)}`);
     }
     if (!sameVod(vod)) return;
     if (status.state === "failed") throw new Error(status.error || "could not find moments");
-    Object.assign(vod, { state: "ready", candidates: status.candidates });
+    Object.assign(vod, { state: "ready", candidates: status.candidates, notes: status.notes });
     const first = vod.candidates.findIndex((c) => !c.answer);
     if (vod.candidates.length) select(first >= 0 ? first : 0);
     else say("no moments to ask about: everything suggested is answered already", "ok");
@@ -102,7 +104,7 @@ function select(index) {
     .catch((err) => say(err.message, "error"));
   video.pause();
   if (vod.playback === "preview") showPreview(vod, cand);
-  else seek(cand.start);
+  else seek(moment(cand));
   render();
   const item = document.querySelector(`#candidates li[data-index="${index}"]`);
   if (item) item.scrollIntoView({ block: "nearest" });
@@ -164,7 +166,7 @@ async function showPreview(vod, cand) {
     });
     if (current() !== cand) return;
     vod.preview.ready = true;
-    if (vod.pendingPlay) { vod.pendingPlay = false; playMoment(); } else seek(cand.start);
+    if (vod.pendingPlay) { vod.pendingPlay = false; playMoment(); } else seek(moment(cand));
   } catch (err) {
     if (current() === cand) say(`preview failed: ${err.message || "the browser cannot play it"}`, "error");
   } finally {
@@ -193,6 +195,8 @@ function answer(kind, positive = null, advance = true) {
   vod.queue = vod.queue.then(() => api("POST", "/api/answer", body)).then((data) => {
     cand.answer = data.answer;
     if (current() === cand) vod.spans = data.spans;
+    vod.counts = data.counts;
+    S.clips = S.clips.map((row) => (row.clip === data.row.clip ? data.row : row));
     say(`${kind === "yes" ? "reaction" : "calm"} saved to ${data.label_file}`, "ok");
     render();
   }).catch((err) => {
@@ -256,6 +260,7 @@ function renderVodTimeline() {
     layer.append(node);
     return node;
   };
+  layer.append(el("span", { class: "view-time start" }, fmtTime(a, 0)), el("span", { class: "view-time end" }, fmtTime(b, 0)));
   const moment = place(el("div", { class: "cand-window", title: "the suggested moment" }), cand.start, cand.end);
   moment.style.borderColor = labelColour(S.vod.label);
   const mine = cand.answer && cand.answer.answer === "yes" ? cand.answer.positive : null;
@@ -301,6 +306,7 @@ function renderVod() {
   const no = vod.candidates.filter((c) => c.answer && c.answer.answer === "no").length;
   $("answered").textContent = vod.candidates.length
     ? `${yes + no} / ${vod.candidates.length} answered · ${yes} reaction, ${no} calm` : "";
+  $("suggest-notes").textContent = (vod.notes || []).join("\n");
   list.replaceChildren();
   vod.candidates.forEach((c, k) => {
     const state = c.answer ? c.answer.answer : "open";
@@ -318,7 +324,7 @@ function renderVod() {
   $("answer-title").textContent = cand
     ? `moment ${vod.current + 1} of ${vod.candidates.length}: ${fmtTime(cand.start, 1)}–${fmtTime(cand.end, 1)}`
     : vod.state === "failed" ? vod.error : "finding moments…";
-  $("answer-reason").textContent = cand ? `${cand.kind ? `${cand.kind}: ` : ""}${cand.reason} (score ${cand.score})` : "";
+  $("answer-reason").textContent = cand ? `${cand.reason} (${cand.kind}, score ${cand.score.toFixed(2)})` : "";
   $("answer-state").textContent = cand ? answerText(cand.answer) : "";
   $("answer-state").className = `answer-state ${cand && cand.answer ? cand.answer.answer : ""}`;
   for (const id of ["ans-play", "ans-yes", "ans-no", "ans-prev", "ans-next"]) $(id).disabled = !cand;

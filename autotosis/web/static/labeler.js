@@ -183,6 +183,7 @@ function addSegment(a, b) {
 }
 
 function markIn() {
+  if (S.vod) { markEdge(0); return; }
   const t = now();
   const inside = segmentAt(t);
   if (inside >= 0 && t < edit().segments[inside][1] - MIN_SEGMENT) {
@@ -198,6 +199,7 @@ function markIn() {
 }
 
 function markOut() {
+  if (S.vod) { markEdge(1); return; }
   const t = now();
   const segments = edit().segments;
   if (S.inPoint !== null) {

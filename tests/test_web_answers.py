@@ -7,6 +7,8 @@ browser tests (test_web_answers_browser.py) use the real `suggest`.
 
 from __future__ import annotations
 
+import socket
+import struct
 import threading
 import time
 import urllib.request
@@ -274,3 +276,16 @@ def test_cli_label_ui_on_a_missing_vod_is_one_line(project):
     result = CliRunner().invoke(cli, ["label", "--ui", "vods/gone.mp4", "--no-browser"])
     assert result.exit_code == 1
     assert result.output.strip() == "Error: vods/gone.mp4: no such file"
+
+
+def test_a_dropped_connection_prints_no_traceback(server, capfd):
+    """A closed tab or a seek resets connections mid-request: the terminal running the page
+    must not fill with tracebacks."""
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.sendall(b"GET /api/clips HTTP/1.1\r\nHost: 127.0.0.1")  # no end of line: the server waits
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    time.sleep(0.2)
+    sock.close()  # with linger 0: a reset, not a clean close
+    time.sleep(0.3)
+    assert server.request("GET", "/api/clips")[0] == 200
+    assert "Traceback" not in capfd.readouterr().err

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from web_support import LiveServer, save_screenshot
 
 from autotosis import media
 from autotosis.core.timeline import Segment
+from autotosis.demo import synth
 from autotosis.learn.labels import load_label
 from autotosis.web.labeler import labeler_app
 
@@ -127,12 +129,24 @@ def test_answer_suggestions_with_the_keyboard(browser, project):
         assert [(c.start, c.end) for c in calm] == [
             (first["start"], reaction.start), (reaction.end, first["end"]), (second["start"], second["end"])]
         assert page.locator("#clips li.active .badge").inner_text().startswith("1 seg")
-        save_screenshot(page, "answers.png")
+
+        # Quick hands: I, O and Y on the third moment without waiting; the file gets the last edges.
+        page.keyboard.press("j")
+        page.keyboard.press("ArrowDown")
+        page.evaluate(f"seek({SHOUTS[2][0]})")
+        page.keyboard.press("i")
+        page.evaluate(f"seek({SHOUTS[2][1]})")
+        page.keyboard.press("o")
+        page.keyboard.press("y")
+        page.wait_for_function("S.vod.candidates[2].answer && !S.vod.candidates[2].answer.saving")
+        reactions = load_label(project / "labels" / "stream.toml").segments
+        assert [(s.start, s.end) for s in reactions][1] == pytest.approx(SHOUTS[2], abs=0.05)
 
         page.reload()  # the answers come back from the file
         page.wait_for_selector("#candidates li.active")
-        assert page.locator("#answered").inner_text().startswith(f"2 / {len(candidates)} answered")
-        assert active(page) == 2  # the first moment not answered yet
+        assert page.locator("#answered").inner_text().startswith(f"3 / {len(candidates)} answered")
+        texts = page.locator("#candidates .cand-answer").all_inner_texts()
+        assert texts[:3] == ["✓ reaction 0:20.0–0:24.0", "✗ calm", "✓ reaction 2:30.0–2:33.0"]
     finally:
         context.close()
         live.close()
@@ -161,6 +175,46 @@ def test_a_vod_the_browser_cannot_play_plays_through_span_previews(browser, proj
         page.wait_for_selector("#message.ok:has-text('calm saved')")
         assert load_label(project / "labels" / "old capture.toml").calm_for("rage") == (
             Segment(first["start"], first["end"]),)
+    finally:
+        context.close()
+        live.close()
+    assert not errors
+
+
+@pytest.mark.skipif(not os.environ.get("AUTOTOSIS_SCREENSHOTS"), reason="refreshes the README's picture only")
+def test_screenshot_answering_a_synthetic_stream(browser, tmp_path, monkeypatch):
+    """docs/img/answers.png: the generated streamer's VOD with its chat, answered as a person
+    would (the reaction tightened with I and O, the rest N), back on a moment with its reaction."""
+    spec = synth.scripted(300.0, seed=11, rages=4, hypes=2, bangs=2, rage_length=(3.0, 6.0), gap=30.0,
+                          width=480, height=270, fps=10)
+    (tmp_path / "vods").mkdir()
+    (tmp_path / "labels").mkdir()
+    synth.make_stream(tmp_path / "vods" / "stream.mp4", spec, preset="ultrafast")
+    synth.write_chat(tmp_path / "vods" / "stream.chat.json", spec)
+    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    live, context, page, errors = open_page(browser, tmp_path, "stream.mp4")
+    try:
+        page.wait_for_function("document.getElementById('video').readyState >= 2", timeout=20000)
+        count = len(page.evaluate("S.vod.candidates"))
+        for _ in range(count - 1):
+            cand = page.evaluate("current()")
+            rage = [s for s in spec.rage if s.start < cand["end"] and s.end > cand["start"]]
+            if rage:
+                page.evaluate(f"seek({rage[0].start})")
+                page.keyboard.press("i")
+                page.evaluate(f"seek({rage[0].end})")
+                page.keyboard.press("o")
+                page.keyboard.press("y")
+            else:
+                page.keyboard.press("n")
+        shown = next(k for k, c in enumerate(page.evaluate("S.vod.candidates"))
+                     if c["answer"] and c["answer"]["answer"] == "yes")
+        page.click(f"#candidates li[data-index='{shown}']")
+        page.evaluate(f"seek(S.vod.candidates[{shown}].answer.positive[0] + 1.0)")
+        page.wait_for_function("document.getElementById('video').readyState >= 2 && !S.vod.candidates.some("
+                               "(c) => c.answer && c.answer.saving)", timeout=20000)
+        save_screenshot(page, "answers.png")
     finally:
         context.close()
         live.close()

@@ -65,6 +65,8 @@ def default_suggester(model: Path | None = None, labels_dir: Path | None = None)
         options = SuggestOptions(label=label, model=model)
         if labels_dir is not None:
             options.labels_dir = labels_dir
+        if vod.is_absolute() and vod.is_relative_to(Path.cwd().resolve()):
+            vod = vod.relative_to(Path.cwd().resolve())  # notes name files as the person typed them
         return suggest(vod, options, events=_Events(progress))
 
     return run

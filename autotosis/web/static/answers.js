@@ -190,9 +190,15 @@ function answer(kind, positive = null, advance = true) {
   const index = vod.current;
   const before = cand.answer;
   const span = kind === "yes" ? (positive || (before && before.positive) || [cand.start, cand.end]) : null;
-  cand.answer = { answer: kind, positive: span, saving: true };  // shown at once; the file follows
+  // Shown at once, written in order; only the newest request's reply may replace what is shown,
+  // so a slow reply to an earlier answer never undoes a later edge the person just set.
+  const seq = cand.seq = (cand.seq || 0) + 1;
+  if (!("confirmed" in cand)) cand.confirmed = before;
+  cand.answer = { answer: kind, positive: span, saving: true };
   const body = { clip: vod.clip, label: vod.label, start: cand.start, end: cand.end, answer: kind, positive: span };
   vod.queue = vod.queue.then(() => api("POST", "/api/answer", body)).then((data) => {
+    cand.confirmed = data.answer;
+    if (cand.seq !== seq) return;
     cand.answer = data.answer;
     if (current() === cand) vod.spans = data.spans;
     vod.counts = data.counts;
@@ -200,7 +206,7 @@ function answer(kind, positive = null, advance = true) {
     say(`${kind === "yes" ? "reaction" : "calm"} saved to ${data.label_file}`, "ok");
     render();
   }).catch((err) => {
-    cand.answer = before;
+    if (cand.seq === seq) cand.answer = cand.confirmed;
     say(`not saved: ${err.message}`, "error");
     render();
   });

@@ -69,14 +69,15 @@ def _heads(path: Path) -> tuple[str, ...]:
     return meta.heads
 
 
-def choose_model(options: SuggestOptions, label: str | None) -> tuple[Path | None, str | None]:
-    """(the checkpoint to score with, a note saying why when it was not given).
+def choose_model(options: SuggestOptions, label: str | None
+                 ) -> tuple[Path | None, tuple[str, ...], str | None]:
+    """(the checkpoint to score with, the labels it scores, a note saying why when it was not given).
 
     Given: it must score `label` (ModelError otherwise). Not given: the newest checkpoint in
     models/ that scores `label` (any, when no label is asked), else none.
     """
     if options.model == "none":
-        return None, None
+        return None, (), None
     if options.model is not None:
         model = Path(options.model)
         if not model.is_file():
@@ -84,7 +85,7 @@ def choose_model(options: SuggestOptions, label: str | None) -> tuple[Path | Non
         heads = _heads(model)
         if label is not None and label not in heads:
             raise ModelError(f"{model}: scores {', '.join(heads)}, not '{label}' (--label)")
-        return model, None
+        return model, heads, None
     found = sorted((p for p in Path(options.models_dir).glob("*.pt")
                     if p.is_file() and not p.name.endswith(".state.pt")),
                    key=lambda p: p.stat().st_mtime_ns, reverse=True)
@@ -94,11 +95,12 @@ def choose_model(options: SuggestOptions, label: str | None) -> tuple[Path | Non
         except ModelError:
             continue
         if label is None or label in heads:
-            return path, f"model: {path} (the newest in {options.models_dir}/ for {label or heads[0]}; " \
-                         "--model none to suggest without it)"
+            return path, heads, (f"model: {path} (the newest in {options.models_dir}/ for "
+                                 f"{label or heads[0]}; --model none to suggest without it)")
     if found:
-        return None, f"no model in {options.models_dir}/ scores '{label}': suggesting from loudness and chat"
-    return None, None
+        return None, (), (f"no model in {options.models_dir}/ scores '{label}': "
+                          "suggesting from loudness and chat")
+    return None, (), None
 
 
 def suggest(vod: Path, options: SuggestOptions | None = None,
@@ -119,12 +121,12 @@ def suggest(vod: Path, options: SuggestOptions | None = None,
             labels_lib.check_label_name(options.label)
         except ValueError as exc:
             raise LabelError(f"--label: {exc}") from None
-    model, why = choose_model(options, options.label)
+    model, heads, why = choose_model(options, options.label)
     if why:
         events.note(why)
     label = options.label
     if label is None:
-        label = (_heads(model)[0] if model is not None else _file_label(vod, options.labels_dir)
+        label = (heads[0] if model is not None else _file_label(vod, options.labels_dir)
                  or labels_lib.DEFAULT_LABEL)
     chat = chat_lib.find_chat(vod) if options.chat == "auto" else options.chat
     if options.chat == "auto" and chat is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from web_support import LiveServer
+from web_support import LiveServer, cli_server, get_json
 
 from autotosis import media
 from autotosis.cli.main import cli
@@ -289,3 +289,11 @@ def test_a_dropped_connection_prints_no_traceback(server, capfd):
     time.sleep(0.3)
     assert server.request("GET", "/api/clips")[0] == 200
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_cli_label_ui_opens_on_the_vod(project):
+    with cli_server("label", "--ui", "vods/stream.mp4", cwd=project) as port:
+        clips = get_json(port, "/api/clips")
+        assert clips["focus"] == "vods/stream.mp4"
+        assert [c["clip"] for c in clips["clips"]] == ["vods/stream.mp4"]
+        assert get_json(port, "/api/clip?clip=vods/stream.mp4")["vod"] is True

@@ -20,7 +20,7 @@ from autotosis.core.timeline import Segment
 from autotosis.learn import labels as labels_lib
 from autotosis.web.proxy import SpanPreviews
 from autotosis.web.server import HttpError, Request
-from autotosis.web.suggestions import SuggestionJobs, answer_of, answer_spans, spans_in, view_of
+from autotosis.web.suggestions import LEAD_IN, SuggestionJobs, answer_of, answer_spans, spans_in, view_of
 
 if TYPE_CHECKING:
     from autotosis.web.labeler import Labeler
@@ -131,7 +131,7 @@ class AnswerRoutes:
         job = self.jobs.get(info, label)
         if job is None:
             return {"state": "absent", "label": label, "candidates": []}
-        out = {**job.json(), "label": label, "duration": info.duration, "candidates": []}
+        out = {**job.json(), "label": label, "duration": info.duration, "lead_in": LEAD_IN, "candidates": []}
         if job.state == "ready":
             parsed = self._label_file(path)
             rows = []

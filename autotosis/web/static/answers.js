@@ -7,7 +7,6 @@
 // plays from a short preview the server cuts around it (S.offset maps its clock to the VOD's).
 "use strict";
 
-const LEAD_IN = 2.0;   // seconds played before a moment (the server's LEAD_IN)
 const POLL_MS = 400;
 
 // S.vod: { clip, label, state, progress, stage, error, candidates, current, view, spans, counts,
@@ -70,7 +69,7 @@ async function findMoments(vod) {
     }
     if (!sameVod(vod)) return;
     if (status.state === "failed") throw new Error(status.error || "could not find moments");
-    Object.assign(vod, { state: "ready", candidates: status.candidates, notes: status.notes });
+    Object.assign(vod, { state: "ready", candidates: status.candidates, notes: status.notes, leadIn: status.lead_in });
     const first = vod.candidates.findIndex((c) => !c.answer);
     if (vod.candidates.length) select(first >= 0 ? first : 0);
     else say("no moments to ask about: everything suggested is answered already", "ok");
@@ -130,7 +129,7 @@ function playMoment() {
     say("preparing a preview of this moment…");
     return;
   }
-  seek(cand.start - LEAD_IN);
+  seek(cand.start - S.vod.leadIn);  // from a little before: what led up to it tells a reaction apart
   video.play().catch((err) => say(`cannot play: ${err.message}`, "error"));
 }
 

@@ -109,6 +109,23 @@ def test_frames_timestamps_and_seek(video):
     assert abs(int(first) - (40 + 45 * 5 % 200)) <= 3
 
 
+@pytest.mark.parametrize("suffix", [".avi", ".ts"])
+def test_span_preview_is_a_seeked_cut_on_the_vods_clock(tmp_path, video, suffix):
+    """A VOD the browser cannot play (MPEG-4 in AVI; an MPEG-TS, which needs a seek lead): the
+    preview holds exactly the span asked for, starting on its first frame, in H.264."""
+    source = tmp_path / f"vod{suffix}"
+    media.run(["-i", str(video), "-c:v", "mpeg4", "-g", "30", "-q:v", "3", "-c:a", "mp2", str(source)],
+              source)
+    info = media.probe(source)
+    assert "-ss" in media.span_preview_args(source, 2.0, 1.0, tmp_path / "x.mp4", info)
+    preview = media.make_span_preview(source, 2.0, 1.0, tmp_path / "preview.mp4", info)
+    out = media.probe(preview)
+    assert out.codec == "h264" and out.has_audio
+    assert out.duration == pytest.approx(1.0, abs=0.1)
+    first = next(media.frames(preview, fps=None, box=None, size=8)).images[0, 7, 0, 0]
+    assert abs(int(first) - (40 + 60 * 5 % 200)) <= 4  # frame 60 of the source: 2.0 s at 30 fps
+
+
 def test_keyframes_only(video):
     batches = list(media.frames(video, fps=None, box=None, size=8, keyframes=True))
     times = np.concatenate([b.times for b in batches])

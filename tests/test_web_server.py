@@ -126,20 +126,24 @@ def test_cli_serves_until_interrupted(project):
 
 
 def test_a_partly_reviewed_file_is_listed_and_saved_with_its_calm_spans(server, project):
-    """The page does not show calm spans yet, but it lists a VOD's reviewed seconds and saving its
-    segments keeps them (less any a new segment overlaps): a save never silently turns a partly
-    reviewed file into one whose every unmarked second is a negative."""
+    """A partly reviewed file opens in answer mode with its spans a window at a time, the list
+    shows its reviewed seconds, and saving its segments keeps its calm spans (less any a new
+    segment overlaps): a save never silently turns a partly reviewed file into one whose every
+    unmarked second is a negative."""
     path = project / "labels" / "a.toml"
     path.write_text('clip = "clips/a.mp4"\nlabel = "rage"\nsegments = [[0.5, 1.0]]\n'
                     'calm = [[0.0, 0.5], [1.5, 2.5]]\n')
     [row] = [r for r in get_json(server.port, "/api/clips")["clips"] if r["clip"] == "clips/a.mp4"]
     assert (row["partial"], row["reviewed"], row["positive"]) == (True, 2.0, 0.5)
     opened = get_json(server.port, "/api/clip?clip=clips/a.mp4")
-    assert opened["label"]["calm"] == {"rage": [[0.0, 0.5], [1.5, 2.5]]}
+    assert opened["vod"] is True
+    window = get_json(server.port, "/api/spans?clip=clips/a.mp4&start=0&end=3")["spans"]
+    assert window == {"rage": {"segments": [[0.5, 1.0]], "calm": [[0.0, 0.5], [1.5, 2.5]]}}
     body = {"clip": "clips/a.mp4", "segments": [[0.5, 1.0], [2.0, 2.8]], "digest": opened["digest"]}
     status, reply = server.request("POST", "/api/save", body)
     assert status == 200, reply
     saved = labels.load_label(path)
     assert saved.partial and saved.calm_for("rage") == (labels.parse_segment("0-0.5"),)
     assert [(s.start, s.end) for s in saved.segments] == [(0.5, 1.0), (2.0, 2.8)]
-    assert reply["label"]["calm"] == {"rage": [[0.0, 0.5]]} and reply["reviewed"] == 1.8
+    [row] = [r for r in get_json(server.port, "/api/clips")["clips"] if r["clip"] == "clips/a.mp4"]
+    assert row["reviewed"] == 1.8

@@ -124,7 +124,11 @@ def _print_unlabeled(labels_dir: Path) -> bool:
 @click.option("--from-review", "from_review", type=click.Path(path_type=Path),
               help="Write a reviewed reel's keep/drop decisions (output/<vod>) into the VOD's label file "
                    "(--label renames a one-label reel's reaction, e.g. a loudness reel's 'loud').")
-@click.option("--ui", is_flag=True, help="Label in the browser instead: CLIPS is a folder (default clips/).")
+@click.option("--ui", is_flag=True,
+              help="Label in the browser instead: CLIPS is a folder (default clips/), or a VOD whose "
+                   "suggested moments the page asks you to answer (Y / N).")
+@click.option("--model", type=click.Path(path_type=Path),
+              help="With --ui on a VOD: the checkpoint whose doubts the suggestions ask about.")
 @click.option("--port", type=int, default=0, help="Port for --ui (default: any free one).")
 @click.option("--no-browser", is_flag=True, help="With --ui, only print the URL.")
 def label(
@@ -139,6 +143,7 @@ def label(
     import_csv: Path | None,
     from_review: Path | None,
     ui: bool,
+    model: Path | None,
     port: int,
     no_browser: bool,
 ) -> None:
@@ -156,6 +161,7 @@ def label(
     autotosis label --import data_pog.csv --label pog
     autotosis label --from-review output/stream
     autotosis label --ui clips/
+    autotosis label --ui vods/x.mp4          # answer suggested moments on a VOD
     """
     if from_review is not None:
         _save_review(from_review, labels_dir, facecam, label_name)
@@ -164,7 +170,8 @@ def label(
         from autotosis.cli.serve import run_app
         from autotosis.web.labeler import labeler_app
 
-        run_app(labeler_app(Path.cwd(), clips[0] if clips else None, labels_dir), port, not no_browser)
+        app = labeler_app(Path.cwd(), clips[0] if clips else None, labels_dir, label=label_name, model=model)
+        run_app(app, port, not no_browser)
         return
     if import_csv is not None:
         name = label_name or labels_lib.DEFAULT_LABEL

@@ -20,8 +20,10 @@ from autotosis.media.encode import (
     crossfade_graph,
     filter_value,
     make_browser_proxy,
+    make_span_preview,
     piece_args,
     seek_lead,
+    span_preview_args,
 )
 from autotosis.media.frames import (
     SPARSE_RATIO,
@@ -84,7 +86,7 @@ __all__ = [
     "explain", "ffmpeg_bin", "ffprobe_bin", "filter_value", "frames", "frames_args",
     "integrated_loudness", "interrupts_held", "keyframe_args", "keyframe_info", "lavfi_vod_args",
     "loudnorm_filter", "loudnorm_measure", "loudnorm_measure_args", "make_browser_proxy",
-    "make_lavfi_vod", "make_tracks_vod", "parse_loudnorm", "piece_args", "pixel_box", "probe",
-    "replace_audio_args", "run", "run_all", "seek_lead", "short_args", "short_graph", "shouts_graph",
-    "still_args", "tracks_vod_args",
+    "make_lavfi_vod", "make_span_preview", "make_tracks_vod", "parse_loudnorm", "piece_args", "pixel_box",
+    "probe", "replace_audio_args", "run", "run_all", "seek_lead", "short_args", "short_graph", "shouts_graph",
+    "span_preview_args", "still_args", "tracks_vod_args",
 ]

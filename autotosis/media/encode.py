@@ -193,3 +193,40 @@ def make_browser_proxy(source: Path | str, output: Path | str, info: VideoInfo |
     with atomic_path(target) as part:
         run(browser_proxy_args(source, part, info), part, source)
     return target
+
+
+def span_preview_args(
+    source: Path | str, start: float, duration: float, output: Path | str, info: VideoInfo,
+    max_height: int = 360, lead: float = 0.0,
+) -> list[str]:
+    """A few seconds of a long VOD as a small H.264/AAC MP4 a browser plays, cut with input seeking.
+
+    For answering suggestions on a VOD the browser cannot play: `-ss` before `-i` decodes
+    only from the keyframe before `start`, so a preview costs its own seconds however long
+    the VOD is (the whole-file proxy would take as long as the VOD to make). The preview's
+    time 0 is `start` in the VOD, frame accurate, so the page adds `start` to its clock.
+    `lead` as in piece_args (seek_lead's containers decode a little before the cut).
+    A keyframe every second keeps seeking inside the preview snappy.
+    """
+    lead = start if start < 1.0 else min(start, lead)
+    cut = ["-ss", f"{start - lead:.3f}"] if start > lead else []
+    cut += ["-t", f"{lead + duration:.3f}", "-i", arg_path(source)]
+    trim = f"trim=start={lead:.3f},setpts=PTS-STARTPTS," if lead > 0 else ""
+    atrim = f"atrim=start={lead:.3f},asetpts=PTS-STARTPTS," if lead > 0 else ""
+    scale = f"scale=-2:'trunc(min(ih,{max_height})/2)*2'"
+    args = [*cut, "-map", "0:v:0", "-vf", f"{trim}{scale},format=yuv420p",
+            "-c:v", "libx264", "-preset", "ultrafast", "-crf", "27",
+            "-g", str(max(1, round(float(info.fps))))]
+    if info.has_audio:
+        args += ["-map", "0:a:0", "-af", f"{atrim}aresample=async=1", "-c:a", "aac", "-b:a", "96k"]
+    return [*args, "-movflags", "+faststart", arg_path(output)]
+
+
+def make_span_preview(source: Path | str, start: float, duration: float, output: Path | str,
+                      info: VideoInfo | None = None) -> Path:
+    """Write the preview of [start, start + duration) of `source` atomically (see span_preview_args)."""
+    info = info or probe(source)
+    target = Path(output)
+    with atomic_path(target) as part:
+        run(span_preview_args(source, start, duration, part, info, lead=seek_lead(info)), part, source)
+    return target

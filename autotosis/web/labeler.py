@@ -2,12 +2,14 @@
 
 Saving goes through `labels.save_label`, so the page writes exactly the TOML files the
 CLI writes (atomic, comments kept) and refuses to overwrite a file edited on disk since
-the page read it unless the user says so.
+the page read it unless the user says so. A VOD opens in answer mode instead: its routes
+(suggestions, answers, span previews) live in `answers`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,10 @@ from autotosis.core.errors import AutotosisError, LabelError
 from autotosis.core.timecode import parse_time
 from autotosis.core.timeline import Segment
 from autotosis.learn import labels as labels_lib
-from autotosis.learn import targets
-from autotosis.web.proxy import ProxyCache, browser_playable
+from autotosis.web.answers import AnswerRoutes
+from autotosis.web.proxy import ProxyCache, SpanPreviews, browser_playable
 from autotosis.web.server import HttpError, Request, WebApp
+from autotosis.web.suggestions import Suggester, SuggestionJobs, default_suggester
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".webm", ".flv", ".ts", ".m4v", ".avi"})
 
@@ -39,6 +42,9 @@ class Labeler:
         self.clips_dir = clips_dir.resolve()
         self.labels_dir = labels_dir.resolve()
         self.proxies = proxies
+        self.answers: AnswerRoutes | None = None  # set by labeler_app: the VOD routes
+        self._probed: dict[tuple[str, int, int], media.VideoInfo] = {}
+        self._probe_lock = threading.Lock()
         app.get("/api/clips")(self.clips)
         app.get("/api/clip")(self.clip)
         app.post("/api/save")(self.save)
@@ -62,6 +68,18 @@ class Labeler:
     def _label_path(self, clip: Path) -> Path:
         return labels_lib.label_path_for(clip, self.labels_dir)
 
+    def probe(self, path: Path) -> media.VideoInfo:
+        """ffprobe once per file version: the page polls, and a VOD's probe is not free."""
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        with self._probe_lock:
+            info = self._probed.get(key)
+        if info is None:
+            info = media.probe(path)
+            with self._probe_lock:
+                self._probed[key] = info
+        return info
+
     def _row(self, clip: Path) -> dict[str, Any]:
         label_path = self._label_path(clip)
         row: dict[str, Any] = {
@@ -76,9 +94,9 @@ class Labeler:
             else:
                 row.update(status="labeled", segments=sum(len(v) for v in parsed.by_label.values()),
                            positive=round(sum(map(parsed.seconds, parsed.labels)), 3),
-                           facecam=parsed.facecam is not None,
-                           labels={n: len(v) for n, v in parsed.by_label.items()},
-                           **_reviewed(parsed))
+                           facecam=parsed.facecam is not None, partial=parsed.partial,
+                           reviewed=round(sum(map(parsed.reviewed_seconds, parsed.labels)), 3),
+                           labels={n: len(v) for n, v in parsed.by_label.items()})
         return row
 
     # ------------------------------------------------------------ routes
@@ -92,13 +110,14 @@ class Labeler:
                        if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file() and not p.name.startswith("."))
         rows = [self._row(p) for p in found if p.resolve().is_relative_to(self.clips_dir)]
         names = sorted({name for row in rows for name in row.get("labels", {})})
+        focus = self.answers.focus if self.answers is not None else None
         return {"clips": rows, "colours": palette.label_colours(names),
-                "palette": list(palette.LABEL_COLOURS)}
+                "palette": list(palette.LABEL_COLOURS), "focus": self.app.relative(focus) if focus else None}
 
     def clip(self, request: Request) -> dict[str, Any]:
         """One clip: what the player needs, its current label and the file's digest for saving."""
         path = self._clip_path(request)
-        info = media.probe(path)
+        info = self.probe(path)
         label_path = self._label_path(path)
         rel = self.app.relative(path)
         playable = browser_playable(info)
@@ -110,19 +129,25 @@ class Labeler:
             "proxy": None if playable else {**self.proxies.status(info), "url": "/proxy/" + quote(rel)},
             "label": None, "digest": labels_lib.digest(label_path),
         }
+        parsed, unreadable = None, False
         if label_path.exists():
             try:
                 parsed = labels_lib.load_label(label_path, check_clip=False)
             except LabelError:
-                return out
-            out["label"] = {
-                "label": parsed.label,
-                "facecam": list(parsed.facecam) if parsed.facecam else None,
-                "segments": [[s.start, s.end] for s in parsed.segments],
-                "labels": {n: [[s.start, s.end] for s in v] for n, v in parsed.by_label.items()},
-                "calm": None if parsed.calm is None else {n: [[s.start, s.end] for s in parsed.calm_for(n)]
-                                                          for n in parsed.labels},
-            }
+                unreadable = True
+        if self.answers is not None:
+            out.update(self.answers.describe(path, info, parsed, unreadable))
+        if parsed is None:
+            return out
+        # A VOD's spans come a window at a time (/api/spans): its file may hold hours of answers.
+        vod = out.get("vod", False)
+        out["label"] = {
+            "label": parsed.label,
+            "facecam": list(parsed.facecam) if parsed.facecam else None,
+            "segments": [] if vod else [[s.start, s.end] for s in parsed.segments],
+            "labels": {n: [] if vod else [[s.start, s.end] for s in v] for n, v in parsed.by_label.items()},
+            "counts": {n: len(v) for n, v in parsed.by_label.items()},
+        }
         return out
 
     def save(self, request: Request) -> dict[str, Any]:
@@ -130,7 +155,7 @@ class Labeler:
         path = self._clip_path(request)
         body = request.body
         label_path = self._label_path(path)
-        duration = media.probe(path).duration
+        duration = self.probe(path).duration
         raw = body.get("labels")
         if raw is None:  # one label's segments: the file's other labels stay as they are
             raw = {body.get("label") or labels_lib.DEFAULT_LABEL: body.get("segments") or []}
@@ -156,9 +181,21 @@ class Labeler:
                 previous = labels_lib.load_label(label_path, check_clip=False)
         if body.get("labels") is None and previous is not None:
             by_label = {**previous.by_label, **by_label}
-        updated = labels_lib.make_label_file(path, box, by_label, calm=_kept_calm(previous, by_label))
+        calm = self._kept_calm(previous, by_label)
+        updated = labels_lib.make_label_file(path, box, by_label, calm=calm)
         labels_lib.save_label(updated, label_path, expect_digest=on_disk)
         return self.clip(Request(request.path, {"clip": self.app.relative(path)}, {}))
+
+    @staticmethod
+    def _kept_calm(previous: labels_lib.LabelFile | None,
+                   by_label: dict[str, tuple[Segment, ...]]) -> dict[str, tuple[Segment, ...]] | None:
+        """A partly reviewed file stays so: its calm spans are kept, less any that the page's
+        segments now overlap (the newest answer wins, as in `labels.merge_review`)."""
+        if previous is None or not previous.partial:
+            return None
+        return {name: tuple(c for c in previous.calm_for(name)
+                            if not any(c.start < s.end and s.start < c.end for s in spans))
+                for name, spans in by_label.items()}
 
     @staticmethod
     def _segments(pairs: object, duration: float, name: str) -> tuple[Segment, ...]:
@@ -179,42 +216,38 @@ class Labeler:
                 "frames_with_face": guess.frames_with_face, "frames_sampled": guess.frames_sampled}
 
     def proxy_status(self, request: Request) -> dict[str, Any]:
-        return dict(self.proxies.status(media.probe(self._clip_path(request))))
+        return dict(self.proxies.status(self.probe(self._clip_path(request))))
 
     def proxy_start(self, request: Request) -> dict[str, Any]:
         """Begin the browser preview of a clip (made once, cached under the cache folder)."""
-        return dict(self.proxies.start(media.probe(self._clip_path(request))))
+        return dict(self.proxies.start(self.probe(self._clip_path(request))))
 
     def proxy_file(self, text: str) -> Path:
         path = self._clip_path(Request("/proxy/", {"clip": text}, {}))
-        target = self.proxies.path_for(media.probe(path))
+        target = self.proxies.path_for(self.probe(path))
         if not target.exists():
             raise HttpError(HTTPStatus.NOT_FOUND, "preview not ready yet")
         return target
 
 
-def _reviewed(label: labels_lib.LabelFile) -> dict[str, Any]:
-    """A partly reviewed VOD's file: the seconds looked at for some label (a short clip: all of it)."""
-    if not label.partial:
-        return {"partial": False, "reviewed": None}
-    spans = [s for name in label.labels for s in label.reviewed_spans(name)]
-    return {"partial": True, "reviewed": round(targets.covered_seconds(spans), 3)}
+def labeler_app(project: Path, clips_dir: Path | None = None, labels_dir: Path | None = None, *,
+                label: str | None = None, model: Path | None = None,
+                suggester: Suggester | None = None) -> WebApp:
+    """The labeler page over `clips_dir` (default project/clips); it must lie inside the project.
 
-
-def _kept_calm(previous: labels_lib.LabelFile | None,
-               by_label: dict[str, tuple[Segment, ...]]) -> dict[str, tuple[Segment, ...]] | None:
-    """The calm spans a save keeps: the file's, for the labels that stay, less any the page's
-    segments now overlap (the newest answer wins, as in `labels.merge_review`)."""
-    if previous is None or previous.calm is None:
-        return None
-    return {name: tuple(c for c in previous.calm_for(name)
-                        if not any(c.start < s.end and s.start < c.end for s in spans))
-            for name, spans in by_label.items()}
-
-
-def labeler_app(project: Path, clips_dir: Path | None = None, labels_dir: Path | None = None) -> WebApp:
-    """The labeler page over `clips_dir` (default project/clips); it must lie inside the project."""
+    `clips_dir` may name one video: the page opens on it, in the folder around it, and
+    answers suggestions on it (see AnswerRoutes.describe). `label` is the reaction asked
+    about on VODs; `model` the checkpoint `suggest` uses; `suggester` replaces `suggest`.
+    """
     project = project.resolve()
+    focus = None
+    if clips_dir is not None and clips_dir.suffix.lower() in VIDEO_SUFFIXES and not clips_dir.exists():
+        raise AutotosisError(f"{clips_dir}: no such file")
+    if clips_dir is not None and clips_dir.is_file():
+        if clips_dir.suffix.lower() not in VIDEO_SUFFIXES:
+            kinds = ", ".join(sorted(VIDEO_SUFFIXES))
+            raise AutotosisError(f"{clips_dir}: not a video (expected one of {kinds})")
+        focus, clips_dir = clips_dir.resolve(), clips_dir.resolve().parent
     clips = (clips_dir or project / "clips").resolve()
     label_folder = (labels_dir or project / "labels").resolve()
     for folder, what in ((clips, "clips"), (label_folder, "labels")):
@@ -224,5 +257,9 @@ def labeler_app(project: Path, clips_dir: Path | None = None, labels_dir: Path |
         raise AutotosisError(f"{clips}: no such clips folder")
     app = WebApp(project=project, page="labeler.html", roots=[clips, label_folder, project / "output"],
                  title="autotosis label")
-    Labeler(app, clips, label_folder, ProxyCache(proxy_folder(project)))
+    labeler = Labeler(app, clips, label_folder, ProxyCache(proxy_folder(project)))
+    jobs = SuggestionJobs(suggester or default_suggester(model, label_folder))
+    labeler.answers = AnswerRoutes(labeler, jobs, SpanPreviews(proxy_folder(project) / "spans"), label, focus)
+    if focus is not None:
+        app.title = f"autotosis label {app.relative(focus)}"
     return app

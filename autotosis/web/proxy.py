@@ -1,8 +1,13 @@
-"""Browser previews for clips the browser cannot play, made once in the background and cached."""
+"""Browser previews for clips the browser cannot play, made once in the background and cached.
+
+A short clip gets one proxy of the whole file (`ProxyCache`); a long VOD gets a short
+preview around each suggestion instead (`SpanPreviews`), so the first plays in seconds.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -75,4 +80,87 @@ class ProxyCache:
 
     def wait(self) -> None:
         """Block until queued proxies are done (used when shutting down and by tests)."""
+        self._pool.submit(lambda: None).result()
+
+
+class SpanPreviews:
+    """Previews of a few seconds of a VOD, keyed by the VOD's identity and the span, made with
+    input seeking (`media.make_span_preview`), one at a time, newest request first.
+
+    The page asks for the candidate on screen and then the next two; when the person
+    jumps ahead, what they look at now is made before the prefetches.
+    """
+
+    NAME = re.compile(r"^[0-9a-f]{20}-\d+-\d+\.mp4$")
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._failed: dict[str, str] = {}
+        self._queue: list[tuple[media.VideoInfo, float, float, Path]] = []
+        self._running: set[str] = set()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autotosis-preview")
+
+    def path_for(self, info: media.VideoInfo, start: float, end: float) -> Path:
+        key = hashlib.sha1(info.identity.encode("utf-8")).hexdigest()[:20]
+        return self.folder / f"{key}-{round(start * 1000)}-{round(end * 1000)}.mp4"
+
+    def status(self, info: media.VideoInfo, start: float, end: float) -> dict[str, str | None]:
+        """{"state": "ready" | "preparing" | "failed" | "absent", "error": ..., "name": file name}."""
+        target = self.path_for(info, start, end)
+        with self._lock:
+            if target.name in self._running:
+                state, error = "preparing", None
+            elif target.name in self._failed:
+                state, error = "failed", self._failed[target.name]
+            else:
+                state, error = ("ready" if target.exists() else "absent"), None
+        return {"state": state, "error": error, "name": target.name}
+
+    def start(self, info: media.VideoInfo, start: float, end: float,
+              first: bool = True) -> dict[str, str | None]:
+        """Queue the preview of [start, end) unless made or under way; `first` puts it at the
+        front of the queue (what the person is looking at), else at the back (a prefetch)."""
+        target = self.path_for(info, start, end)
+        with self._lock:
+            if target.name not in self._running and not target.exists():
+                self._failed.pop(target.name, None)
+                self._running.add(target.name)
+                job = (info, start, end, target)
+                if first:
+                    self._queue.insert(0, job)
+                else:
+                    self._queue.append(job)
+                self._pool.submit(self._next)
+            elif first:  # already queued: move it to the front
+                for k, job in enumerate(self._queue):
+                    if job[3] == target:
+                        self._queue.insert(0, self._queue.pop(k))
+                        break
+        return self.status(info, start, end)
+
+    def file(self, name: str) -> Path | None:
+        """The finished preview called `name` (as status gave it), or None."""
+        if not self.NAME.match(name):
+            return None
+        path = self.folder / name
+        return path if path.is_file() else None
+
+    def _next(self) -> None:
+        with self._lock:
+            if not self._queue:
+                return
+            info, start, end, target = self._queue.pop(0)
+        error = None
+        try:
+            media.make_span_preview(info.path, start, end - start, target, info)
+        except AutotosisError as exc:
+            error = str(exc)
+        with self._lock:
+            self._running.discard(target.name)
+            if error is not None:
+                self._failed[target.name] = error
+
+    def wait(self) -> None:
+        """Block until queued previews are done (tests)."""
         self._pool.submit(lambda: None).result()

@@ -14,6 +14,7 @@ import json
 import mimetypes
 import re
 import secrets
+import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -272,6 +273,11 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, app: WebApp, port: int):
         self.app = app
         super().__init__((HOST, port), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that drops a connection (a closed tab, a video seek) is no error to print."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def make_server(app: WebApp, port: int = 0) -> ThreadingHTTPServer:

@@ -31,7 +31,8 @@ function fmtTime(seconds, decimals = 2) {
   const s = Math.abs(seconds);
   const minutes = Math.floor(s / 60);
   const rest = (s - minutes * 60).toFixed(decimals).padStart(decimals ? 3 + decimals : 2, "0");
-  return `${sign}${minutes}:${rest}`;
+  if (minutes < 60) return `${sign}${minutes}:${rest}`;
+  return `${sign}${Math.floor(minutes / 60)}:${String(minutes % 60).padStart(2, "0")}:${rest}`;  // a VOD's hours
 }
 
 function el(tag, attrs = {}, ...children) {

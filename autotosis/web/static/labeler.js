@@ -1,5 +1,7 @@
 // The labeler page: pick a clip, mark reaction segments with the keyboard, draw the face-cam box, save.
 // Edits live per clip in memory until saved, so switching clips or a failed save never loses them.
+// A VOD opens in answer mode instead (answers.js): S.vod holds it, the timeline shows one window
+// of it (view()), and with a span preview playing, S.offset is the preview's start in the VOD.
 "use strict";
 
 const SPEEDS = [0.25, 0.5, 1, 2, 4];
@@ -7,13 +9,16 @@ const MIN_SEGMENT = 0.05;  // seconds; shorter spans are almost surely a double 
 
 // colours: a colour per label, as the reels, timeline.png and the review page draw it (from
 // /api/clips: autotosis/palette.py); palette: the colours a label new to the project takes in turn.
-const S = { clips: [], info: null, edits: {}, selected: -1, inPoint: null, colours: {}, palette: [] };
+const S = { clips: [], info: null, edits: {}, selected: -1, inPoint: null, colours: {}, palette: [],
+            vod: null, offset: 0, focus: null };
 const $ = (id) => document.getElementById(id);
 const video = $("video");
 
 function edit() { return S.info ? S.edits[S.info.clip] : null; }
 function duration() { return S.info ? S.info.duration : 0; }
-function now() { return video.currentTime || 0; }
+function now() { return (video.currentTime || 0) + S.offset; }
+// The stretch of the video the timeline shows: the whole clip, or a VOD's window around a moment.
+function view() { return S.vod && S.vod.view ? S.vod.view : [0, duration()]; }
 
 // An edit holds every label of the clip; `segments` is the current label's, so the marking
 // code works on whichever label is picked and never touches the others.
@@ -39,10 +44,14 @@ function labelColour(name) {
 function pickLabel(name) {
   const e = edit();
   if (!/^[\w-]+$/.test(name)) { say(`a label is one word, not "${name}"`, "error"); return; }
-  if (!(name in e.labels)) { e.labels[name] = []; e.dirty = true; }
+  if (!(name in e.labels)) {
+    e.labels[name] = [];
+    if (!S.vod) e.dirty = true;  // a VOD's answers are written as given: a new label is nothing to save
+  }
   e.label = name;
   S.selected = -1;
   S.inPoint = null;
+  if (S.vod) vodLabel(name);
   render();
 }
 
@@ -63,8 +72,9 @@ async function loadClips() {
   S.clips = data.clips;
   S.colours = data.colours;
   S.palette = data.palette;
+  S.focus = data.focus;
   renderClips();
-  if (!S.info && S.clips.length) openClip(S.clips[0].clip);
+  if (!S.info && S.clips.length) openClip(S.focus || S.clips[0].clip);
   if (!S.clips.length) $("empty").textContent = "no clips in the clips folder";
 }
 
@@ -75,7 +85,8 @@ function renderClips() {
   for (const row of S.clips) {
     const dirty = S.edits[row.clip] && S.edits[row.clip].dirty;
     const badge = row.status === "labeled"
-      ? `${row.segments} seg · ${row.positive.toFixed(1)} s${row.facecam ? "" : " · no box"}`
+      ? `${row.segments} seg · ${row.partial ? `${row.reviewed.toFixed(0)} s answered` : `${row.positive.toFixed(1)} s`}`
+        + (row.facecam ? "" : " · no box")
       : row.status === "error" ? "error" : "unlabeled";
     const item = el("li", { class: `clip ${row.status}${S.info && S.info.clip === row.clip ? " active" : ""}`,
                             title: row.problem || row.label_file, dataset: { clip: row.clip },
@@ -107,6 +118,13 @@ async function openClip(clip) {
   $("current").textContent = `${info.clip} → ${info.label_file}`;
   $("label-name").value = "";
   video.dataset.proxy = "";
+  S.offset = 0;
+  if (info.vod) {
+    enterVod(info);  // answers.js: suggestions, windowed timeline, span previews
+    render();
+    return;
+  }
+  leaveVod();
   if (info.playable) {
     $("preparing").hidden = true;
     video.src = info.video;
@@ -140,7 +158,8 @@ async function useProxy(info) {
 }
 
 video.addEventListener("error", () => {
-  if (S.info && !video.dataset.proxy && video.getAttribute("src")) useProxy(S.info);
+  if (S.vod) vodPlaybackFailed();
+  else if (S.info && !video.dataset.proxy && video.getAttribute("src")) useProxy(S.info);
 });
 
 // ------------------------------------------------------------------ marking
@@ -164,6 +183,7 @@ function addSegment(a, b) {
 }
 
 function markIn() {
+  if (S.vod) { markEdge(0); return; }
   const t = now();
   const inside = segmentAt(t);
   if (inside >= 0 && t < edit().segments[inside][1] - MIN_SEGMENT) {
@@ -179,6 +199,7 @@ function markIn() {
 }
 
 function markOut() {
+  if (S.vod) { markEdge(1); return; }
   const t = now();
   const segments = edit().segments;
   if (S.inPoint !== null) {
@@ -213,7 +234,8 @@ function deleteSegment() {
 }
 
 function seek(t) {
-  video.currentTime = clamp(t, 0, duration());
+  const [a, b] = view();
+  video.currentTime = clamp(t, a, b) - S.offset;
   render();
 }
 
@@ -232,7 +254,8 @@ function togglePlay() {
 
 function timeAtX(clientX) {
   const rect = $("timeline").getBoundingClientRect();
-  return clamp((clientX - rect.left) / rect.width, 0, 1) * duration();
+  const [a, b] = view();
+  return a + clamp((clientX - rect.left) / rect.width, 0, 1) * (b - a);
 }
 
 function dragEdge(event, index, side) {
@@ -262,6 +285,7 @@ $("timeline").addEventListener("pointerdown", (event) => {
 });
 
 function renderTimeline() {
+  if (S.vod) { renderVodTimeline(); return; }
   const layer = $("segments-layer");
   layer.replaceChildren();
   const total = duration() || 1;
@@ -366,6 +390,7 @@ function renderBox() {
 
 async function save(force = false) {
   if (!S.info) return;
+  if (S.vod) { saveVodBox(); return; }
   const clip = S.info.clip;
   const e = S.edits[clip];
   const body = { clip, labels: e.labels, facecam: e.facecam, digest: e.digest, force };
@@ -418,9 +443,10 @@ function renderLabels() {
   list.replaceChildren();
   if (!S.info) return;
   for (const [name, spans] of Object.entries(edit().labels)) {
+    const count = S.vod ? (S.vod.counts[name] || 0) : spans.length;
     const chip = el("button", { class: `label-chip${name === edit().label ? " active" : ""}`,
                                 title: "switch label (L / Shift+L)", dataset: { label: name },
-                                onclick: () => pickLabel(name) }, `${name} ${spans.length}`);
+                                onclick: () => pickLabel(name) }, `${name} ${count}`);
     chip.style.borderColor = labelColour(name);
     if (name === edit().label) chip.style.background = `${labelColour(name)}55`;
     list.append(chip);
@@ -433,16 +459,19 @@ function render() {
   renderTimeline();
   renderSegmentTable();
   renderBox();
+  renderVod();
   const e = edit();
-  $("save").disabled = !e;
-  $("save").textContent = e && e.dirty ? "Save ●" : "Save";
+  $("save").disabled = !e || (S.vod && !e.dirty);
+  $("save").textContent = (S.vod ? "Save box" : "Save") + (e && e.dirty ? " ●" : "");
 }
 
 function tick() {
   const t = now();
+  const [a, b] = view();
   $("time").textContent = `${fmtTime(t)} / ${fmtTime(duration())}`;
-  $("playhead").style.left = `${(100 * t) / (duration() || 1)}%`;
+  $("playhead").style.left = `${(100 * clamp(t - a, 0, b - a)) / (b - a || 1)}%`;
   $("play").textContent = video.paused ? "▶" : "❚❚";
+  if (S.vod && !video.paused && t >= b - 0.05) video.pause();  // a VOD plays its window, not on and on
   requestAnimationFrame(tick);
 }
 
@@ -487,7 +516,8 @@ document.addEventListener("keydown", (event) => {
     return;
   }
   if (event.ctrlKey || event.metaKey || event.altKey) return;
-  const action = KEYS[event.key] || KEYS[event.key.toLowerCase()];
+  const keys = S.vod ? { ...KEYS, ...VOD_KEYS } : KEYS;
+  const action = keys[event.key] || keys[event.key.toLowerCase()];
   if (!action || !S.info) return;
   event.preventDefault();
   action(event);

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,17 @@ class Segment:
 
     def overlap(self, other: Segment) -> float:
         return max(0.0, min(self.end, other.end) - max(self.start, other.start))
+
+
+def union_spans(spans: Iterable[Segment]) -> list[Segment]:
+    """Overlapping or touching spans joined into one, in time order (scores and labels dropped)."""
+    out: list[Segment] = []
+    for s in sorted(spans):
+        if out and s.start <= out[-1].end:
+            out[-1] = Segment(out[-1].start, max(out[-1].end, s.end))
+        else:
+            out.append(Segment(s.start, s.end))
+    return out
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from autotosis import media
 from autotosis.core.errors import LabelError, MediaError
-from autotosis.core.timeline import Segment
+from autotosis.core.timeline import Segment, union_spans
 from autotosis.learn.labels.reading import (
     DEFAULT_LABEL,
     Box,
@@ -71,8 +71,8 @@ def label_clip(
     try:
         ordered = check_segments([*kept, *new], duration)
         if calm_by_label is not None:
-            check_calm(label, ordered, _union(new_calm), duration)  # an error names the span as typed
-            joined = _union([*kept_calm, *new_calm])
+            check_calm(label, ordered, union_spans(new_calm), duration)  # an error names the span as typed
+            joined = union_spans([*kept_calm, *new_calm])
             calm_by_label[label] = tuple(check_calm(label, ordered, joined, duration))
     except ValueError as exc:
         raise LabelError(f"{clip_path}: {label}: {exc}") from None
@@ -82,16 +82,6 @@ def label_clip(
     save_label(updated, out)
     return updated
 
-
-def _union(spans: Iterable[Segment]) -> list[Segment]:
-    """Overlapping or touching calm spans as one: both say the same, nothing happens there."""
-    out: list[Segment] = []
-    for s in sorted(spans):
-        if out and s.start <= out[-1].end:
-            out[-1] = Segment(out[-1].start, max(out[-1].end, s.end))
-        else:
-            out.append(s)
-    return out
 
 
 def _calm_of(previous: LabelFile | None, duration: float,

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from autotosis.core.errors import AutotosisError
 from autotosis.core.paths import MODELS_DIR
-from autotosis.core.timeline import Segment, Timeline
+from autotosis.core.timeline import Segment, Timeline, union_spans
 from autotosis.learn.labels.edits import merge_review
 from autotosis.learn.labels.reading import Box, LabelFile, label_path_for, load_label, validate_box
 from autotosis.pick import select as select_lib
@@ -120,23 +120,13 @@ def kept_positives(cores: Iterable[Span], original: Segment, edited: Segment,
         a, b = max(a, edited.start), min(b, edited.end)
         if b - a >= min_core - 1e-9:
             out.append(_rounded(a, b))
-    return _union(out)
+    return union_spans(out)
 
-
-def _union(spans: Iterable[Segment]) -> list[Segment]:
-    """Overlapping or touching spans joined, in time order."""
-    out: list[Segment] = []
-    for s in sorted(spans):
-        if out and s.start <= out[-1].end:
-            out[-1] = Segment(out[-1].start, max(out[-1].end, s.end))
-        else:
-            out.append(s)
-    return out
 
 
 def subtract(spans: Iterable[Segment], holes: Sequence[Segment], min_span: float = MIN_CORE) -> list[Segment]:
     """`spans` with `holes` cut out; pieces under `min_span` are dropped."""
-    pieces = _union(spans)
+    pieces = union_spans(spans)
     for hole in holes:
         cut = []
         for s in pieces:
@@ -157,7 +147,7 @@ def answers(highlights: Iterable[ReviewedHighlight]) -> dict[str, tuple[list[Seg
         calm += item.calm()
     out = {}
     for label, (positives, calm) in by_label.items():
-        merged = _union(positives)
+        merged = union_spans(positives)
         out[label] = (merged, [_rounded(s.start, s.end) for s in subtract(calm, merged)])
     return out
 

@@ -37,7 +37,7 @@ class LearnConfig:
     vod_seconds: float = 300.0
     moments: int = 6  # rages in each VOD, and as many laughs, bangs and red flashes (the traps)
     answers: int = 20  # the round: 20 answers, one training run
-    spread: float = 12.0  # a 5-minute VOD has no 20 separate minutes: candidates may sit closer
+    dense: bool = True  # a 5-minute VOD has no 20 separate minutes: candidates may sit side by side
     width: int = 640
     height: int = 360
     fps: float = 30.0
@@ -46,8 +46,8 @@ class LearnConfig:
     seed: int = 0
 
 
-QUICK_LEARN = LearnConfig(vod_seconds=150.0, moments=3, answers=10, spread=10.0, width=320, height=180,
-                          size=64, epochs=6)
+QUICK_LEARN = LearnConfig(vod_seconds=150.0, moments=3, answers=10, width=320, height=180, size=64,
+                          epochs=6)
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def run_learn_demo(config: LearnConfig = LearnConfig(), events: DemoEvents | Non
     for earlier in (label_file, model):  # from zero: no answers, no clips, no model
         earlier.unlink(missing_ok=True)
     options = SuggestOptions(label=LABEL, model="none", labels_dir=labels_dir, cache=cache,
-                             config=SuggestConfig(count=config.answers, spread=config.spread))
+                             config=SuggestConfig(count=config.answers, dense=config.dense))
     candidates = suggest(first, options, events)
     seconds["suggest"] = time.perf_counter() - clock - sum(seconds.values())
 

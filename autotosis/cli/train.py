@@ -13,6 +13,7 @@ import click
 from progress.bar import Bar
 
 from autotosis.core.errors import ModelError
+from autotosis.core.hardware import PRECISIONS
 from autotosis.learn.trainconfig import NEGATIVES, TrainConfig, TrainEvents
 
 D = TrainConfig()
@@ -37,6 +38,10 @@ class TrainBars(TrainEvents):
             self.bar.goto(done)
         if done == total:
             self._close()
+
+    def start(self, line: str) -> None:
+        self._close()
+        click.echo(line, err=True)
 
     def warn(self, message: str) -> None:
         self._close()
@@ -75,6 +80,8 @@ class TrainBars(TrainEvents):
               help="For a label a clip's file does not name: others = the clip's other labels' "
                    "segments are negatives; all = the whole clip is; none = the clip is left out.")
 @click.option("--cpu", is_flag=True, help="Train on the CPU even when a GPU is present.")
+@click.option("--precision", type=click.Choice(PRECISIONS), default=D.precision, show_default=True,
+              help="Model arithmetic: auto is bf16 where the CPU/GPU has it (about 2x faster), else fp32.")
 @click.option("--epochs", type=click.IntRange(1), default=D.epochs, show_default=True,
               help="Most epochs; early stopping may end sooner.")
 @click.option("--patience", type=click.IntRange(1), default=D.patience, show_default=True,
@@ -99,25 +106,41 @@ class TrainBars(TrainEvents):
               help="Start from 'imagenet' (downloads once) or a local resnet18 state-dict file "
                    "(default: from scratch).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run with the same --out.")
-def train(labels_dir: Path, out: Path | None, label_name: str | None, negatives: str, cpu: bool, epochs: int,
+@click.option("--scratch", is_flag=True,
+              help="Start over, even when the labels only grew since the model was trained.")
+@click.option("--from", "init_from", type=click.Path(path_type=Path), default=None,
+              help="Start from this checkpoint (a quick retrain), whatever the labels say.")
+@click.option("--warm-epochs", type=click.IntRange(1), default=D.warm_epochs, show_default=True,
+              help="Epochs of a warm start (new frames plus a replay of old ones).")
+def train(labels_dir: Path, out: Path | None, label_name: str | None, negatives: str, cpu: bool,
+          precision: str, epochs: int,
           patience: int,
           batch_size: int, lr: float, optimizer: str, size: int, fps: float, edge_guard: float,
-          val_fraction: float, seed: int, threads: int, weights: str | None, resume: bool) -> None:
+          val_fraction: float, seed: int, threads: int, weights: str | None, resume: bool, scratch: bool,
+          init_from: Path | None, warm_epochs: int) -> None:
     """Train the reaction classifier on face-cam crops of the labeled clips.
+
+    When the labels only grew since the model at --out was trained (a round of answers),
+    it starts from that model and learns the new spans plus a replay of old frames: a
+    quick retrain, said in one line. Any other change trains from scratch and says why.
 
     \b
     autotosis train --cpu
     autotosis train --epochs 20 --weights imagenet
+    autotosis train --scratch
     """
     from autotosis.learn import train as train_lib
 
+    if init_from is not None and (scratch or resume):
+        raise click.UsageError("--from starts from a checkpoint: not with --scratch or --resume")
     if weights is not None and weights.lower() in ("none", "scratch"):
         weights = None
     cfg = TrainConfig(labels_dir=labels_dir, out=out, label=label_name, negatives=negatives, fps=fps,
                       size=size,
                       edge_guard=edge_guard, val_fraction=val_fraction, seed=seed, epochs=epochs,
                       patience=patience, batch_size=batch_size, lr=lr, optimizer=optimizer,
-                      weights=weights, cpu=cpu, threads=threads, resume=resume)
+                      weights=weights, cpu=cpu, precision=precision, threads=threads, resume=resume,
+                      start="scratch" if scratch else "auto", init_from=init_from, warm_epochs=warm_epochs)
     try:
         result = train_lib.train(cfg, TrainBars())
     except ModelError as exc:

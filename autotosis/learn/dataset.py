@@ -242,26 +242,33 @@ def build_dataset(
 
 def split_by_clip(
     data: Dataset, val_fraction: float = 0.2, seed: int = 0, warn: Warn | None = None,
+    fixed: dict[str, bool] | None = None,
 ) -> tuple[list[int], list[int]]:
     """(train clip ids, val clip ids): whole clips on one side, so neighbouring near-identical
     frames never leak into validation. Clips with and without positives are split separately
-    so both sides get some of each when possible; the result depends only on names and seed."""
+    so both sides get some of each when possible; the result depends only on names and seed.
+
+    `fixed` (name -> held out) pins clips an earlier run placed; only the others are split,
+    so a retrain after new answers is validated on the same old clips plus some new ones."""
     if not 0.0 <= val_fraction < 1.0:
         raise DataError(f"--val-fraction must be in [0, 1), got {val_fraction}")
     n = len(data.names)
+    fixed = fixed or {}
     positive = (data.targets & data.known).any(axis=1)
     has_pos = [bool(positive[data.clip == i].any()) for i in range(n)]
     rng = np.random.default_rng(seed)
-    val: list[int] = []
+    val: list[int] = [i for i in range(n) if fixed.get(data.names[i])]
     for group in (True, False):
-        ids = sorted((i for i in range(n) if has_pos[i] == group), key=lambda i: data.names[i])
+        ids = sorted((i for i in range(n) if has_pos[i] == group and data.names[i] not in fixed),
+                     key=lambda i: data.names[i])
         ids = [ids[j] for j in rng.permutation(len(ids))]
         take = round(val_fraction * len(ids))
         if group and val_fraction > 0 and len(ids) >= 2:
             take = min(max(take, 1), len(ids) - 1)
         val += ids[:take]
-    if val_fraction > 0 and not val and n >= 2:
-        val = [sorted(range(n), key=lambda i: data.names[i])[int(rng.integers(n))]]
+    free = sorted((i for i in range(n) if data.names[i] not in fixed), key=lambda i: data.names[i])
+    if val_fraction > 0 and not val and n >= 2 and free:
+        val = [free[int(rng.integers(len(free)))]]
     train = sorted(set(range(n)) - set(val))
     val = sorted(val)
     if warn:

@@ -7,6 +7,7 @@ metrics) is in `loop`.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -23,12 +24,15 @@ from autotosis.core import metrics as metrics_lib
 from autotosis.core.errors import DataError, ModelError
 from autotosis.core.fsutil import atomic_path, atomic_write_bytes, atomic_write_text
 from autotosis.learn import dataset as dataset_lib
+from autotosis.learn import record as record_lib
+from autotosis.learn import warm
 from autotosis.learn.loop import _Loop, combined, evaluate, label_metrics, train_one_epoch
 from autotosis.learn.model import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     ModelMeta,
     build_model,
+    inference_dtype,
     load_checkpoint,
     save_checkpoint,
 )
@@ -43,6 +47,7 @@ class TrainResult:
     best: dict
     history: list
     wall_seconds: float
+    start: str = ""  # where training started from and why, as `train` said it (warm.training_rows)
 
 
 # ---------------------------------------------------------------- outputs
@@ -98,9 +103,13 @@ def write_plot(path: Path, history: list[dict], targets: np.ndarray, known: np.n
 
 
 def _device(cfg: TrainConfig) -> tuple[torch.device, torch.dtype | None]:
-    if cfg.cpu or not torch.cuda.is_available():
-        return torch.device("cpu"), None
-    return torch.device("cuda"), torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    """The device and autocast dtype: "auto" is what compile's inference picks
+    (model.inference_dtype): bf16 or fp16 on a GPU; bf16 on a CPU that does it natively,
+    where a training step runs about twice as fast as in fp32 (hardware.cpu_has_bf16), else fp32."""
+    device = torch.device("cpu" if cfg.cpu or not torch.cuda.is_available() else "cuda")
+    if cfg.precision == "fp16" and device.type == "cpu":
+        raise ModelError("fp16 training needs a GPU; use bf16 or fp32 on the CPU")
+    return device, inference_dtype(cfg.precision, device)
 
 
 def _state_path(out: Path) -> Path:
@@ -116,18 +125,39 @@ def train(cfg: TrainConfig, events: TrainEvents | None = None) -> TrainResult:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(max(1, cfg.threads))
     device, amp_dtype = _device(cfg)
+    if cfg.start not in ("auto", "scratch"):
+        raise DataError(f"unknown start {cfg.start!r} (auto or scratch)")
+    if cfg.init_from is not None and (cfg.start == "scratch" or cfg.resume):
+        raise DataError("--from starts from a checkpoint: not with --scratch or --resume")
     files, names = dataset_lib.select_labels(cfg.labels_dir, cfg.label, cfg.negatives)
     model = build_model("resnet18", cfg.weights, len(names))  # before decoding: a bad --weights fails fast
+    out = cfg.resolved_out("+".join(names))
+    forced = warm.open_from(cfg, names)  # before decoding: a --from that does not fit fails fast
     data = dataset_lib.build_dataset(files, cfg.fps, cfg.size, cfg.edge_guard, cfg.cache, events.extract,
                                      names, cfg.negatives)
     empty = [n for n, count in data.label_positives().items() if count == 0]
     if empty:
         raise DataError(f"every positive frame of {', '.join(empty)} fell inside --edge-guard: "
                         "lower it or label longer segments")
-    train_ids, val_ids = dataset_lib.split_by_clip(data, cfg.val_fraction, cfg.seed, events.warn)
-    train_set = data.subset(train_ids)
+    settings = record_lib.record_settings("resnet18", cfg.fps, cfg.size, cfg.negatives, cfg.edge_guard)
+    decision = warm.decide(cfg, out, files, names, data, settings, forced)
+    train_ids, val_ids = dataset_lib.split_by_clip(data, cfg.val_fraction, cfg.seed, events.warn,
+                                                   warm.fixed_sides(data, decision.record))
+    rows, start_line = warm.training_rows(decision, data, train_ids, cfg, out)
+    if start_line:
+        events.start(start_line)
+    train_set = data.subset(train_ids) if rows is None else warm.frames(data, rows)
     val_set = data.subset(val_ids) if val_ids else train_set
-    out = cfg.resolved_out("+".join(names))
+    record = record_lib.training_record(files, names, data, val_ids, settings)
+    extra = {"clips": list(data.names), "val_clips": [data.names[i] for i in val_ids],
+             record_lib.RECORD_KEY: record}
+    if decision.warm:
+        assert decision.state is not None
+        model.load_state_dict(decision.state)
+        # A warm start is a short fine-tune, not a run of its own: fewer epochs at a lower,
+        # briefly ramped rate (TrainConfig says why), and no resume state (it is under a minute).
+        cfg = dataclasses.replace(cfg, epochs=cfg.warm_epochs, lr=cfg.warm_lr,
+                                  warmup_steps=cfg.warm_warmup_steps)
 
     model = model.to(device).to(memory_format=torch.channels_last)
     # No decay on BatchNorm and bias terms: decaying them only fights the normalisation.
@@ -144,6 +174,7 @@ def train(cfg: TrainConfig, events: TrainEvents | None = None) -> TrainResult:
 
     history: list[dict] = []
     best: dict = {}
+    pending: tuple | None = None  # a warm start's best epoch, written once it has finished
     start_epoch, step = 1, 0
     if cfg.resume:
         start_epoch, step, history, best = _load_state(_state_path(out), model, optimizer, cfg)
@@ -169,12 +200,19 @@ def train(cfg: TrainConfig, events: TrainEvents | None = None) -> TrainResult:
                              threshold=float(per_label[names[0]]["threshold"]), metrics=best,
                              config=cfg.to_dict(), labels=names,
                              thresholds={n: float(m["threshold"]) for n, m in per_label.items()})
-            save_checkpoint(out, model, meta, {"epoch": epoch, "clips": list(data.names),
-                                               "val_clips": [data.names[i] for i in val_ids]})
+            if decision.warm:  # Ctrl-C in a warm start leaves the checkpoint it started from intact
+                pending = ({k: v.detach().clone() for k, v in model.state_dict().items()}, meta, epoch)
+            else:
+                save_checkpoint(out, model, meta, {"epoch": epoch, **extra})
         else:
             stale += 1
-        _save_state(_state_path(out), model, optimizer, cfg, epoch, step, history, best)
+        if not decision.warm:
+            _save_state(_state_path(out), model, optimizer, cfg, epoch, step, history, best)
         events.epoch_end({**history[-1], "best": better})
+    if pending is not None:
+        weights, meta, epoch = pending
+        model.load_state_dict(weights)
+        save_checkpoint(out, model, meta, {"epoch": epoch, **extra})
     if not best:
         raise ModelError(f"{_state_path(out)}: the resumed run had already stopped early; nothing to train")
     if len(best_scores) == 0:  # resumed after the best epoch: score it again for the PR curve
@@ -185,6 +223,8 @@ def train(cfg: TrainConfig, events: TrainEvents | None = None) -> TrainResult:
     wall = time.perf_counter() - started
     report = {"model": str(out), "best": best, "history": history, "config": cfg.to_dict(),
               "device": str(device), "wall_seconds": wall,
+              "start": {"warm": decision.warm, "from": str(decision.source) if decision.warm else None,
+                        "line": start_line, "train_frames": len(train_set.times)},
               "data": {**dataset_lib.describe(data), "train_clips": [data.names[i] for i in train_ids],
                        "val_clips": [data.names[i] for i in val_ids],
                        "train_frames": len(train_set.times),
@@ -192,7 +232,7 @@ def train(cfg: TrainConfig, events: TrainEvents | None = None) -> TrainResult:
     atomic_write_text(metrics_path, json.dumps(_plain(report), indent=2) + "\n")
     write_plot(plot_path, history, val_set.targets, val_set.known, best_scores, names)
     _state_path(out).unlink(missing_ok=True)  # finished: resume state is no longer needed
-    return TrainResult(out, metrics_path, plot_path, best, history, wall)
+    return TrainResult(out, metrics_path, plot_path, best, history, wall, start_line)
 
 
 def stop_early(stale: int, epoch: int, cfg: TrainConfig) -> bool:

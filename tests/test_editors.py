@@ -12,6 +12,7 @@ import opentimelineio as otio
 import pytest
 
 from autotosis import media
+from autotosis.core import frames
 from autotosis.core.timeline import Segment, Timeline
 from autotosis.pick.highlights import highlights
 from autotosis.publish import editors, sidecars
@@ -38,7 +39,7 @@ def test_round_trips_to_the_frame(tmp_path, rate):
     folder.mkdir()
     vod = make_vod(folder / "my vod's #1.mp4", "30" if rate == "vfr" else rate, vfr=rate == "vfr")
     info = media.probe(vod)
-    fps = editors.timeline_rate(info.fps)
+    fps = frames.timeline_rate(info.fps)
     if rate == "vfr":  # the average rate, 29, is cut at the nearest rate editors use
         assert info.fps == pytest.approx(29, abs=0.1) and fps == Fraction(30000, 1001)
     else:
@@ -47,7 +48,7 @@ def test_round_trips_to_the_frame(tmp_path, rate):
     files = editors.write_editor_files(folder, vod, info, items, "my vod's reel")
     sidecars.write_sidecars(folder, vod, SEGMENTS, "rage", fps)
     rows = json.loads((folder / "segments.json").read_text())["segments"]
-    expected = [sidecars.frame_span(Segment(r["start"], r["end"]), fps) for r in rows]
+    expected = [frames.frame_span(Segment(r["start"], r["end"]), fps) for r in rows]
 
     for name, adapter in (("otio", "otio_json"), ("xml", "fcp_xml")):
         timeline = otio.adapters.read_from_file(str(files[name]), adapter)

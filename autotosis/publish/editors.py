@@ -28,23 +28,14 @@ from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
+from autotosis.core.frames import frame_span, frames_in, timeline_rate
 from autotosis.core.fsutil import atomic_write_text
 from autotosis.media import VideoInfo
 from autotosis.pick.highlights import Highlight
-from autotosis.publish.sidecars import frame_span
 
-# The frame rates editors' timelines use; a VOD at any other rate (a variable-rate capture,
-# whose average ffprobe reports, or an odd one) is cut at the nearest of these.
-STANDARD_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
-                  Fraction(48), Fraction(50), Fraction(60000, 1001), Fraction(60), Fraction(120))
 # The rates the fcpx_xml adapter knows, by the float key it looks them up with.
 _FCPX_RATES = {Fraction(24000, 1001): 23.98, Fraction(30000, 1001): 29.97, Fraction(60000, 1001): 59.94}
 _FCPX_VERSION = "1.8"  # what the adapter writes: Final Cut Pro 10.4.1+ and DaVinci Resolve 15+ read it
-
-
-def timeline_rate(fps: Fraction) -> Fraction:
-    """The VOD's rate when editors know it, else the nearest one they do (see STANDARD_RATES)."""
-    return min(STANDARD_RATES, key=lambda rate: (abs(rate - fps), rate.denominator))
 
 
 def _media_url(vod: Path) -> str:
@@ -61,7 +52,7 @@ def build_timeline(vod: Path, info: VideoInfo, items: Sequence[Highlight], title
     fps = timeline_rate(info.fps)
     rate = float(fps) if rate is None else rate
     audio = info.has_audio if audio is None else audio
-    total = math.floor(Fraction(info.duration) * fps + Fraction(1, 10**6))
+    total = frames_in(info.duration, fps)
     reference = otio.schema.ExternalReference(
         target_url=_media_url(vod),
         available_range=TimeRange(RationalTime(0, rate), RationalTime(total, rate)),
@@ -73,7 +64,7 @@ def build_timeline(vod: Path, info: VideoInfo, items: Sequence[Highlight], title
     for kind in kinds:
         track = otio.schema.Track(name="V1" if kind == otio.schema.TrackKind.Video else "A1", kind=kind)
         for item in items:
-            first, count = frame_span(item.segment, fps)
+            first, count = frame_span(item.segment, fps, total)
             clip = otio.schema.Clip(
                 name=f"{item.label} {item.index + 1}",
                 media_reference=reference.clone(),

@@ -124,7 +124,7 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
                                              options.render.crossfade, options.url))
     items = highlights_lib.highlights(segments, scored.label, scored.score)
     title = f"{vod.stem} {scored.label} reel"
-    files.update(editors.write_editor_files(folder, vod, info, items, title))
+    files.update(editors.write_editor_files(folder, vod, info, items, title, options.render.audio_track))
     thumbs = thumbs_lib.make_thumbs(vod, items, folder / "thumbs", jobs=options.render.jobs)
     sheet = folder / "thumbs" / thumbs_lib.CONTACT_SHEET
     files["contact_sheet"] = thumbs_lib.contact_sheet(items, thumbs, sheet, title)

@@ -24,8 +24,8 @@ from autotosis import media
 from autotosis.core.paths import cache_dir
 from autotosis.core.timeline import Segment, Timeline
 from autotosis.pick.highlights import highlights
+from autotosis.publish import framing, shorts
 from autotosis.publish import reel as render
-from autotosis.publish import shorts
 
 PIECES, PIECE_SECONDS = 6, 8.0
 FACECAM = (0.70, 0.05, 0.95, 0.45)  # a corner of the test pattern standing in for the face-cam
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--long", type=float, default=60, help="minutes of the long 720p30 VOD")
     parser.add_argument("--repeat", type=int, default=2, help="renders per VOD; the best one counts")
     parser.add_argument("--shorts-size", default="1080x1920", help="size of the shorts")
-    parser.add_argument("--layout", default="stack", choices=shorts.LAYOUTS)
+    parser.add_argument("--layout", default="stack", choices=framing.LAYOUTS)
     args = parser.parse_args()
     size = shorts.parse_size(args.shorts_size)
     folder = cache_dir() / "bench"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything autotosis needs, idempotently: system programs (ffmpeg, a font for
-# captions; Chromium with --test), a virtual environment in .venv and the Python packages.
+# captions; with --test Chromium and the editing engines GES and melt), a virtual
+# environment in .venv and the Python packages.
 # Usage: scripts/setup.sh [--test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,20 @@ want_test=0
 need_apt=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need_apt+=(ffmpeg)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
-if [ "$want_test" = 1 ] && [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium); fi
+if [ "$want_test" = 1 ]; then
+    [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+    # Real editing engines render the editor projects (tests/test_editor_engines.py): GES with
+    # the GStreamer plugins that decode and encode H.264 and AAC in MP4, and MLT's melt.
+    engines=(ges1.0-tools gstreamer1.0-libav gstreamer1.0-plugins-ugly gstreamer1.0-plugins-good
+             gstreamer1.0-plugins-base melt)
+    if command -v dpkg-query >/dev/null 2>&1; then
+        for package in "${engines[@]}"; do
+            dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || need_apt+=("$package")
+        done
+    elif ! command -v ges-launch-1.0 >/dev/null 2>&1 || ! command -v melt >/dev/null 2>&1; then
+        need_apt+=("${engines[@]}")
+    fi
+fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     sudo=""

@@ -33,7 +33,8 @@ def test_loudness_only_compile_finds_the_burst(vod, project):
     assert "no trained model" in result.output and "loudness alone" in result.output
     out = project / "output" / "my vod"
     for name in ("reel.mp4", "scores.csv", "loudness.csv", "segments.json", "chapters.txt", "reel.edl",
-                 "reel.otio", "reel.fcpxml", "reel.xml", "timeline.png", "options.json"):
+                 "reel.otio", "reel.fcpxml", "reel.xml", "reel.xges", "reel.mlt", "timeline.png",
+                 "options.json"):
         assert (out / name).stat().st_size > 0, name
     data = json.loads((out / "segments.json").read_text())
     assert len(data["segments"]) == 1

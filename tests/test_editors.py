@@ -1,4 +1,7 @@
-"""Editor timelines: reel.otio, reel.fcpxml, reel.xml and reel.edl read back to the frame."""
+"""Editor timelines: reel.otio, .fcpxml, .xml, .xges, .mlt and .edl read back to the frame.
+
+(test_editor_engines.py has real engines render .xges and .mlt.)
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import opentimelineio as otio
 import pytest
 
 from autotosis import media
+from autotosis.core import frames
 from autotosis.core.timeline import Segment, Timeline
 from autotosis.pick.highlights import highlights
 from autotosis.publish import editors, sidecars
@@ -38,7 +42,7 @@ def test_round_trips_to_the_frame(tmp_path, rate):
     folder.mkdir()
     vod = make_vod(folder / "my vod's #1.mp4", "30" if rate == "vfr" else rate, vfr=rate == "vfr")
     info = media.probe(vod)
-    fps = editors.timeline_rate(info.fps)
+    fps = frames.timeline_rate(info.fps)
     if rate == "vfr":  # the average rate, 29, is cut at the nearest rate editors use
         assert info.fps == pytest.approx(29, abs=0.1) and fps == Fraction(30000, 1001)
     else:
@@ -47,7 +51,8 @@ def test_round_trips_to_the_frame(tmp_path, rate):
     files = editors.write_editor_files(folder, vod, info, items, "my vod's reel")
     sidecars.write_sidecars(folder, vod, SEGMENTS, "rage", fps)
     rows = json.loads((folder / "segments.json").read_text())["segments"]
-    expected = [sidecars.frame_span(Segment(r["start"], r["end"]), fps) for r in rows]
+    expected = [frames.frame_span(Segment(r["start"], r["end"]), fps) for r in rows]
+    assert [(r["first_frame"], r["last_frame"] - r["first_frame"] + 1) for r in rows] == expected
 
     for name, adapter in (("otio", "otio_json"), ("xml", "fcp_xml")):
         timeline = otio.adapters.read_from_file(str(files[name]), adapter)
@@ -85,6 +90,23 @@ def test_round_trips_to_the_frame(tmp_path, rate):
     if fps.denominator == 1:
         assert [(round(c.source_range.start_time.value), round(c.source_range.duration.value))
                 for c in back.find_clips()] == expected
+
+    # GES's project through OTIO's xges reader (in-points sit a nanosecond inside the first frame).
+    xges = otio.adapters.read_from_file(str(files["xges"]), "xges")
+    assert len(xges.tracks) == 2
+    for track in xges.tracks:
+        got = [(round(c.source_range.start_time.value), round(c.source_range.duration.value))
+               for c in track.find_clips()]
+        assert got == expected, ("xges", track.kind)
+    # Shotcut's project: the V1 playlist's entries, `out` the last frame shown.
+    mlt = ET.parse(files["mlt"]).getroot()
+    entries = mlt.findall("./playlist[@id='playlist0']/entry")
+    assert [(int(e.get("in")), int(e.get("out")) - int(e.get("in")) + 1) for e in entries] == expected
+    profile = mlt.find("profile")
+    assert Fraction(int(profile.get("frame_rate_num")), int(profile.get("frame_rate_den"))) == fps
+    producer = mlt.find("./producer[@id='vod']")
+    props = {p.get("name"): p.text for p in producer.findall("property")}
+    assert props["resource"] == str(vod.absolute()) and props["audio_index"] == "1"
 
     # Our own EDL, read back through OTIO's CMX 3600 reader: picture and both sound channels.
     edl = otio.adapters.read_from_file(str(folder / "reel.edl"), "cmx_3600", rate=round(float(fps)))

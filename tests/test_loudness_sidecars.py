@@ -85,9 +85,10 @@ def test_cmx3600_edl(tmp_path):
     lines = text.splitlines()
     assert lines[:2] == ["TITLE: reel", "FCM: NON-DROP FRAME"]
     events = [ln for ln in lines if ln[:3].isdigit()]
-    # 3723.5 s at 29.97 fps is frame 111593 = 01:01:59:23 counted at 30 per second
-    assert events[0] == "001  AX       AA/V  C        01:01:59:23 01:02:16:07 00:00:00:00 00:00:16:14"
-    assert events[1].split()[-2] == "00:00:16:14"
+    # 3723.5 s at 29.97 fps is frame 111593.4: the nearest boundary, 111593 = 01:01:59:23 counted at
+    # 30 per second; 3740.0 s is frame 112087.9, so the cut ends at the boundary of 112088
+    assert events[0] == "001  AX       AA/V  C        01:01:59:23 01:02:16:08 00:00:00:00 00:00:16:15"
+    assert events[1].split()[-2] == "00:00:16:15"
     assert "* FROM CLIP NAME: my vod.mp4" in lines
     for event in events:  # source and record spans agree, frame for frame
         src_in, src_out, rec_in, rec_out = (sidecars.timecode_frames(t, 30) for t in event.split()[-4:])

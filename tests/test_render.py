@@ -2,13 +2,16 @@
 
 import json
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
+from media_support import counter_vod, decoded, frame_number
 
 from autotosis import media
 from autotosis.core.errors import AutotosisError
+from autotosis.core.frames import frame_span
 from autotosis.core.timeline import Segment, Timeline
 from autotosis.publish import reel as render
 
@@ -97,11 +100,27 @@ def test_caption_file_follows_scores_and_seconds():
     assert render.score_colour(0.0) == "&H00FF00&" and render.score_colour(1.0) == "&H0000FF&"
 
 
+@pytest.mark.parametrize("rate", ["30000/1001", "30", "25", "60000/1001"])
+def test_each_piece_has_exactly_its_frames(tmp_path, rate):
+    """Every piece shows the frames core.frames gives its span, no more, no fewer (the VOD
+    draws each frame's number), and as much sound: the reel is as long as its frames."""
+    fps = Fraction(rate)
+    vod = counter_vod(tmp_path / "vod.mp4", fps, 4.0)
+    segments = [Segment(0.31, 1.0), Segment(1.52, 2.27), Segment(2.9, 3.96)]  # off the frame grid
+    reel = render.render_reel(vod, segments, tmp_path / "reel.mp4", render.RenderConfig(overlay=False))
+    spans = [frame_span(seg, fps) for seg in segments]
+    assert [frame_number(f) for f in decoded(reel)] == [n for a, c in spans for n in range(a, a + c)]
+    streams = _streams(reel)
+    frames = sum(c for _, c in spans)
+    assert streams["video"] == pytest.approx(frames / fps, abs=0.5 / float(fps))
+    assert streams["audio"] == pytest.approx(frames / fps, abs=0.025)  # within an AAC frame
+
+
 def test_command_size_does_not_grow_with_segment_length(tmp_path):
     enc = media.PieceEncoding(fps="30")
-    short = media.piece_args("vod.mp4", 10.0, 2.0, tmp_path / "a.mp4", enc, tmp_path / "a.ass")
-    long = media.piece_args("vod.mp4", 36000.0, 1800.0, tmp_path / "b.mp4", enc, tmp_path / "b.ass")
-    assert abs(len(" ".join(long)) - len(" ".join(short))) < 10
+    short = media.piece_args("vod.mp4", 10.0, 60, tmp_path / "a.mp4", enc, tmp_path / "a.ass")
+    long = media.piece_args("vod.mp4", 36000.0, 54000, tmp_path / "b.mp4", enc, tmp_path / "b.ass")
+    assert abs(len(" ".join(long)) - len(" ".join(short))) < 16  # a few more digits in four numbers
     assert short.index("-ss") < short.index("-i")  # input seeking
 
 
@@ -112,7 +131,7 @@ def test_concat_awkward_names(vod, tmp_path):
     pieces = []
     for k, name in enumerate(["one two.mp4", "it's.mp4", "-dash,[x].mp4"]):
         piece = folder / name.replace(".mp4", ".mkv")
-        media.run(media.piece_args(vod, k, 1.0, piece, enc, None), piece)
+        media.run(media.piece_args(vod, k, 30, piece, enc, None), piece)
         pieces.append(piece)
     out = media.concat(pieces, folder / "re'el.mp4")
     assert _streams(out)["video"] == pytest.approx(3.0, abs=3 / FPS)

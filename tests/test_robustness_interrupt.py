@@ -124,7 +124,7 @@ def _white_piece(like: Path, folder: Path) -> Path:
     media.encode_frames(white, frames, FPS, audio=np.zeros(round((duration + 1) * SR)), sample_rate=SR)
     piece = folder / "white.mkv"
     encoding = media.PieceEncoding(fps=str(FPS), preset="slow")  # what the render below uses
-    media.run(media.piece_args(white, 0.0, duration, piece, encoding), piece)
+    media.run(media.piece_args(white, 0.0, round(duration * FPS), piece, encoding), piece)
     return piece
 
 

@@ -40,7 +40,7 @@ def _commands(duration: float, tmp: Path) -> dict[str, list[str]]:
         "resume": media.frames_args("vod.mp4", info, 4.0, BOX, 128, start=late)[0],
         "keyframes": media.frames_args("vod.mp4", info, None, BOX, 128, keyframes=True)[0],
         "audio": media.audio_args("vod.mp4", 8000),
-        "piece": media.piece_args("vod.mp4", late, min(600.0, duration / 10), tmp / "p.mkv", enc,
+        "piece": media.piece_args("vod.mp4", late, round(60 * min(600.0, duration / 10)), tmp / "p.mkv", enc,
                                   tmp / "p.ass", tmp, lead=10.0),
         "concat": media.concat_args(tmp / "list.txt", tmp / "reel.mp4"),
         "decode": media.decode_args("vod.mp4"),

@@ -15,7 +15,7 @@ from autotosis.cli.main import cli
 from autotosis.core.errors import AutotosisError
 from autotosis.core.timeline import Segment, Timeline
 from autotosis.pick.highlights import Highlight, highlights
-from autotosis.publish import shorts, thumbs
+from autotosis.publish import framing, shorts, thumbs
 from autotosis.run.compile import CompileOptions, compile_vod
 
 W, H, FPS, RATE = 320, 180, 30, 48000
@@ -71,7 +71,7 @@ def test_stack_short_shows_the_facecam_over_the_game(vod, tmp_path):
     assert media.integrated_loudness(out[0]) == pytest.approx(-14.0, abs=1.0)
 
     image = _frame(out[0], 2.0)
-    band = shorts.face_band_height((224, 9, 80, 72), SIZE)
+    band = framing.face_band_height((224, 9, 80, 72), SIZE)
     face = image[round(band * 0.4):band - 4]  # below the caption
     assert _is(face, MAGENTA).mean() > 0.9  # the face-cam box fills its band
     game = image[band + 4:]

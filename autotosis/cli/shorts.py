@@ -18,7 +18,8 @@ from progress.bar import Bar
 from autotosis.cli.options import facecam_box
 from autotosis.core.timecode import format_time
 from autotosis.learn import labels as labels_lib
-from autotosis.publish.shorts import LAYOUTS, ShortsConfig, parse_size
+from autotosis.publish.framing import LAYOUTS
+from autotosis.publish.shorts import ShortsConfig, parse_size
 
 F = TypeVar("F", bound=Callable[..., Any])
 SC = ShortsConfig()
@@ -50,6 +51,9 @@ def shorts_options(function: F) -> F:
         click.option("--game-box", callback=_box,
                      help="Where the gameplay is, x0,y0,x1,y1 as fractions (default: the whole frame, "
                      "cropped around the action)."),
+        click.option("--game-crop", callback=_box,
+                     help="The gameplay's crop, x0,y0,x1,y1 as fractions, shown whole (default: chosen "
+                     "around the action, clear of the face-cam)."),
         click.option("--title", default=SC.title, show_default=True,
                      help="Caption template: {label} {time} {index} {peak} {vod}."),
         click.option("--shorts-max", "shorts_max", type=click.FloatRange(1), default=SC.max_seconds,
@@ -68,7 +72,8 @@ def shorts_config(values: dict[str, Any], jobs: int, preset: str | None = None,
                   crf: int | None = None) -> ShortsConfig:
     """A ShortsConfig from what `shorts_options` parsed (the keys are removed from `values`)."""
     config = ShortsConfig(size=values.pop("shorts_size"), layout=values.pop("layout"),
-                          game_box=values.pop("game_box"), title=values.pop("title"),
+                          game_box=values.pop("game_box"), game_crop=values.pop("game_crop"),
+                          title=values.pop("title"),
                           max_seconds=values.pop("shorts_max"), loudness=values.pop("shorts_loudness"),
                           jobs=jobs)
     if preset is not None:

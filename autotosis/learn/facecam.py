@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,38 +115,56 @@ def _samples(path: Path | str, info: media.VideoInfo, count: int,
             yield first.images[0]
 
 
+def _face_track(images: Iterable[np.ndarray]) -> tuple[list[tuple[float, float, float, float]], int]:
+    """The detections (cx, cy, w, h as fractions of the image) of the face seen most
+    consistently across `images`, and how many images were looked at."""
+    detections: list[Detection] = []
+    sampled = 0
+    for image in images:
+        sampled += 1
+        height, width = image.shape[:2]
+        for x, y, w, h, n in faces_in(image):
+            detections.append(((x + w / 2) / width, (y + h / 2) / height, w / width, h / height, n))
+    return (_best_track(detections) if detections else []), sampled
+
+
+def _median_face(track: list[tuple[float, float, float, float]]) -> Box:
+    """The face's box (x0, y0, x1, y1): the median centre and size (robust to a missed or wrong frame)."""
+    cx, cy = np.median(np.array([d[:2] for d in track]), axis=0)
+    fw, fh = np.median(np.array([d[2:] for d in track]), axis=0)
+    return (float(cx - fw / 2), float(cy - fh / 2), float(cx + fw / 2), float(cy + fh / 2))
+
+
+def locate_face(images: Iterable[np.ndarray]) -> Box | None:
+    """Where the face is in `images` (x0, y0, x1, y1 as fractions of an image): the one seen
+    most consistently, if it is in at least two of them and a fifth; None otherwise."""
+    track, sampled = _face_track(images)
+    return _median_face(track) if len(track) >= max(2, sampled // 5) else None
+
+
 def detect_facecam(path: Path | str, samples: int = 24) -> FacecamGuess:
     """Propose a stable face-cam box from the face seen most consistently across the clip.
 
-    The face position is the median over frames (robust to a missed or wrong frame);
     AutotosisError when no face is found in enough frames to trust.
     """
     info = media.probe(path)
     width = min(DETECT_WIDTH, info.width)
     height = max(2, round(info.height * width / info.width))
-    detections: list[Detection] = []
-    sampled = 0
-    for image in _samples(path, info, samples, (width, height)):
-        sampled += 1
-        for x, y, w, h, n in faces_in(image):
-            detections.append(((x + w / 2) / width, (y + h / 2) / height, w / width, h / height, n))
-    track = _best_track(detections) if detections else []
+    track, sampled = _face_track(_samples(path, info, samples, (width, height)))
     if len(track) < max(2, sampled // 5):
         raise AutotosisError(
             f"{path}: no face found in enough frames ({len(track)} of {sampled}); "
             "give the box by hand with --facecam x0,y0,x1,y1"
         )
-    centres = np.array([d[:2] for d in track])
-    cx, cy = np.median(centres, axis=0)
-    fw, fh = np.median(np.array([d[2:] for d in track]), axis=0)
-    face = (cx - fw / 2, cy - fh / 2, cx + fw / 2, cy + fh / 2)
+    face = _median_face(track)
+    fw, fh = face[2] - face[0], face[3] - face[1]
     box = (
         max(0.0, face[0] - MARGIN_SIDE * fw),
         max(0.0, face[1] - MARGIN_TOP * fh),
         min(1.0, face[2] + MARGIN_SIDE * fw),
         min(1.0, face[3] + MARGIN_BOTTOM * fh),
     )
-    spread = float(np.std(centres[:, 0]))
+    spread = float(np.std(np.array([d[0] for d in track])))
     return FacecamGuess(
         box=tuple(round(float(v), 4) for v in box),  # type: ignore[arg-type]
         face=tuple(round(float(v), 4) for v in face),  # type: ignore[arg-type]

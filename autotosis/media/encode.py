@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import ffmpeg
@@ -63,38 +64,57 @@ def seek_lead(info: VideoInfo) -> float:
     return 10.0 if _UNINDEXED & set(info.container.split(",")) else 0.0
 
 
+# A cut seeks this much before its first frame's time: a container's clock can round that
+# frame's timestamp a hair below the exact time, and it must not be lost to that (0.1 ms is
+# far under a frame at any rate, and 5 samples of sound early is inaudible).
+EDGE = 1e-4
+
+
+def cut_window(start: float, seconds: float, lead: float, fps: Fraction) -> tuple[list[str], float]:
+    """Input options that seek to just before `start` and read `seconds` and a little more,
+    and the lead the filters must trim off (see piece_args)."""
+    seek = max(0.0, start - EDGE)
+    # `lead` seconds before the cut are decoded and trimmed off in the filters (so the
+    # caption's clock still starts at the cut): for seek_lead's containers, and within
+    # the first second, where an FLV without an index cannot seek at all.
+    lead = seek if seek < 1.0 else min(seek, lead)
+    cut = ["-ss", f"{seek - lead:.6f}"] if seek > lead else []
+    # Two frames more than needed reach the filters, so the last one is never short.
+    return [*cut, "-t", f"{lead + seconds + float(2 / fps):.6f}"], lead
+
+
 def piece_args(
-    vod: Path | str, start: float, duration: float, output: Path | str, encoding: PieceEncoding,
+    vod: Path | str, start: float, frames: int, output: Path | str, encoding: PieceEncoding,
     subtitles: Path | None = None, fonts_dir: Path | None = None, lead: float = 0.0,
 ) -> list[str]:
-    """Cut [start, start + duration) with input seeking and re-encode it, optionally with burnt-in subtitles.
+    """Cut `frames` frames from the one shown at `start` with input seeking, and re-encode them,
+    optionally with burnt-in subtitles.
 
     `-ss` before `-i` jumps to the keyframe before `start` and decodes only from there, so a
     piece costs its own seconds whatever the VOD's length; re-encoding makes the cut frame
-    accurate. Video and audio both start at the cut (timestamps reset to 0), which keeps
-    them in sync. The command's size is fixed: captions live in the `subtitles` file.
+    accurate. Exactly `frames` frames come out, and exactly their length of sound, so
+    pieces join end to end on the frame. Video and audio both start at the cut
+    (timestamps reset to 0), which keeps them in sync. The command's size is fixed:
+    captions live in the `subtitles` file.
     """
+    fps = Fraction(encoding.fps)
+    seconds = float(frames / fps)
     chain = []
     if subtitles is not None:
         chain.append(burn_in_filter(subtitles, fonts_dir))
     chain += [f"fps={encoding.fps}", "format=yuv420p"]
-    # `lead` seconds before the cut are decoded and trimmed off in the filters (so the
-    # caption's clock still starts at the cut): for seek_lead's containers, and within
-    # the first second, where an FLV without an index cannot seek at all.
-    lead = start if start < 1.0 else min(start, lead)
-    cut = ["-ss", f"{start - lead:.3f}"] if start > lead else []
-    cut += ["-t", f"{lead + duration:.3f}", "-i", arg_path(vod)]
-    trim = f"trim=start={lead:.3f},setpts=PTS-{lead:.3f}/TB," if lead > 0 else ""
-    atrim = f"atrim=start={lead:.3f},asetpts=PTS-{lead:.3f}/TB," if lead > 0 else ""
-    args = [*cut, "-map", "0:v:0", "-vf", trim + ",".join(chain),
+    cut, lead = cut_window(start, seconds, lead, fps)
+    trim = f"trim=start={lead:.6f},setpts=PTS-{lead:.6f}/TB," if lead > 0 else ""
+    atrim = f"atrim=start={lead:.6f},asetpts=PTS-{lead:.6f}/TB," if lead > 0 else ""
+    args = [*cut, "-i", arg_path(vod), "-map", "0:v:0", "-vf", trim + ",".join(chain),
             "-c:v", "libx264", "-preset", encoding.preset, "-crf", str(encoding.crf),
-            "-video_track_timescale", "90000"]
+            "-video_track_timescale", "90000", "-frames:v", str(frames)]
     if encoding.audio:
         # async resampling pads a late first audio packet so audio keeps the video's clock.
         args += ["-map", f"0:a:{encoding.audio_track}",
                  "-af", f"{atrim}aresample={encoding.audio_rate}:async=1",
                  "-c:a", "pcm_s16le", "-ac", "2", "-ar", str(encoding.audio_rate)]
-    return [*args, arg_path(output)]
+    return [*args, "-t", f"{seconds:.6f}", arg_path(output)]
 
 
 def concat_list(paths: Sequence[Path | str]) -> str:

@@ -25,6 +25,7 @@ class AudioTrack:
     sample_rate: int | None
     title: str = ""
     language: str = ""
+    stream: int = -1  # its index among all the file's streams (what MLT's audio_index counts)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class VideoInfo:
     mtime_ns: int
     container: str = ""  # ffprobe's format names, e.g. "mov,mp4,m4a,3gp,3g2,mj2" or "mpegts"
     audio_tracks: tuple[AudioTrack, ...] = ()  # every audio stream, in file order
+    video_stream: int = 0  # the picture's index among all the file's streams
 
     @property
     def identity(self) -> str:
@@ -128,6 +130,7 @@ def probe(path: Path | str) -> VideoInfo:
         mtime_ns=stat.st_mtime_ns,
         container=str(data.get("format", {}).get("format_name", "")),
         audio_tracks=tuple(_track(k, s) for k, s in enumerate(audio_streams)),
+        video_stream=int(video.get("index", 0)),
     )
 
 
@@ -146,4 +149,4 @@ def _track(index: int, stream: dict) -> AudioTrack:
     language = tags.get("language", "")
     return AudioTrack(index, str(stream.get("codec_name", "?")), int(stream.get("channels") or 0),
                       int(rate) if rate and str(rate).isdigit() else None, title,
-                      "" if language == "und" else language)
+                      "" if language == "und" else language, int(stream.get("index", -1)))

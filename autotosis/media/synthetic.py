@@ -6,12 +6,14 @@ import tempfile
 import wave
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import ffmpeg
 import numpy as np
 
 from autotosis.core.errors import MediaError
+from autotosis.core.frames import rate_text
 from autotosis.core.fsutil import atomic_path
 from autotosis.media.runner import FFmpegProcess, arg_path, run
 
@@ -39,13 +41,13 @@ class Backdrop:
     y: int
     seed: int = 0
 
-    def source(self, fps: float) -> str:
+    def source(self, fps: float | Fraction) -> str:
         """The lavfi source text; every value is a number, so nothing needs escaping."""
         if self.kind not in BACKDROPS:
             raise MediaError(f"unknown backdrop {self.kind!r} (known: {', '.join(BACKDROPS)})")
         return BACKDROPS[self.kind].format(
             w=self.width, h=self.height, qw=max(8, self.width // 4), qh=max(8, self.height // 4),
-            fps=f"{fps:g}", seed=self.seed, zoom=f"{2.0 + (self.seed % 5) * 0.3:g}")
+            fps=rate_text(fps), seed=self.seed, zoom=f"{2.0 + (self.seed % 5) * 0.3:g}")
 
 
 Audio = np.ndarray | Iterable[np.ndarray]
@@ -71,7 +73,7 @@ def encode_args(
     output: Path | str,
     width: int,
     height: int,
-    fps: float,
+    fps: float | Fraction,
     audio_path: Path | None = None,
     crf: int = 23,
     preset: str = "veryfast",
@@ -82,12 +84,14 @@ def encode_args(
 ) -> list[str]:
     """Arguments that encode rgb24 frames from stdin (plus an optional audio file) to `output`.
 
-    With a `backdrop`, the piped frames are a small picture laid over a full-size
-    background that ffmpeg generates itself, so Python only draws the small part.
+    `fps` as a Fraction is written exactly (30000/1001, as cameras and OBS record NTSC
+    rates; the float 29.97 would become 2997/100). With a `backdrop`, the piped frames
+    are a small picture laid over a full-size background that ffmpeg generates itself,
+    so Python only draws the small part.
     `audio_tracks` are (title, file) pairs: several titled audio streams, as OBS records.
     """
     video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}",
-                         framerate=f"{fps:g}")
+                         framerate=rate_text(fps))
     if backdrop is not None:
         scene = ffmpeg.input(backdrop.source(fps), format="lavfi")
         video = ffmpeg.overlay(scene, video, x=backdrop.x, y=backdrop.y, eof_action="endall")
@@ -115,7 +119,7 @@ def encode_args(
 def encode_frames(
     output: Path | str,
     images: Iterable[np.ndarray],
-    fps: float,
+    fps: float | Fraction,
     audio: Audio | None = None,
     sample_rate: int = 48000,
     crf: int = 23,

@@ -3,7 +3,8 @@
 A short is one ffmpeg pass from the VOD with input seeking: the picture is cut into
 `Part`s (the face-cam box, the gameplay), each scaled into its band of the vertical
 frame and stacked; a part whose shape does not fill its band sits on a blurred,
-darkened copy of itself (never black bars). The caption is an ASS file burnt in at
+darkened copy of itself (never black bars), and a part's `mask` (a face-cam its crop
+could not avoid) is hidden under the same fill. The caption is an ASS file burnt in at
 the end, so the command line stays short whatever it says. The sound is normalised
 to an EBU R128 loudness with loudnorm's two-pass mode: `loudnorm_measure` reads the
 span's loudness first (audio only, fast), then the encode applies one linear gain
@@ -16,10 +17,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from autotosis.core.errors import MediaError
-from autotosis.media.encode import burn_in_filter
+from autotosis.media.encode import burn_in_filter, cut_window
 from autotosis.media.runner import arg_path, run
 
 Rect = tuple[int, int, int, int]  # x, y, width, height in the VOD's pixels
@@ -33,6 +35,7 @@ class Part:
     width: int
     height: int
     fit: bool  # True: shown whole over a blurred copy; False: its shape already fills the band
+    mask: Rect | None = None  # x, y, w, h within `source` hidden under its blurred fill (a face-cam)
 
 
 @dataclass(frozen=True)
@@ -57,11 +60,19 @@ def _blur_size(width: int, height: int) -> tuple[int, int, int]:
 
 def _part_graph(k: int, part: Part) -> list[str]:
     x, y, w, h = part.source
-    crop = f"[s{k}]crop={w}:{h}:{x}:{y}"
+    lines, crop = [], f"[s{k}]crop={w}:{h}:{x}:{y}"
+    if part.mask is not None:
+        mx, my, mw, mh = part.mask
+        bw, bh, radius = _blur_size(w, h)
+        lines += [f"{crop},split=2[c{k}][d{k}]",
+                  f"[d{k}]scale={bw}:{bh},boxblur={radius}:2,lutyuv=y=val*0.55,scale={w}:{h},"
+                  f"crop={mw}:{mh}:{mx}:{my}[m{k}]"]
+        crop = f"[c{k}][m{k}]overlay={mx}:{my}"
     if not part.fit:
-        return [f"{crop},scale={part.width}:{part.height},setsar=1[p{k}]"]
+        return [*lines, f"{crop},scale={part.width}:{part.height},setsar=1[p{k}]"]
     bw, bh, radius = _blur_size(part.width, part.height)
     return [
+        *lines,
         f"{crop},split=2[a{k}][b{k}]",
         f"[a{k}]scale={bw}:{bh}:force_original_aspect_ratio=increase,crop={bw}:{bh},"
         f"boxblur={radius}:2,lutyuv=y=val*0.55,scale={part.width}:{part.height},setsar=1[bg{k}]",
@@ -74,7 +85,7 @@ def _part_graph(k: int, part: Part) -> list[str]:
 def short_graph(parts: list[Part], fps: str, lead: float = 0.0, subtitles: Path | None = None,
                 fonts_dir: Path | None = None) -> str:
     """The filter graph of a short: `[0:v]` -> parts -> stacked -> caption -> `[v]`."""
-    trim = f"trim=start={lead:.3f},setpts=PTS-STARTPTS," if lead > 0 else ""
+    trim = f"trim=start={lead:.6f},setpts=PTS-STARTPTS," if lead > 0 else ""
     names = "".join(f"[s{k}]" for k in range(len(parts)))
     lines = [f"[0:v]{trim}fps={fps},split={len(parts)}{names}" if len(parts) > 1
              else f"[0:v]{trim}fps={fps}[s0]"]
@@ -92,11 +103,11 @@ def short_graph(parts: list[Part], fps: str, lead: float = 0.0, subtitles: Path 
     return ";".join(lines)
 
 
-def _seek(vod: Path | str, start: float, duration: float, lead: float) -> tuple[list[str], float]:
-    """Input seeking to `start - lead` (see encode.piece_args for why some containers need a lead)."""
-    lead = start if start < 1.0 else min(start, lead)
-    cut = ["-ss", f"{start - lead:.3f}"] if start > lead else []
-    return [*cut, "-t", f"{lead + duration:.3f}", "-i", arg_path(vod)], lead
+def _seek(vod: Path | str, start: float, seconds: float, lead: float, fps: str) -> tuple[list[str], float]:
+    """Input seeking to just before `start` (see encode.cut_window, and encode.piece_args for
+    why some containers need a lead)."""
+    cut, lead = cut_window(start, seconds, lead, Fraction(fps))
+    return [*cut, "-i", arg_path(vod)], lead
 
 
 def loudnorm_filter(encoding: ShortEncoding, measured: dict[str, str] | None) -> str:
@@ -112,8 +123,8 @@ def loudnorm_filter(encoding: ShortEncoding, measured: dict[str, str] | None) ->
 def loudnorm_measure_args(vod: Path | str, start: float, duration: float, encoding: ShortEncoding,
                           lead: float = 0.0) -> list[str]:
     """First loudnorm pass: decode only the span's sound and print its loudness as JSON."""
-    cut, lead = _seek(vod, start, duration, lead)
-    atrim = f"atrim=start={lead:.3f},asetpts=PTS-STARTPTS," if lead > 0 else ""
+    cut, lead = _seek(vod, start, duration, lead, encoding.fps)
+    atrim = f"atrim=start={lead:.6f},asetpts=PTS-STARTPTS," if lead > 0 else ""
     return [*cut, "-vn", "-map", f"0:a:{encoding.audio_track}",
             "-af", atrim + loudnorm_filter(encoding, None), "-f", "null", "-"]
 
@@ -137,22 +148,24 @@ def loudnorm_measure(vod: Path | str, start: float, duration: float, encoding: S
     return None if silent else measured
 
 
-def short_args(vod: Path | str, start: float, duration: float, output: Path | str, parts: list[Part],
+def short_args(vod: Path | str, start: float, frames: int, output: Path | str, parts: list[Part],
                encoding: ShortEncoding, measured: dict[str, str] | None = None, subtitles: Path | None = None,
                fonts_dir: Path | None = None, lead: float = 0.0) -> list[str]:
-    """One pass from the VOD to a finished short: seek, crop and stack, caption, encode, loudness."""
-    cut, lead = _seek(vod, start, duration, lead)
+    """One pass from the VOD to a finished short of `frames` frames (at `encoding.fps`) from the
+    one shown at `start`, and their length of sound: seek, crop and stack, caption, encode, loudness."""
+    seconds = float(frames / Fraction(encoding.fps))
+    cut, lead = _seek(vod, start, seconds, lead, encoding.fps)
     graph = short_graph(parts, encoding.fps, lead, subtitles, fonts_dir)
     args = [*cut, "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", "-preset", encoding.preset,
-            "-crf", str(encoding.crf), "-profile:v", "high", "-pix_fmt", "yuv420p"]
+            "-crf", str(encoding.crf), "-profile:v", "high", "-pix_fmt", "yuv420p", "-frames:v", str(frames)]
     if encoding.audio:
-        chain = [f"atrim=start={lead:.3f},asetpts=PTS-STARTPTS"] if lead > 0 else []
+        chain = [f"atrim=start={lead:.6f},asetpts=PTS-STARTPTS"] if lead > 0 else []
         if encoding.loudness is not None and measured is not None:
             chain.append(loudnorm_filter(encoding, measured))
         chain.append("aresample=48000:async=1")
         args += ["-map", f"0:a:{encoding.audio_track}", "-af", ",".join(chain), "-c:a", "aac", "-b:a", "160k",
                  "-ar", "48000", "-ac", "2"]
-    return [*args, "-t", f"{duration:.3f}", "-movflags", "+faststart", arg_path(output)]
+    return [*args, "-t", f"{seconds:.6f}", "-movflags", "+faststart", arg_path(output)]
 
 
 def ebur128_args(path: Path | str) -> list[str]:

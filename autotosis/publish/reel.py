@@ -20,6 +20,7 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ import numpy as np
 from autotosis import media
 from autotosis.core import palette
 from autotosis.core.errors import AutotosisError, MediaError
+from autotosis.core.frames import frame_span, frames_in, snap
 from autotosis.core.fsutil import atomic_path, atomic_write_text, exclusive, write_error
 from autotosis.core.hardware import cores
 from autotosis.core.timecode import format_time
@@ -129,11 +131,11 @@ def fonts_dir() -> Path | None:
     return next((d for d in FONTS_DIRS if d.is_dir()), None)
 
 
-def piece_name(info: media.VideoInfo, segment: Segment, length: float, encoding: media.PieceEncoding,
+def piece_name(info: media.VideoInfo, first: int, count: int, encoding: media.PieceEncoding,
                caption: str | None) -> str:
     """A piece's file name: changes with anything that changes its pixels or sound, so a
     re-run re-uses exactly the pieces it would encode again and nothing else."""
-    raw = f"piece1|{info.identity}|{segment.start:.6f}|{length:.6f}|{encoding!r}|{caption or ''}"
+    raw = f"piece2|{info.identity}|{first}|{count}|{encoding!r}|{caption or ''}"
     return hashlib.sha256(raw.encode()).hexdigest()[:24] + encoding.suffix
 
 
@@ -184,24 +186,26 @@ def render_reel(
         info = media.probe(vod)
         encoding = media.PieceEncoding(fps=str(info.fps), preset=config.preset, crf=config.crf,
                                        audio=info.has_audio, audio_track=config.audio_track)
-        rate = float(info.fps)
+        vod_frames = frames_in(info.duration, info.fps)
         folder = pieces_dir(target)
         several = len({seg.label for seg in segments if seg.label}) > 1 or len(label_scores or {}) > 1
         colours = label_colours([*(label_scores or {}), *(seg.label for seg in segments if seg.label)]) \
             if several else {}
         pieces, todo = [], []
         for seg in segments:
-            # Whole frames only: pieces then end where their audio ends, and joins add no drift.
-            length = max(1, round((min(seg.end, info.duration) - seg.start) * rate)) / rate
+            # The frames every output cuts (core.frames), the caption's clock on them; a
+            # piece ends where its sound ends, so joins add no drift.
+            seg = snap(seg, info.fps, vod_frames)
+            first, count = frame_span(seg, info.fps)
             caption = None
             if config.overlay:
                 own = seg.label or label
                 caption = caption_ass(seg, (label_scores or {}).get(own, scores), own, info.width,
                                       info.height, colours.get(own))
-            piece = folder / piece_name(info, seg, length, encoding, caption)
+            piece = folder / piece_name(info, first, count, encoding, caption)
             pieces.append(piece)
             if not piece.exists():
-                todo.append((seg, length, caption, piece))
+                todo.append((seg, first, count, caption, piece))
         _encode(vod, todo, encoding, media.seek_lead(info), config.jobs, len(pieces), progress)
         if config.crossfade > 0 and len(pieces) > 1:
             durations = [media.probe(p).duration for p in pieces]
@@ -216,7 +220,7 @@ def render_reel(
     return target
 
 
-def _encode(vod: Path | str, todo: list[tuple[Segment, float, str | None, Path]],
+def _encode(vod: Path | str, todo: list[tuple[Segment, int, int, str | None, Path]],
             encoding: media.PieceEncoding, lead: float, jobs: int, total: int,
             progress: Callable[[int, int], None] | None) -> None:
     """Encode the missing pieces; each appears under its final name only once it is whole."""
@@ -225,26 +229,27 @@ def _encode(vod: Path | str, todo: list[tuple[Segment, float, str | None, Path]]
         progress(done, total)
     if not todo:
         return
-    folder = todo[0][3].parent
+    folder = todo[0][4].parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise (write_error(exc, folder) or exc) from None
+    fps = Fraction(encoding.fps)
     commands: list[media.Job] = []
-    for seg, length, caption, piece in todo:
+    for _, first, count, caption, piece in todo:
         subtitles = None
         if caption is not None:
             subtitles = piece.with_suffix(".ass")
             atomic_write_text(subtitles, caption)
         part = piece.with_name(f".{piece.stem}.part{piece.suffix}")
-        args = media.piece_args(vod, seg.start, length, part, encoding, subtitles, fonts_dir(), lead)
+        args = media.piece_args(vod, float(first / fps), count, part, encoding, subtitles, fonts_dir(), lead)
         commands.append((args, part, vod))
 
     def finished(k: int) -> None:
         nonlocal done
-        seg, length, _, piece = todo[k]
+        seg, _, count, _, piece = todo[k]
         part = commands[k][1]
-        _check_piece(vod, part, seg, length)
+        _check_piece(vod, part, seg, float(count / fps))
         os.replace(part, piece)
         done += 1
         if progress is not None:

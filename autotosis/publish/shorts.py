@@ -1,14 +1,17 @@
 """Vertical shorts: one phone-shaped MP4 per highlight, ready for TikTok, YouTube Shorts, Reels.
 
-Layouts (`LAYOUTS`): `stack` puts the face-cam box on top and the gameplay below, the
-face-cam band as tall as the box's shape asks (within a quarter and half of the
-frame), the gameplay cropped to fill the rest around where the action is (or around
-`game_box`); `game` is the gameplay alone, cropped the same way; `facecam` the
-face-cam alone. A face-cam that does not fill its band sits on a blurred, darkened
-copy of itself. The caption (label and VOD time, or a `title` template) sits at the
-top, below the band the apps cover with their own tabs. A highlight longer than
-`max_seconds` is trimmed around its peak, which lands two thirds of the way in: a
-reaction needs the moment that caused it more than its tail.
+Layouts (`framing.LAYOUTS`): `stack` puts the face-cam box on top and the gameplay
+below, the face-cam band as tall as the box's shape asks (within a quarter and half of
+the frame), the gameplay cropped to fill the rest around where the action is (or around
+`game_box`, or exactly `game_crop`); `game` is the gameplay alone, cropped the same way;
+`facecam` the face-cam alone. The gameplay's crop never shows the face-cam box (see
+framing.py). A face-cam that does not fill its band sits on a blurred, darkened copy of
+itself. The caption (label and VOD time, or a `title` template) sits in the area the
+apps leave uncovered, clear of the face, which Haar finds in the face-cam near the
+peak (learn.facecam). A highlight longer than `max_seconds` is trimmed around its
+peak, which lands two thirds of the way in: a reaction needs the moment that caused it
+more than its tail. A short shows exactly the frames the reel shows of its span
+(core.frames).
 
 Every short is one ffmpeg pass from the VOD with input seeking (media.short_args),
 encoded `jobs` at a time from the calling thread's watch, and appears under its
@@ -28,21 +31,20 @@ import numpy as np
 
 from autotosis import media
 from autotosis.core.errors import AutotosisError
+from autotosis.core.frames import frame_span, frames_in, rate_text, snap
 from autotosis.core.fsutil import atomic_write_text, exclusive, write_error
 from autotosis.core.timecode import format_time
 from autotosis.core.timeline import Segment
 from autotosis.pick.highlights import Highlight
+from autotosis.publish import framing
 from autotosis.publish.reel import ass_text, ass_time, fonts_dir
 
-LAYOUTS = ("stack", "game", "facecam")
 DEFAULT_SIZE = (1080, 1920)
 DEFAULT_TITLE = "{label} \u00b7 {time}"
 TITLE_FIELDS = ("label", "time", "index", "peak", "vod")
 PEAK_AT = 2 / 3  # where the peak lands in a trimmed short
-FACE_BAND = (0.25, 0.5)  # the face-cam band's share of the height, least and most
-TOP_SAFE = 0.085  # share of the height the apps' top tabs cover
-SIDE_SAFE = 0.08
-ACTION_SECONDS = 3.0  # seconds either side of the peak looked at to find the action
+ACTION_SECONDS = 3.0  # seconds either side of the peak looked at to find the action and the face
+FACE_WIDTH = 320  # the face-cam is looked at this wide for the face: Haar needs 24 px faces
 
 
 def _jobs() -> int:
@@ -58,6 +60,7 @@ class ShortsConfig:
     size: tuple[int, int] = DEFAULT_SIZE
     layout: str = "stack"
     game_box: media.Box | None = None  # where the gameplay is; None: the whole frame
+    game_crop: media.Box | None = None  # the gameplay's crop, set by hand; None: chosen around the action
     title: str = DEFAULT_TITLE  # fields: {label} {time} {index} {peak} {vod}
     max_seconds: float = 60.0
     loudness: float | None = -14.0  # LUFS; None leaves the sound as it is
@@ -112,10 +115,11 @@ def window(item: Highlight, max_seconds: float) -> Segment:
     return Segment(start, start + max_seconds, seg.peak, seg.mean)
 
 
-def caption_ass(text: str, width: int, height: int) -> str:
-    """An ASS file with `text` at the top centre for the whole short, inside the apps' safe area."""
-    size = max(10, round(height / 24))
-    side = round(width * SIDE_SAFE)
+def caption_ass(text: str, width: int, height: int, top: int) -> str:
+    """An ASS file with `text` centred in the apps' safe area for the whole short, its top
+    edge `top` pixels down (framing.caption_top)."""
+    size = framing.caption_font((width, height))
+    left, right = round(width * framing.SAFE[0]), round(width * (1 - framing.SAFE[2]))
     header = (
         "[Script Info]\nScriptType: v4.00+\nWrapStyle: 0\nScaledBorderAndShadow: yes\n"
         f"PlayResX: {width}\nPlayResY: {height}\n\n[V4+ Styles]\n"
@@ -123,48 +127,11 @@ def caption_ass(text: str, width: int, height: int) -> str:
         "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, "
         "Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
         f"Style: Title,DejaVu Sans,{size},&H00FFFFFF,&H00FFFFFF,&H00000000,&H80000000,-1,0,0,0,100,100,0,0,"
-        f"1,{max(1, size // 12)},{max(1, size // 20)},8,{side},{side},{round(height * TOP_SAFE)},1\n\n"
+        f"1,{max(1, size // 12)},{max(1, size // 20)},8,{left},{right},{top},1\n\n"
         "[Events]\n"
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
     )
     return header + f"Dialogue: 0,{ass_time(0)},{ass_time(36000)},Title,,0,0,0,,{ass_text(text)}\n"
-
-
-def _cover(region: media.Rect, aspect: float, focus_x: int | None) -> media.Rect:
-    """The largest `aspect` (w/h) rectangle inside `region`, centred on `focus_x` where it can move."""
-    x, y, w, h = region
-    if w / h > aspect:
-        cw = max(2, min(w, round(h * aspect)))
-        centre = x + w / 2 if focus_x is None else focus_x
-        cx = round(min(max(centre - cw / 2, x), x + w - cw))
-        return cx, y, cw, h
-    ch = max(2, min(h, round(w / aspect)))
-    return x, y + (h - ch) // 2, w, ch
-
-
-def face_band_height(face: media.Rect, size: tuple[int, int]) -> int:
-    """The face-cam band's height: the box's own shape at full width, kept within FACE_BAND."""
-    width, height = size
-    natural = width * face[3] / face[2]
-    band = min(max(natural, FACE_BAND[0] * height), FACE_BAND[1] * height)
-    return max(2, round(band / 2) * 2)
-
-
-def layout_parts(layout: str, size: tuple[int, int], face: media.Rect | None, game: media.Rect,
-                 focus_x: int | None = None) -> list[media.Part]:
-    """The parts of a short, top to bottom, for `layout` (see the module's docstring)."""
-    width, height = size
-    if layout not in LAYOUTS:
-        raise AutotosisError(f"unknown layout {layout!r} (use {', '.join(LAYOUTS)})")
-    if layout == "game":
-        return [media.Part(_cover(game, width / height, focus_x), width, height, fit=False)]
-    if face is None:
-        raise AutotosisError(f"layout {layout} needs the face-cam box: pass --facecam x0,y0,x1,y1")
-    if layout == "facecam":
-        return [media.Part(face, width, height, fit=True)]
-    band = face_band_height(face, size)
-    return [media.Part(face, width, band, fit=True),
-            media.Part(_cover(game, width / (height - band), focus_x), width, height - band, fit=False)]
 
 
 def _rect(box: media.Box, info: media.VideoInfo, vod: Path) -> media.Rect:
@@ -207,26 +174,49 @@ def action_x(vod: Path, info: media.VideoInfo, span: Segment, peak: float, regio
     return x + round((best + span_cols / 2) * w / columns)
 
 
-def output_fps(info: media.VideoInfo) -> str:
-    """The VOD's own rate (phones play up to 60), written as ffmpeg reads it."""
-    fps = min(info.fps, Fraction(60))
-    return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"
+def find_face(vod: Path, info: media.VideoInfo, span: Segment, peak: float,
+              facecam: media.Rect) -> media.Rect | None:
+    """Where the face is in the face-cam box near the peak (VOD pixels), or None when Haar
+    sees none: frames 1/2 s apart within ACTION_SECONDS of it, the box FACE_WIDTH wide."""
+    from autotosis.learn.facecam import locate_face
+
+    x, y, w, h = facecam
+    size = (FACE_WIDTH, max(2, round(FACE_WIDTH * h / w / 2) * 2))
+    start = max(span.start, peak - ACTION_SECONDS)
+    end = min(span.end, peak + ACTION_SECONDS, info.duration)
+    box = (x / info.width, y / info.height, (x + w) / info.width, (y + h) / info.height)
+    images = (image for batch in media.frames(vod, 2.0, box, size, start, end, info=info)
+              for image in batch.images)
+    found = locate_face(images)
+    if found is None:
+        return None
+    x0, y0, x1, y1 = found
+    return x + round(x0 * w), y + round(y0 * h), round((x1 - x0) * w), round((y1 - y0) * h)
+
+
+def output_fps(info: media.VideoInfo) -> Fraction:
+    """The VOD's own rate (phones play up to 60)."""
+    return min(info.fps, Fraction(60))
 
 
 def facecam_for(vod: Path, known: Sequence[float] | None, layout: str) -> tuple[media.Box | None, str | None]:
     """The face-cam box shorts use: the one compile knew (model or --facecam), else detected.
 
-    The `game` layout needs none (a known one still keeps the face out of the action
-    search). Returns the box and, when it had to be detected, a note saying so.
+    Every layout wants it: `stack` and `facecam` show it, `game` keeps its crop off it
+    (and makes do without one when no face is found). Returns the box and, when it had
+    to be detected, a note saying so.
     """
     if known is not None:
         x0, y0, x1, y1 = (float(v) for v in known)
         return (x0, y0, x1, y1), None
-    if layout == "game":
-        return None, None
     from autotosis.learn.facecam import detect_facecam
 
-    guess = detect_facecam(vod)
+    try:
+        guess = detect_facecam(vod)
+    except AutotosisError:
+        if layout != "game":
+            raise
+        return None, f"{vod}: no face-cam found for the game shorts to keep off; pass --facecam to set it"
     return guess.box, (f"{vod}: face-cam for the shorts detected at {list(guess.box)} "
                        f"(a face in {guess.frames_with_face}/{guess.frames_sampled} frames); "
                        "pass --facecam to set it")
@@ -237,10 +227,28 @@ class ShortPlan:
     """One short, decided and not yet encoded."""
 
     item: Highlight
-    span: Segment
+    span: Segment  # on the VOD's frame boundaries
+    frames: int  # how many frames the short has, at output_fps
     parts: list[media.Part]
     title: str
+    caption_top: int  # the caption's top edge, pixels down the short
     path: Path
+
+
+def _parts(vod: Path, info: media.VideoInfo, config: ShortsConfig, span: Segment, peak: float,
+           face: media.Rect | None) -> list[media.Part]:
+    """The short's parts, the gameplay cropped around the action near the peak (unless a
+    --game-box or --game-crop says where)."""
+    frame = (info.width, info.height)
+    game = _rect(config.game_box, info, vod) if config.game_box is not None else (0, 0, *frame)
+    hand = _rect(config.game_crop, info, vod) if config.game_crop is not None else None
+    parts = framing.layout_parts(config.layout, config.size, frame, face, game, None, hand)
+    if config.layout == "facecam" or config.game_box is not None or hand is not None:
+        return parts
+    band = parts[-1]
+    width = framing.cover(game, band.width / band.height, None)[2]
+    focus = action_x(vod, info, span, peak, game, width, face)
+    return framing.layout_parts(config.layout, config.size, frame, face, game, focus)
 
 
 def plan_shorts(vod: Path, info: media.VideoInfo, items: Sequence[Highlight], folder: Path,
@@ -250,22 +258,20 @@ def plan_shorts(vod: Path, info: media.VideoInfo, items: Sequence[Highlight], fo
     if config.max_seconds <= 0:
         raise AutotosisError(f"--shorts-max must be above 0 seconds, got {config.max_seconds:g}")
     face = _rect(facecam, info, vod) if facecam is not None else None
-    game = (_rect(config.game_box, info, vod) if config.game_box is not None
-            else (0, 0, info.width, info.height))
+    limit = frames_in(info.duration, info.fps)
     plans = []
     for item in items:
-        span = window(item, config.max_seconds)
-        rate = float(min(info.fps, Fraction(60)))
-        length = max(1, round((min(span.end, info.duration) - span.start) * rate)) / rate
-        span = Segment(span.start, span.start + length, span.peak, span.mean)
-        parts = layout_parts(config.layout, config.size, face, game)
-        if config.layout != "facecam":
-            cover = parts[-1].source
-            focus = action_x(vod, info, span, item.peak_time, game, cover[2], face) \
-                if config.game_box is None else None
-            parts = layout_parts(config.layout, config.size, face, game, focus)
-        plans.append(ShortPlan(item, span, parts, title_text(config.title, item, vod),
-                               folder / f"{item.slug}.mp4"))
+        span = snap(window(item, config.max_seconds), info.fps, limit)
+        count = frame_span(span, info.fps)[1]
+        frames = max(1, round(count * output_fps(info) / info.fps))
+        parts = _parts(vod, info, config, span, item.peak_time, face)
+        title = title_text(config.title, item, vod)
+        avoid = []
+        if config.layout != "game" and face is not None:  # the face part is the first, at the top
+            found = find_face(vod, info, span, item.peak_time, face)
+            avoid.append(framing.shown(parts[0], 0, framing.head(found, face) if found else face))
+        top = framing.caption_top(config.size, framing.caption_height(title, config.size), avoid)
+        plans.append(ShortPlan(item, span, frames, parts, title, top, folder / f"{item.slug}.mp4"))
     return plans
 
 
@@ -286,7 +292,7 @@ def make_shorts(vod: Path, items: Sequence[Highlight], folder: Path, config: Sho
         existing = [p.path for p in plans if p.path.exists()]
         if existing and not force:
             raise AutotosisError(f"{existing[0]}: already exists; pass --force to replace it")
-        encoding = media.ShortEncoding(fps=output_fps(info), preset=config.preset, crf=config.crf,
+        encoding = media.ShortEncoding(fps=rate_text(output_fps(info)), preset=config.preset, crf=config.crf,
                                        audio=info.has_audio, audio_track=audio_track,
                                        loudness=config.loudness)
         lead = media.seek_lead(info)
@@ -302,10 +308,10 @@ def make_shorts(vod: Path, items: Sequence[Highlight], folder: Path, config: Sho
                     measured = media.loudnorm_measure(vod, plan.span.start, plan.span.duration, encoding,
                                                       lead)
                 caption = plan.path.with_name(f".{plan.path.stem}.ass")
-                atomic_write_text(caption, caption_ass(plan.title, *config.size))
+                atomic_write_text(caption, caption_ass(plan.title, *config.size, plan.caption_top))
                 captions.append(caption)
                 part = plan.path.with_name(f".{plan.path.stem}.part.mp4")
-                args = media.short_args(vod, plan.span.start, plan.span.duration, part, plan.parts, encoding,
+                args = media.short_args(vod, plan.span.start, plan.frames, part, plan.parts, encoding,
                                         measured, caption, fonts_dir(), lead)
                 commands.append((args, part, vod))
             done = 0

@@ -10,12 +10,12 @@ from the original VOD.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from autotosis.core.frames import frame_span, rate_text
 from autotosis.core.fsutil import atomic_write_text
 from autotosis.core.timecode import format_time, youtube_offset
 from autotosis.core.timeline import Segment
@@ -47,8 +47,12 @@ def _chapter_time(seconds: float) -> str:
 
 
 def segments_json(vod: Path, segments: Sequence[Segment], label: str, crossfade: float = 0.0,
-                  url: str | None = None) -> str:
-    """The segments with their peak and mean score, their place in the reel and, with `url`, a link."""
+                  url: str | None = None, fps: Fraction | None = None) -> str:
+    """The segments with their peak and mean score, their place in the reel and, with `url`, a link.
+
+    With `fps` (the rate the reel and the editor files are cut at), each row also names
+    its first and last frame, the ones every output shows (core.frames).
+    """
     rows = []
     for k, (seg, at) in enumerate(zip(segments, reel_positions(segments, crossfade), strict=True)):
         row = {"index": k, "start": round(seg.start, 3), "end": round(seg.end, 3),
@@ -56,10 +60,16 @@ def segments_json(vod: Path, segments: Sequence[Segment], label: str, crossfade:
                "reel_start": round(at, 3), "vod_time": format_time(seg.start, 1), "label": seg.label or label}
         if seg.cores:  # the reactions inside the padded span (review -> labels keeps these)
             row["cores"] = [[round(a, 3), round(b, 3)] for a, b in seg.cores]
+        if fps is not None:
+            first, count = frame_span(seg, fps)
+            row.update(first_frame=first, last_frame=first + count - 1)
         if url:
             row["link"] = vod_link(url, seg.start)
         rows.append(row)
-    return json.dumps({"vod": str(vod), "label": label, "segments": rows}, indent=2) + "\n"
+    head: dict[str, object] = {"vod": str(vod), "label": label}
+    if fps is not None:
+        head["fps"] = rate_text(fps)
+    return json.dumps({**head, "segments": rows}, indent=2) + "\n"
 
 
 def chapters_text(segments: Sequence[Segment], label: str, crossfade: float = 0.0,
@@ -86,15 +96,6 @@ def timecode_frames(text: str, base: int) -> int:
     """The frame count of an HH:MM:SS:FF timecode (inverse of `timecode`)."""
     hours, minutes, secs, frames = (int(p) for p in text.split(":"))
     return (hours * 3600 + minutes * 60 + secs) * base + frames
-
-
-def frame_span(segment: Segment, fps: Fraction) -> tuple[int, int]:
-    """(first frame, frame count) of a segment at `fps`: the frames whose start lies inside it.
-
-    The EDL and the editor timelines (editors.py) cut on exactly these frames.
-    """
-    first, last = (math.floor(Fraction(t) * fps + Fraction(1, 10**6)) for t in (segment.start, segment.end))
-    return first, max(1, last - first)
 
 
 def edl_text(vod: Path, segments: Sequence[Segment], fps: Fraction, title: str, label: str) -> str:
@@ -124,7 +125,7 @@ def write_sidecars(folder: Path, vod: Path, segments: Sequence[Segment], label: 
     """segments.json, chapters.txt and reel.edl in `folder`, each written atomically."""
     paths = {"segments": folder / "segments.json", "chapters": folder / "chapters.txt",
              "edl": folder / "reel.edl"}
-    atomic_write_text(paths["segments"], segments_json(vod, segments, label, crossfade, url))
+    atomic_write_text(paths["segments"], segments_json(vod, segments, label, crossfade, url, fps))
     atomic_write_text(paths["chapters"], chapters_text(segments, label, crossfade, url))
     atomic_write_text(paths["edl"], edl_text(vod, segments, fps, f"{vod.stem} {label} reel", label))
     return paths

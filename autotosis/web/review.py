@@ -336,8 +336,9 @@ def _shorts_config(folder: Path) -> ShortsConfig:
         saved = json.loads((folder / "options.json").read_text(encoding="utf-8")).get("shorts")
         if isinstance(saved, dict):
             saved = {**saved, "size": tuple(saved["size"])}
-            if saved.get("game_box") is not None:
-                saved["game_box"] = tuple(saved["game_box"])
+            for key in ("game_box", "game_crop"):
+                if saved.get(key) is not None:
+                    saved[key] = tuple(saved[key])
             return ShortsConfig(**saved)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass

@@ -7,7 +7,7 @@ rendering. Progress and notes go through a `CompileEvents` object, never to the 
 
 Output folder (default output/<vod stem>/): reel.mp4, scores.csv (the score the
 segments were chosen on), loudness.csv, segments.json, chapters.txt, reel.edl,
-reel.otio / reel.fcpxml / reel.xml (editor timelines), thumbs/ (peak frames and a
+reel.otio / .fcpxml / .xml / .xges / .mlt (editor timelines), thumbs/ (peak frames and a
 contact sheet), shorts/ (with `shorts`), timeline.png and options.json (every resolved
 option, enough to render again).
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from autotosis import media
 from autotosis.core.errors import AutotosisError
+from autotosis.core.frames import frames_in, snap, timeline_rate
 from autotosis.core.fsutil import atomic_write_text, exclusive
 from autotosis.core.timeline import Segment, Timeline
 from autotosis.pick import highlights as highlights_lib
@@ -91,7 +92,10 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
     scored = score_vod(options, events, info)
     files = write_scores(folder, scored)
     config = selection_config(options.select, scored)
-    segments = select_highlights(options.select, scored, info.duration)
+    # On whole frames from here on: the reel, every sidecar, editor file and short cut these.
+    rate = timeline_rate(info.fps)
+    segments = [snap(seg, rate, frames_in(info.duration, rate))
+                for seg in select_highlights(options.select, scored, info.duration)]
     resolved = {**scored.resolved, "select": dataclasses.asdict(config), "fuse_weight": options.fuse_weight,
                 "render": options.render.to_dict(), "profile": options.profile}
     if options.shorts is not None:
@@ -116,12 +120,11 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
     render_lib.render_reel(vod, segments, reel, options.render, scored.score, scored.label, options.force,
                            events.render_progress, scored.label_scores)
     files["reel"] = reel
-    files.update(sidecars_lib.write_sidecars(folder, vod.absolute(), segments, scored.label,
-                                             editors.timeline_rate(info.fps),
+    files.update(sidecars_lib.write_sidecars(folder, vod.absolute(), segments, scored.label, rate,
                                              options.render.crossfade, options.url))
     items = highlights_lib.highlights(segments, scored.label, scored.score)
     title = f"{vod.stem} {scored.label} reel"
-    files.update(editors.write_editor_files(folder, vod, info, items, title))
+    files.update(editors.write_editor_files(folder, vod, info, items, title, options.render.audio_track))
     thumbs = thumbs_lib.make_thumbs(vod, items, folder / "thumbs", jobs=options.render.jobs)
     sheet = folder / "thumbs" / thumbs_lib.CONTACT_SHEET
     files["contact_sheet"] = thumbs_lib.contact_sheet(items, thumbs, sheet, title)

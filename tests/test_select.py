@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autotosis.core.timeline import Timeline
+from autotosis.core.timeline import Segment, Timeline
 from autotosis.pick.select import (
     SelectConfig,
     explain_empty,
@@ -182,3 +182,16 @@ def test_several_labels_cut_a_later_core_where_the_earlier_highlight_ends():
     found = select_labelled({"rage": rage, "laugh": laugh}, configs, 30.0)
     assert [(s.label, s.start, s.end, s.cores) for s in found] == [
         ("rage", 1.75, 5.75, ((1.75, 4.75),)), ("laugh", 5.75, 7.75, ((5.75, 7.75),))]
+
+
+def test_snapping_onto_frames_keeps_what_the_highlight_says():
+    """compile snaps each highlight onto frame boundaries; its scores, label and cores (what
+    review -> labels turns into segments) must survive the move."""
+    from fractions import Fraction
+
+    from autotosis.core.frames import snap
+
+    seg = Segment(1.01, 4.99, 0.9, 0.7, "rage", cores=((2.0, 3.5),))
+    moved = snap(seg, Fraction(30000, 1001))
+    assert (moved.peak, moved.mean, moved.label, moved.cores) == (0.9, 0.7, "rage", ((2.0, 3.5),))
+    assert moved.start != seg.start and abs(moved.start - seg.start) < 1 / 29.97

@@ -10,6 +10,7 @@ exactly what every output shows.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from fractions import Fraction
 
@@ -43,10 +44,9 @@ def frame_span(segment: Segment, fps: Fraction, limit: int | None = None) -> tup
 
 
 def snap(segment: Segment, fps: Fraction, limit: int | None = None) -> Segment:
-    """The segment moved onto its frames' boundaries (scores and label kept)."""
+    """The segment moved onto its frames' boundaries (scores, label and cores kept)."""
     first, count = frame_span(segment, fps, limit)
-    start, end = float(first / fps), float((first + count) / fps)
-    return Segment(start, end, segment.peak, segment.mean, segment.label)
+    return dataclasses.replace(segment, start=float(first / fps), end=float((first + count) / fps))
 
 
 def rate_text(fps: Fraction | float) -> str:

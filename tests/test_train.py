@@ -348,7 +348,10 @@ def _compile_two_checkpoints_with_one_decode(root: Path, reactions: Path) -> Non
         return real_frames(*args, **kwargs)
 
     env = {"AUTOTOSIS_CACHE": str(root / "cache"), "AUTOTOSIS_DEBUG": ""}
-    base = ["compile", str(root / "vod.mp4"), "--preset", "ultrafast", "--scorer", "model"]
+    # Short pads: the VOD's first laugh sits 1.5 s after a rage, which the default pads and
+    # merge gap would fold into the rage's highlight.
+    base = ["compile", str(root / "vod.mp4"), "--preset", "ultrafast", "--scorer", "model",
+            "--pad-before", "0.5", "--pad-after", "0.5", "--merge-gap", "0.5"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(media, "frames", counted)
         result = CliRunner().invoke(cli, [*base, "--model", str(rage), "--model", str(laugh),

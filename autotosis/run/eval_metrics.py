@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +32,9 @@ from autotosis.pick import select as select_lib
 # or the tail of a different moment.
 MIN_OVERLAP = 0.5
 # The sweep's thresholds, besides the one in use: the whole 0..1 score range in tenths.
+# What the selected segments become before they are measured: compile's move onto frames.
+Cut = Callable[[Sequence[Segment]], list[Segment]]
+
 SWEEP_THRESHOLDS = tuple(round(k / 10, 1) for k in range(1, 10))
 
 
@@ -165,24 +168,26 @@ def sweep_thresholds(chosen: float, base: Sequence[float] = SWEEP_THRESHOLDS) ->
 
 def sweep(score: Timeline, truth: Sequence[Segment], config: select_lib.SelectConfig,
           duration: float | None, thresholds: Sequence[float],
-          min_overlap: float = MIN_OVERLAP) -> list[SweepRow]:
-    """Select again at each entry threshold, everything else as in `config`, and measure."""
+          min_overlap: float = MIN_OVERLAP, cut: Cut = list) -> list[SweepRow]:
+    """Select again at each entry threshold, everything else as in `config`, and measure
+    what would be cut (`cut`: compile's move onto whole frames)."""
     rows = []
     for threshold in thresholds:
-        segments = select_lib.select_segments(score, dataclasses.replace(config, enter=threshold), duration)
+        moved = dataclasses.replace(config, enter=threshold)
+        segments = cut(select_lib.select_segments(score, moved, duration))
         rows.append(SweepRow(threshold, event_metrics(truth, segments, min_overlap)))
     return rows
 
 
 def sweep_label(scores: dict[str, Timeline], configs: dict[str, select_lib.SelectConfig], label: str,
                 truth: Sequence[Segment], duration: float | None, thresholds: Sequence[float],
-                min_overlap: float = MIN_OVERLAP) -> list[SweepRow]:
+                min_overlap: float = MIN_OVERLAP, cut: Cut = list) -> list[SweepRow]:
     """`sweep` for one label of a reel of several: the whole reel selected again with that
     label's threshold moved (the others', the shared budget and the overlap trimming as compile
     does them), measured on that label's segments."""
     rows = []
     for threshold in thresholds:
         moved = {**configs, label: dataclasses.replace(configs[label], enter=threshold)}
-        own = [s for s in select_lib.select_labelled(scores, moved, duration) if s.label == label]
+        own = [s for s in cut(select_lib.select_labelled(scores, moved, duration)) if s.label == label]
         rows.append(SweepRow(threshold, event_metrics(truth, own, min_overlap)))
     return rows

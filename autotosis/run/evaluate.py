@@ -8,6 +8,7 @@ VOD as compile would, selects, measures, and writes eval.json, pr_curve.png and 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from autotosis.run.compile import (
     CompileEvents,
     CompileOptions,
     Scored,
+    on_frames,
     output_dir,
     score_vod,
     select_highlights,
@@ -33,6 +35,7 @@ from autotosis.run.compile import (
 )
 from autotosis.run.eval_metrics import (
     MIN_OVERLAP,
+    Cut,
     EventMetrics,
     FrameMetrics,
     SweepRow,
@@ -185,7 +188,8 @@ def evaluate_vod(options: CompileOptions, truth_path: Path, min_overlap: float =
         progress.note(notes[-1])
     config = selection_config(options.select, scored)
     duration = scored.info.duration
-    segments = select_lib.select_segments(scored.score, config, duration)
+    cut = functools.partial(on_frames, info=scored.info)
+    segments = cut(select_lib.select_segments(scored.score, config, duration))
     labels = frame_labels(scored.score.times, truth.segments)
     folder = eval_dir(options.vod, options.out_dir)
     files = {"json": folder / "eval.json", "pr_curve": folder / "pr_curve.png",
@@ -203,7 +207,7 @@ def evaluate_vod(options: CompileOptions, truth_path: Path, min_overlap: float =
         at_threshold=frame_point(labels, scored.score.values >= config.enter),
         reel_frames=frame_point(labels, frame_labels(scored.score.times, segments)),
         sweep=tuple(sweep(scored.score, truth.segments, config, duration, sweep_thresholds(config.enter),
-                          min_overlap)),
+                          min_overlap, cut)),
         resolved=scored.resolved,
         files=files,
         notes=tuple(notes),
@@ -225,7 +229,7 @@ def evaluate_vod(options: CompileOptions, truth_path: Path, min_overlap: float =
 
 def measure_label(scores: dict[str, Timeline], configs: dict[str, select_lib.SelectConfig], label: str,
                   truth: Sequence[Segment], segments: Sequence[Segment], duration: float | None,
-                  min_overlap: float = MIN_OVERLAP) -> LabelEvaluation:
+                  min_overlap: float = MIN_OVERLAP, cut: Cut = list) -> LabelEvaluation:
     """One label of a reel of several against its truth: its score, and the reel's segments
     (`segments`, as `select_labelled` chose them from `scores` and `configs`) labelled with it."""
     score, config = scores[label], configs[label]
@@ -238,7 +242,7 @@ def measure_label(scores: dict[str, Timeline], configs: dict[str, select_lib.Sel
         at_threshold=frame_point(labels, score.values >= config.enter),
         reel_frames=frame_point(labels, frame_labels(score.times, own)),
         sweep=tuple(sweep_label(scores, configs, label, truth, duration, sweep_thresholds(config.enter),
-                                min_overlap)))
+                                min_overlap, cut)))
 
 
 def _evaluate_labels(options: CompileOptions, truth_path: Path, truth: LabelFile, scored: Scored,
@@ -251,10 +255,11 @@ def _evaluate_labels(options: CompileOptions, truth_path: Path, truth: LabelFile
             notes.append(f"{truth_path}: no '{name}' in the truth file; '{name}' is not measured")
             progress.note(notes[-1])
     duration = scored.info.duration
-    segments = select_highlights(options.select, scored, duration)
+    cut = functools.partial(on_frames, info=scored.info)
+    segments = cut(select_highlights(options.select, scored, duration))
     configs = {name: selection_config(options.select, scored, name) for name in scored.label_scores}
     measured = tuple(measure_label(scored.label_scores, configs, name, truth.by_label[name], segments,
-                                   duration, min_overlap) for name in evaluated)
+                                   duration, min_overlap, cut) for name in evaluated)
     first = measured[0]
     folder = eval_dir(options.vod, options.out_dir)
     files = {"json": folder / "eval.json", "pr_curve": folder / "pr_curve.png",

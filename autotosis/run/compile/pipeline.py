@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,14 @@ def select_highlights(select: dict, scored: Scored, duration: float) -> list[Seg
     return select_lib.select_labelled(scored.label_scores, configs, duration)
 
 
+def on_frames(segments: Sequence[Segment], info: media.VideoInfo) -> list[Segment]:
+    """Segments moved onto the whole frames the reel, the shorts and the editor files cut,
+    so that what eval measures is what compile publishes."""
+    rate = timeline_rate(info.fps)
+    limit = frames_in(info.duration, rate)
+    return [snap(seg, rate, limit) for seg in segments]
+
+
 def compile_vod(options: CompileOptions, events: CompileEvents | None = None) -> CompileResult:
     """Scan (or reuse the cached scan), measure loudness, select, render, write the sidecars.
 
@@ -93,9 +102,7 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
     files = write_scores(folder, scored)
     config = selection_config(options.select, scored)
     # On whole frames from here on: the reel, every sidecar, editor file and short cut these.
-    rate = timeline_rate(info.fps)
-    segments = [snap(seg, rate, frames_in(info.duration, rate))
-                for seg in select_highlights(options.select, scored, info.duration)]
+    segments = on_frames(select_highlights(options.select, scored, info.duration), info)
     resolved = {**scored.resolved, "select": dataclasses.asdict(config), "fuse_weight": options.fuse_weight,
                 "render": options.render.to_dict(), "profile": options.profile}
     if options.shorts is not None:
@@ -120,7 +127,8 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
     render_lib.render_reel(vod, segments, reel, options.render, scored.score, scored.label, options.force,
                            events.render_progress, scored.label_scores)
     files["reel"] = reel
-    files.update(sidecars_lib.write_sidecars(folder, vod.absolute(), segments, scored.label, rate,
+    files.update(sidecars_lib.write_sidecars(folder, vod.absolute(), segments, scored.label,
+                                             timeline_rate(info.fps),
                                              options.render.crossfade, options.url))
     items = highlights_lib.highlights(segments, scored.label, scored.score)
     title = f"{vod.stem} {scored.label} reel"

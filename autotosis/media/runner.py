@@ -167,17 +167,24 @@ class FFmpegProcess:
             self._reader.start()
 
     def _drain(self) -> None:
-        assert self.proc.stderr is not None
-        for raw in iter(self.proc.stderr.readline, b""):
-            line = raw.decode("utf-8", "replace").rstrip()
-            if "showinfo" in line and " n:" in line:
-                match = _PTS_TIME.search(line)
-                if match:
-                    self.times.put(float(match.group(1)))
-                    continue
-            if line and "showinfo" not in line:
-                self.tail.append(line)
-        self.times.put(None)
+        """Read stderr to its end, then close it: only this thread ever touches that pipe,
+        so an early close elsewhere cannot pull it away from a readline in progress."""
+        stderr = self.proc.stderr
+        assert stderr is not None
+        try:
+            for raw in iter(stderr.readline, b""):
+                line = raw.decode("utf-8", "replace").rstrip()
+                if "showinfo" in line and " n:" in line:
+                    match = _PTS_TIME.search(line)
+                    if match:
+                        self.times.put(float(match.group(1)))
+                        continue
+                if line and "showinfo" not in line:
+                    self.tail.append(line)
+        finally:
+            self.times.put(None)
+            with contextlib.suppress(OSError):
+                stderr.close()
 
     def finish(self, source: Path | str | None) -> None:
         """Wait for a clean exit; MediaError with the stderr tail otherwise."""
@@ -189,9 +196,11 @@ class FFmpegProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Kill a still-running ffmpeg, close our ends of stdin/stdout, and let the reader
+        finish: a dead child's stderr ends at once, and the reader closes it itself."""
         if self.proc.poll() is None:
             self.proc.kill()
-        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+        for pipe in (self.proc.stdin, self.proc.stdout):
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()

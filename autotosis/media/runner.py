@@ -68,8 +68,17 @@ def explain(stderr: str, path: Path | str | None = None) -> str:
     last = (errors or lines or ["ffmpeg failed with no message"])[-1]
     return prefix + last[:300]
 
+# What ffmpeg reads that is not a file: its stdin (a recording fed by `autotosis live`) or a URL.
+_NOT_A_FILE = re.compile(r"^(pipe:\d*|[a-z][a-z0-9+.-]*://.+)$")
+
+
 def arg_path(path: Path | str) -> str:
-    """A path as an ffmpeg argument: absolute, so a name like "-x.mp4" is never read as an option."""
+    """A path as an ffmpeg argument: absolute, so a name like "-x.mp4" is never read as an option.
+
+    A string that is `pipe:N` or a URL (`srt://...`, `http://...m3u8`) goes to ffmpeg as it is.
+    """
+    if isinstance(path, str) and _NOT_A_FILE.match(path):
+        return path
     return str(Path(path).absolute())
 
 

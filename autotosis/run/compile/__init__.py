@@ -27,6 +27,7 @@ from autotosis.run.compile.options import (
 from autotosis.run.compile.pipeline import (
     CompileResult,
     compile_vod,
+    publish_scored,
     rerender,
     select_highlights,
     selection_config,
@@ -44,6 +45,7 @@ from autotosis.run.compile.scoring import (
 
 __all__ = [
     "CHAT_DELAY_SLACK", "CHAT_HINT", "FUSE_WEIGHT", "LOUDNESS_HINT", "SCORERS", "CompileEvents",
-    "CompileOptions", "CompileResult", "Scored", "compile_vod", "default_model", "output_dir", "rerender",
-    "scan_hints", "score_vod", "select_highlights", "selection_config", "write_columns", "write_scores",
+    "CompileOptions", "CompileResult", "Scored", "compile_vod", "default_model", "output_dir",
+    "publish_scored", "rerender", "scan_hints", "score_vod", "select_highlights", "selection_config",
+    "write_columns", "write_scores",
 ]

@@ -222,7 +222,11 @@ class Session:
                     elif kind == "done":
                         running -= 1
                     elif kind == "error":
-                        raise value
+                        running -= 1
+                        if not isinstance(value, KeyboardInterrupt):
+                            raise value
+                        follower.stop.set()  # Ctrl-C reached its ffmpeg first: end the stream
+                        self.ended = "interrupted"
                     if time.monotonic() >= next_update:
                         next_update = time.monotonic() + opts.update_every
                         self.update(final=False)
@@ -236,7 +240,10 @@ class Session:
                     self.note("live: stopping (Ctrl-C again to stop at once)")
             follower.stop.set()
             follower.join(5)
-            buffer_proc.finish(path)
+            try:
+                buffer_proc.finish(path)
+            except KeyboardInterrupt:  # Ctrl-C reached it too: it still closed its last piece
+                self.ended = "interrupted"
         if follower.ended.startswith("error"):
             raise AutotosisError(follower.ended.removeprefix("error: "))
         ended = self.ended or follower.ended
@@ -264,7 +271,12 @@ class Session:
             if seg.end > covered + 0.05 and not final:
                 keep_from = min(keep_from, seg.start)  # wait for the buffer to hold its end
                 continue
-            self._cut(seg, score)
+            try:
+                self._cut(seg, score)
+            except AutotosisError as exc:
+                if not final:
+                    raise
+                self.note(f"live: could not cut {seg.start:.1f}-{seg.end:.1f}s at the end: {exc}")
         if not final:
             self.buffer.prune(keep_from - self.options.buffer_seconds)
             self.events.status(self.status())

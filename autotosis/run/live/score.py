@@ -103,7 +103,7 @@ def _guarded(name: str, out: queue.Queue, body: Callable[[], None]) -> threading
 
 def loudness_reader(config: loudness_lib.LoudnessConfig, track: int, attach: Attach,
                     out: queue.Queue) -> threading.Thread:
-    """Loudness windows of the fed recording, put on `out` as ("levels", None, array) each window."""
+    """Loudness windows of the fed recording, put on `out` as ("levels", "loudness", array) each window."""
     window_samples = max(1, round(config.window * config.rate))
 
     def body() -> None:
@@ -125,7 +125,7 @@ def model_reader(info: media.VideoInfo, fps: float, box: media.Box | None, size:
                  predict: Callable[[np.ndarray], np.ndarray], attach: Attach,
                  out: queue.Queue) -> threading.Thread:
     """The model's probability on every sampled face-cam crop, put on `out` as
-    ("model", times, probabilities) about once a second."""
+    ("model", "model", (times, probabilities)) about once a second."""
     def body() -> None:
         batch = max(1, round(fps))
         for frames in media.frames(media.STDIN, fps, box, size, batch_size=batch, info=info, stdin_to=attach):

@@ -132,13 +132,33 @@ def test_keyframes_only(video):
     np.testing.assert_allclose(times, [0, 1, 2, 3], atol=1e-3)  # gop=30 at 30 fps
 
 
+# A reader thread that trips over a pipe the early close pulled away shows up only as a
+# warning: make it fail the test.
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 def test_early_close_kills_ffmpeg(video):
     before = {t.ident for t in threading.enumerate()}
-    stream = media.frames(video, fps=30, box=None, size=64, batch_size=4)
-    next(stream)
-    stream.close()
+    for _ in range(3):
+        stream = media.frames(video, fps=30, box=None, size=64, batch_size=4)
+        next(stream)
+        stream.close()
     leftover = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()]
     assert not leftover
+
+
+def test_early_close_while_stderr_floods():
+    """Closing while ffmpeg floods stderr (showinfo on a fast endless source): the reader
+    must see the end of the pipe, never a pipe closed under it."""
+    flood = ["-f", "lavfi", "-i", "testsrc=size=16x16:rate=2000", "-vf", "showinfo", "-f", "null", "-"]
+    errors: list[BaseException] = []
+    previous = threading.excepthook
+    threading.excepthook = lambda args: errors.append(args.exc_value)
+    try:
+        for _ in range(20):
+            with media.FFmpegProcess(flood, stdout=False) as ffm:
+                ffm.times.get(timeout=10)  # it is writing
+    finally:
+        threading.excepthook = previous
+    assert errors == []
 
 
 def test_no_image_files_written(video, tmp_path, monkeypatch):

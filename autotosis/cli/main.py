@@ -16,6 +16,7 @@ from autotosis.cli.config import add_profile_option, config_command
 from autotosis.cli.demo import demo
 from autotosis.cli.eval import eval_command
 from autotosis.cli.label import label
+from autotosis.cli.live import live_command
 from autotosis.cli.probe import probe
 from autotosis.cli.review import review
 from autotosis.cli.shorts import shorts
@@ -75,8 +76,8 @@ def main() -> None:
     cli(prog_name="autotosis")
 
 
-for _command in (label, suggest_command, train, compile_command, eval_command, review, shorts, clips, demo,
-                 probe, config_command):
+for _command in (label, suggest_command, train, compile_command, live_command, eval_command, review, shorts,
+                 clips, demo, probe, config_command):
     cli.add_command(_command)
 # Last: every command, whoever added it, takes --profile and the defaults of autotosis.toml.
 for _command in cli.commands.values():

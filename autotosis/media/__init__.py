@@ -2,8 +2,9 @@
 
 One module per concern: `runner` (finding and running ffmpeg, its errors), `probe`,
 `frames` (decoding video into numpy), `audio`, `encode` (cutting, joining, previews),
-`vertical` (shorts, stills, loudness) and `synthetic` (writing generated media). Command
-lines are built by pure functions (`*_args`) that tests can read without running anything.
+`vertical` (shorts, stills, loudness), `live` (replay buffer, stream recorder) and
+`synthetic` (writing generated media). Command lines are built by pure functions (`*_args`)
+that tests can read without running anything.
 Callers import the package: `from autotosis import media`, then `media.probe(...)`.
 May import: `core`.
 """
@@ -36,6 +37,16 @@ from autotosis.media.frames import (
 )
 from autotosis.media.hwaccel import CPU, DecodePlan, cuvid_input_options, decode_plan
 from autotosis.media.keyframes import KeyframeInfo, keyframe_args, keyframe_info
+from autotosis.media.live import (
+    STDIN,
+    URL_SCHEMES,
+    BufferPiece,
+    buffer_args,
+    join_args,
+    join_list,
+    read_buffer_list,
+    record_args,
+)
 from autotosis.media.probe import AudioTrack, VideoInfo, probe
 from autotosis.media.runner import (
     FFmpegProcess,
@@ -78,15 +89,78 @@ from autotosis.media.vertical import (
 )
 
 __all__ = [
-    "BACKDROPS", "CPU", "SPARSE_RATIO", "Audio", "AudioTrack", "Backdrop", "Box", "DecodePlan",
-    "FFmpegProcess", "FrameBatch", "Job", "KeyframeInfo", "MediaError", "Part", "PieceEncoding", "Rect",
-    "ShortEncoding", "VideoInfo", "arg_path", "audio_args", "audio_chunks", "browser_proxy_args",
-    "check_readable_file", "concat", "concat_args", "concat_list", "crossfade_args", "crossfade_graph",
-    "cuvid_input_options", "decode_args", "decode_plan", "ebur128_args", "encode_args", "encode_frames",
-    "explain", "ffmpeg_bin", "ffprobe_bin", "filter_value", "frames", "frames_args",
-    "integrated_loudness", "interrupts_held", "keyframe_args", "keyframe_info", "lavfi_vod_args",
-    "loudnorm_filter", "loudnorm_measure", "loudnorm_measure_args", "make_browser_proxy",
-    "make_lavfi_vod", "make_span_preview", "make_tracks_vod", "parse_loudnorm", "piece_args", "pixel_box",
-    "probe", "replace_audio_args", "run", "run_all", "seek_lead", "short_args", "short_graph", "shouts_graph",
-    "span_preview_args", "still_args", "tracks_vod_args",
+    "BACKDROPS",
+    "CPU",
+    "SPARSE_RATIO",
+    "STDIN",
+    "URL_SCHEMES",
+    "Audio",
+    "AudioTrack",
+    "Backdrop",
+    "Box",
+    "BufferPiece",
+    "DecodePlan",
+    "FFmpegProcess",
+    "FrameBatch",
+    "Job",
+    "KeyframeInfo",
+    "MediaError",
+    "Part",
+    "PieceEncoding",
+    "Rect",
+    "ShortEncoding",
+    "VideoInfo",
+    "arg_path",
+    "audio_args",
+    "audio_chunks",
+    "browser_proxy_args",
+    "buffer_args",
+    "check_readable_file",
+    "concat",
+    "concat_args",
+    "concat_list",
+    "crossfade_args",
+    "crossfade_graph",
+    "cuvid_input_options",
+    "decode_args",
+    "decode_plan",
+    "ebur128_args",
+    "encode_args",
+    "encode_frames",
+    "explain",
+    "ffmpeg_bin",
+    "ffprobe_bin",
+    "filter_value",
+    "frames",
+    "frames_args",
+    "integrated_loudness",
+    "interrupts_held",
+    "join_args",
+    "join_list",
+    "keyframe_args",
+    "keyframe_info",
+    "lavfi_vod_args",
+    "loudnorm_filter",
+    "loudnorm_measure",
+    "loudnorm_measure_args",
+    "make_browser_proxy",
+    "make_lavfi_vod",
+    "make_span_preview",
+    "make_tracks_vod",
+    "parse_loudnorm",
+    "piece_args",
+    "pixel_box",
+    "probe",
+    "read_buffer_list",
+    "record_args",
+    "replace_audio_args",
+    "run",
+    "run_all",
+    "seek_lead",
+    "short_args",
+    "short_graph",
+    "shouts_graph",
+    "span_preview_args",
+    "still_args",
+    "tracks_vod_args",
 ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import ffmpeg
 import numpy as np
@@ -24,11 +25,19 @@ def audio_args(path: Path | str, rate: int, highpass: float | None = 100.0, trac
 
 
 def audio_chunks(path: Path | str, rate: int = 8000, seconds: float = 30.0,
-                 highpass: float | None = 100.0, track: int = 0) -> Iterator[np.ndarray]:
-    """Stream mono float32 samples in chunks of `seconds`: memory stays one chunk for any length."""
+                 highpass: float | None = 100.0, track: int = 0,
+                 stdin_to: Callable[[IO[bytes]], None] | None = None) -> Iterator[np.ndarray]:
+    """Stream mono float32 samples in chunks of `seconds`: memory stays one chunk for any length.
+
+    With `stdin_to` (and `path` "pipe:0"), ffmpeg reads its stdin, handed to that callback
+    once started: live mode feeds it a recording still being written.
+    """
     chunk_bytes = max(1, round(rate * seconds)) * 4
-    with FFmpegProcess(audio_args(path, rate, highpass, track)) as ffm:
+    with FFmpegProcess(audio_args(path, rate, highpass, track), stdin=stdin_to is not None) as ffm:
         assert ffm.proc.stdout is not None
+        if stdin_to is not None:
+            assert ffm.proc.stdin is not None
+            stdin_to(ffm.proc.stdin)
         while True:
             data = ffm.proc.stdout.read(chunk_bytes)
             if len(data) >= 4:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import IO, cast
 
 import ffmpeg
 import numpy as np
@@ -131,18 +131,24 @@ def frames(
     batch_size: int = 64,
     info: VideoInfo | None = None,
     decode: DecodePlan = CPU,
+    stdin_to: Callable[[IO[bytes]], None] | None = None,
 ) -> Generator[FrameBatch, None, None]:
     """Stream sampled, cropped, scaled frames as numpy batches; nothing touches the disk.
 
     Memory is one batch; closing the generator early kills ffmpeg.
     `keyframes=True` decodes only keyframes (`fps` is then ignored): much faster
     for sparse scans, at whatever spacing the encoder chose for keyframes.
+    With `stdin_to` (`path` "pipe:0" and the recording's `info`), ffmpeg reads its stdin,
+    handed to that callback once started: live mode feeds it a recording as it grows.
     """
     info = info or probe(path)
     args, (width, height) = frames_args(path, info, fps, box, size, start, end, keyframes, decode)
     frame_bytes = width * height * 3
     offset = start or 0.0
-    with FFmpegProcess(args) as ffm:
+    with FFmpegProcess(args, stdin=stdin_to is not None) as ffm:
+        if stdin_to is not None:
+            assert ffm.proc.stdin is not None
+            stdin_to(ffm.proc.stdin)
         pipe = cast(io.BufferedReader, ffm.proc.stdout)  # bufsize > 0: a buffered binary reader
         index = 0
         times_done = False

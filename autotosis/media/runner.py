@@ -68,8 +68,17 @@ def explain(stderr: str, path: Path | str | None = None) -> str:
     last = (errors or lines or ["ffmpeg failed with no message"])[-1]
     return prefix + last[:300]
 
+# What ffmpeg reads that is not a file: its stdin (a recording fed by `autotosis live`) or a URL.
+_NOT_A_FILE = re.compile(r"^(pipe:\d*|[a-z][a-z0-9+.-]*://.+)$")
+
+
 def arg_path(path: Path | str) -> str:
-    """A path as an ffmpeg argument: absolute, so a name like "-x.mp4" is never read as an option."""
+    """A path as an ffmpeg argument: absolute, so a name like "-x.mp4" is never read as an option.
+
+    A string that is `pipe:N` or a URL (`srt://...`, `http://...m3u8`) goes to ffmpeg as it is.
+    """
+    if isinstance(path, str) and _NOT_A_FILE.match(path):
+        return path
     return str(Path(path).absolute())
 
 
@@ -167,17 +176,24 @@ class FFmpegProcess:
             self._reader.start()
 
     def _drain(self) -> None:
-        assert self.proc.stderr is not None
-        for raw in iter(self.proc.stderr.readline, b""):
-            line = raw.decode("utf-8", "replace").rstrip()
-            if "showinfo" in line and " n:" in line:
-                match = _PTS_TIME.search(line)
-                if match:
-                    self.times.put(float(match.group(1)))
-                    continue
-            if line and "showinfo" not in line:
-                self.tail.append(line)
-        self.times.put(None)
+        """Read stderr to its end, then close it: only this thread ever touches that pipe,
+        so an early close elsewhere cannot pull it away from a readline in progress."""
+        stderr = self.proc.stderr
+        assert stderr is not None
+        try:
+            for raw in iter(stderr.readline, b""):
+                line = raw.decode("utf-8", "replace").rstrip()
+                if "showinfo" in line and " n:" in line:
+                    match = _PTS_TIME.search(line)
+                    if match:
+                        self.times.put(float(match.group(1)))
+                        continue
+                if line and "showinfo" not in line:
+                    self.tail.append(line)
+        finally:
+            self.times.put(None)
+            with contextlib.suppress(OSError):
+                stderr.close()
 
     def finish(self, source: Path | str | None) -> None:
         """Wait for a clean exit; MediaError with the stderr tail otherwise."""
@@ -189,9 +205,11 @@ class FFmpegProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Kill a still-running ffmpeg, close our ends of stdin/stdout, and let the reader
+        finish: a dead child's stderr ends at once, and the reader closes it itself."""
         if self.proc.poll() is None:
             self.proc.kill()
-        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+        for pipe in (self.proc.stdin, self.proc.stdout):
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()

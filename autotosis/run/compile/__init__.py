@@ -28,6 +28,7 @@ from autotosis.run.compile.pipeline import (
     CompileResult,
     compile_vod,
     on_frames,
+    publish_scored,
     rerender,
     select_highlights,
     selection_config,
@@ -46,6 +47,6 @@ from autotosis.run.compile.scoring import (
 __all__ = [
     "CHAT_DELAY_SLACK", "CHAT_HINT", "FUSE_WEIGHT", "LOUDNESS_HINT", "SCORERS", "CompileEvents",
     "CompileOptions", "CompileResult", "Scored", "compile_vod", "default_model", "on_frames", "output_dir",
-    "rerender", "scan_hints", "score_vod", "select_highlights", "selection_config", "write_columns",
-    "write_scores",
+    "publish_scored", "rerender", "scan_hints", "score_vod", "select_highlights", "selection_config",
+    "write_columns", "write_scores",
 ]

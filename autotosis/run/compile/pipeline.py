@@ -86,9 +86,7 @@ def compile_vod(options: CompileOptions, events: CompileEvents | None = None) ->
 def _compile_vod(options: CompileOptions, events: CompileEvents | None,
                  info: media.VideoInfo) -> CompileResult:
     events = events or CompileEvents()
-    vod = options.vod
-    folder = output_dir(vod, options.out_dir)
-    reel = folder / "reel.mp4"
+    reel = output_dir(options.vod, options.out_dir) / "reel.mp4"
     if reel.exists() and not options.force:
         raise AutotosisError(f"{reel}: already exists; pass --force to replace it")
 
@@ -99,6 +97,20 @@ def _compile_vod(options: CompileOptions, events: CompileEvents | None,
     if options.shorts is not None:
         shorts_lib.check_title(options.shorts.title)  # a typo fails now, not after the scan
     scored = score_vod(options, events, info)
+    return publish_scored(options, scored, events)
+
+
+def publish_scored(options: CompileOptions, scored: Scored,
+                   events: CompileEvents | None = None) -> CompileResult:
+    """Everything after scoring: select, then the reel, every sidecar, thumbs and shorts.
+
+    Apart from `compile_vod` so `autotosis live` writes the very same outputs at the end of a
+    stream from the score it built as the stream went (the caller holds the folder's lock).
+    """
+    events = events or CompileEvents()
+    vod, info = options.vod, scored.info
+    folder = output_dir(vod, options.out_dir)
+    reel = folder / "reel.mp4"
     files = write_scores(folder, scored)
     config = selection_config(options.select, scored)
     # On whole frames from here on: the reel, every sidecar, editor file and short cut these.

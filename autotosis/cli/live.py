@@ -1,0 +1,126 @@
+"""`autotosis live SOURCE`: clips of the highlights while the stream is still running.
+
+Thin: parse the options (compile's names where they mean the same), call run.live, print
+one line per clip and a status line. The status line redraws in place on a terminal and is
+printed every `STATUS_EVERY` seconds otherwise (logs, tests).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from autotosis.cli.options import SELECT_FIELDS, facecam_box, selection_options
+from autotosis.core.errors import AutotosisError
+from autotosis.core.timecode import format_time
+from autotosis.publish.reel import RenderConfig
+from autotosis.run.compile import FUSE_WEIGHT, default_model
+from autotosis.run.live import Clip, LiveEvents, LiveOptions, Status, run_live
+from autotosis.signals.loudness import LoudnessConfig
+
+R = RenderConfig()
+STATUS_EVERY = 10.0
+
+
+class Terminal(LiveEvents):
+    """Clips and notes as lines on stdout/stderr; the status line on stderr."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.shown = 0.0
+        self.drawn = False
+
+    def clear(self) -> None:
+        if self.drawn:
+            click.echo("\r\033[K", nl=False, err=True)
+            self.drawn = False
+
+    def note(self, message: str) -> None:
+        self.clear()
+        click.echo(message, err=True)
+
+    def clip(self, clip: Clip, render_seconds: float) -> None:
+        self.clear()
+        click.echo(f"clip {clip.file}  {format_time(clip.start, 1)} - {format_time(clip.end, 1)}  "
+                   f"{clip.label} peak {clip.peak:.2f}  (cut in {render_seconds:.1f}s)")
+
+    def status(self, status: Status) -> None:
+        line = (f"live {format_time(status.edge, 0)}  behind {status.delay:.1f}s  "
+                f"cpu {status.cores:.2f} cores  {status.clips} clip(s)")
+        if self.live:
+            click.echo(f"\r\033[K{line}", nl=False, err=True)
+            self.drawn = True
+        elif time.monotonic() - self.shown >= STATUS_EVERY:
+            click.echo(line, err=True)
+            self.shown = time.monotonic()
+
+
+@click.command(name="live")
+@click.argument("source")
+@click.option("--idle", type=click.FloatRange(0, min_open=True), default=30.0, show_default=True,
+              help="Seconds without the recording growing that end the stream.")
+@click.option("--follow-dir", is_flag=True,
+              help="A newer recording in the same folder continues the stream (OBS's file splitting).")
+@click.option("--model", type=click.Path(path_type=Path, dir_okay=False),
+              help="Checkpoint to score with (default: the newest models/*.pt; none: loudness only).")
+@click.option("--scorer", type=click.Choice(["model", "loudness", "fused"]),
+              help="What picks the moments (default: model if there is one, else loudness).")
+@click.option("--fuse-weight", type=click.FloatRange(0, 1), default=FUSE_WEIGHT, show_default=True,
+              help="Share of loudness next to the model (fused).")
+@click.option("--audio-track", default=LoudnessConfig().track, show_default=True, metavar="N|NAME|auto",
+              help="Audio track loudness is measured on (number, title, or auto: a mic-titled track).")
+@click.option("-f", "--facecam", callback=facecam_box, help="Face-cam box x0,y0,x1,y1 as fractions "
+              "(default: the model's box).")
+@click.option("--fps", type=click.FloatRange(0, min_open=True), help="Samples scored per second "
+              "(default: the model's).")
+@selection_options
+@click.option("--preset", default=R.preset, show_default=True, help="x264 preset for clips and the reel.")
+@click.option("--crf", type=click.IntRange(0, 51), default=R.crf, show_default=True, help="x264 quality.")
+@click.option("--no-overlay", is_flag=True, help="No caption (label, live score, stream time).")
+@click.option("--reel-audio", default="0", show_default=True, metavar="N|NAME",
+              help="Audio track clips and the reel keep.")
+@click.option("--no-reel", is_flag=True, help="Only clips: no reel and sidecars at the end of the stream.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder (default: output/<source name>/).")
+def live_command(source: str, idle: float, follow_dir: bool, model: Path | None, scorer: str | None,
+                 fuse_weight: float, audio_track: str, facecam: Any, fps: float | None, preset: str, crf: int,
+                 no_overlay: bool, reel_audio: str, no_reel: bool, out_dir: Path | None,
+                 **select: Any) -> None:
+    """Cut each highlight into output/<name>/clips/ while the stream still runs.
+
+    SOURCE is a recording OBS is still writing (MKV, FLV, MPEG-TS) or a stream URL ffmpeg
+    reads (an HLS .m3u8 over http, srt://...?mode=listener, rtmp:// to listen on). Each
+    highlight is cut as soon as it is final and listed in highlights.jsonl; when the stream
+    ends (the source ends, --idle, Ctrl-C) the reel and compile's sidecars are written. Run it
+    again on the same source to resume: no clip is cut twice.
+
+    \b
+    autotosis live "recordings/2024-05-01 20-00-00.mkv" --follow-dir
+    autotosis live http://127.0.0.1:8080/live/stream.m3u8 --idle 60
+    autotosis live rtmp://127.0.0.1:1935/live/key --model models/me.pt
+    """
+    if facecam == "auto":
+        raise AutotosisError("--facecam auto: live mode cannot look for the face first; give x0,y0,x1,y1 "
+                             "or leave it out to use the model's box")
+    if model is None and scorer != "loudness":
+        model = default_model()
+    options = LiveOptions(
+        source=source, out_dir=out_dir, idle=idle, follow_dir=follow_dir, model=model, scorer=scorer,
+        facecam=facecam, fps=fps, fuse_weight=fuse_weight,
+        loudness=LoudnessConfig(track=audio_track),
+        select={field: select[option] for option, field in SELECT_FIELDS.items()},
+        render=RenderConfig(preset=preset, crf=crf, overlay=not no_overlay, jobs=1),
+        reel_audio=reel_audio, reel=not no_reel,
+    )
+    terminal = Terminal()
+    result = run_live(options, terminal)
+    terminal.clear()
+    wall = max(result.wall, 1e-6)
+    click.echo(f"stream ended ({result.ended}): {len(result.clips)} clip(s) in {result.folder / 'clips'}; "
+               f"cpu {result.follow_cpu / wall:.2f} cores following, {result.render_cpu:.0f}s cutting clips")
+    if "reel" in result.files:
+        click.echo(f"reel: {result.files['reel']} ({len(result.segments)} highlight(s)); sidecars beside it")

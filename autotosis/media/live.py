@@ -1,0 +1,85 @@
+"""Live sources: the commands behind `autotosis live`'s replay buffer and stream recorder.
+
+A recording still being written reaches ffmpeg through its stdin (`STDIN`), fed by the
+follower in run/live as the file grows; a stream URL is first recorded to a growing
+Matroska file, so both kinds of source are then followed the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from autotosis.media.runner import arg_path
+
+STDIN = "pipe:0"
+# Stream URLs ffmpeg reads itself; anything else is a file (or a folder, with --follow-dir).
+URL_SCHEMES = ("http://", "https://", "srt://", "rtmp://", "rtmps://", "udp://", "tcp://")
+
+
+@dataclass(frozen=True)
+class BufferPiece:
+    """One finished piece of the replay buffer: its file and the stream seconds it holds."""
+
+    path: Path
+    start: float
+    end: float
+
+
+def buffer_args(folder: Path, first: int, list_file: Path, seconds: float, source: str = STDIN) -> list[str]:
+    """Stream-copy `source` into pieces of about `seconds` (split on keyframes, so each decodes
+    alone) named NNNNNN.mkv from `first`, listing each finished piece in the CSV `list_file`.
+
+    Timestamps are kept as in the recording, so the list says which stream seconds each
+    piece holds. Copying costs next to nothing: no decode, no encode.
+    """
+    return ["-i", arg_path(source), "-map", "0:v:0?", "-map", "0:a?", "-c", "copy", "-f", "segment",
+            "-segment_time", f"{seconds:g}", "-reset_timestamps", "0", "-segment_start_number", str(first),
+            "-segment_list", arg_path(list_file), "-segment_list_type", "csv",
+            arg_path(folder / "%06d.mkv")]
+
+
+def read_buffer_list(list_file: Path, offset: float = 0.0) -> list[BufferPiece]:
+    """The finished pieces a `buffer_args` list names (none yet: []), moved by `offset` seconds
+    (the stream time where this recording file began)."""
+    try:
+        text = list_file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    pieces = []
+    for row in csv.reader(io.StringIO(text)):
+        if len(row) >= 3:
+            try:
+                pieces.append(BufferPiece(list_file.parent / row[0], float(row[1]) + offset,
+                                          float(row[2]) + offset))
+            except ValueError:
+                continue  # a line caught half-written
+    return pieces
+
+
+def join_list(pieces: Sequence[BufferPiece]) -> str:
+    """A concat-demuxer list of buffer pieces with their durations: their own headers keep the
+    recording's timestamps, so without `duration` the demuxer would misplace every piece."""
+    lines = []
+    for piece in pieces:
+        quoted = str(piece.path.absolute()).replace("'", "'\\''")
+        lines.append(f"file '{quoted}'\nduration {piece.end - piece.start:.6f}")
+    return "\n".join(lines) + "\n"
+
+
+def join_args(list_file: Path, output: Path) -> list[str]:
+    """Stream-copy consecutive buffer pieces into one file that starts at 0 (the first piece's start)."""
+    return ["-f", "concat", "-safe", "0", "-i", arg_path(list_file), "-map", "0", "-c", "copy",
+            arg_path(output)]
+
+
+def record_args(url: str, output: Path) -> list[str]:
+    """Record a stream URL to a Matroska file that grows as it plays, flushed packet by packet
+    so a follower sees it at once. `rtmp://` is listened on (the encoder connects to us);
+    an `srt://` URL says listener or caller itself (`?mode=listener`)."""
+    listen = ["-listen", "1"] if url.startswith(("rtmp://", "rtmps://")) else []
+    return [*listen, "-i", url, "-map", "0:v:0?", "-map", "0:a?", "-c", "copy", "-flush_packets", "1",
+            "-f", "matroska", arg_path(output)]

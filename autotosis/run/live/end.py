@@ -1,0 +1,104 @@
+"""A live run from start to end: lock the folder, record a URL if need be, follow, then write
+what compile writes from the score the stream built.
+
+At the end, the highlights still open are final (the stream will not go on), so they are
+cut too; then the reel and every sidecar are written by compile's own `publish_scored` from
+a `Scored` made of the live timelines, which are the ones compile measures on the finished
+file: segments.json is compile's selection to within a sample.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+
+from autotosis import media
+from autotosis.core.errors import AutotosisError
+from autotosis.core.fsutil import exclusive
+from autotosis.core.paths import OUTPUT_DIR
+from autotosis.run.compile import CompileOptions, Scored, publish_scored
+from autotosis.run.live.session import LiveEvents, LiveOptions, LiveResult, Session, source_name
+from autotosis.signals import fuse as signals_lib
+
+
+def run_live(options: LiveOptions, events: LiveEvents | None = None) -> LiveResult:
+    """Follow `options.source` until it ends, cutting clips as highlights close; then the reel.
+
+    The output folder is locked for the run. Ctrl-C ends the stream early: the ffmpegs get
+    the end of their input, the open highlights are cut, and the reel is written from what
+    was seen. A second run on the same source reads highlights.jsonl and cuts nothing twice.
+    """
+    events = events or LiveEvents()
+    source = options.source
+    is_url = source.startswith(media.URL_SCHEMES)
+    if not is_url and Path(source).is_dir():
+        raise AutotosisError(f"{source}: is a folder; give the recording file (with --follow-dir to follow "
+                             "the files OBS splits it into)")
+    folder = options.out_dir if options.out_dir is not None else OUTPUT_DIR / source_name(source)
+    with exclusive(folder, "another autotosis live or compile"):
+        session = Session(options, folder, events)
+        path = folder / "stream.mkv" if is_url else Path(source)
+        recorder = None
+        try:
+            if is_url:
+                path.unlink(missing_ok=True)
+                recorder = media.FFmpegProcess(media.record_args(source, path), stdout=False)
+                session.note(f"live: recording {source} to {path}")
+            try:
+                session.run(path)
+            except KeyboardInterrupt:
+                session.ended = "interrupted"
+        finally:
+            if recorder is not None:
+                recorder.__exit__()
+        return _finish(session)
+
+
+def _finish(session: Session) -> LiveResult:
+    """Cut what is still open, then write the reel and compile's sidecars (one recording file)."""
+    result = LiveResult(session.folder, session.clips, [], session.ended or "source ended",
+                        notes=session.notes)
+    signals = session.signals
+    if signals is None:
+        return result
+    session.update(final=True)
+    result.follow_cpu = session.follow_cpu
+    result.render_cpu = session.render_cpu
+    result.wall = time.monotonic() - session.started
+    shutil.rmtree(session.buffer.folder, ignore_errors=True)
+    if not session.options.reel:
+        return result
+    if len(session.files) != 1:
+        session.note(f"live: the stream spans {len(session.files)} recording files; the reel and sidecars "
+                     "are written for one file only (the clips are all in clips/)")
+        return result
+    vod = session.files[0]
+    info = media.probe(vod)
+    loud, model = signals.loudness(), signals.model()
+    score = signals.score()
+    if len(score) == 0:
+        return result
+    scorer = signals_lib.scorer_name(signals.signals)
+    meta = session.model_meta
+    resolved: dict = {"vod": str(vod.absolute()), "scorer": scorer, "live": True,
+                      "loudness": dataclasses.asdict(session.options.loudness)}
+    if meta:
+        resolved.update(model=str(Path(meta["path"]).absolute()), facecam=list(meta["box"]), fps=meta["fps"],
+                        label=session.label)
+    scored = Scored(info, score, loud, model, scorer, meta.get("path"), session.label, meta.get("threshold"),
+                    None, resolved, tuple(session.notes))
+    opts = session.options
+    compile_options = CompileOptions(vod=vod, out_dir=session.folder, model=meta.get("path"), scorer=scorer,
+                                     loudness=opts.loudness, select=opts.select, fuse_weight=opts.fuse_weight,
+                                     render=opts.render, reel_audio=opts.reel_audio, force=True)
+    try:
+        compiled = publish_scored(compile_options, scored)
+    except AutotosisError as exc:
+        if "no highlights" not in str(exc):
+            raise
+        session.note(f"live: no reel: {exc}")
+        return result
+    result.segments, result.files = compiled.segments, compiled.files
+    return result

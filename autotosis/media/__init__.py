@@ -9,7 +9,7 @@ May import: `core`.
 """
 
 from autotosis.core.errors import MediaError
-from autotosis.media.audio import audio_args, audio_chunks
+from autotosis.media.audio import audio_args, audio_chunks, span_audio, span_audio_args
 from autotosis.media.encode import (
     PieceEncoding,
     browser_proxy_args,
@@ -88,5 +88,5 @@ __all__ = [
     "loudnorm_filter", "loudnorm_measure", "loudnorm_measure_args", "make_browser_proxy",
     "make_lavfi_vod", "make_span_preview", "make_tracks_vod", "parse_loudnorm", "piece_args", "pixel_box",
     "probe", "replace_audio_args", "run", "run_all", "seek_lead", "short_args", "short_graph", "shouts_graph",
-    "span_preview_args", "still_args", "tracks_vod_args",
+    "span_audio", "span_audio_args", "span_preview_args", "still_args", "tracks_vod_args",
 ]

@@ -47,7 +47,8 @@ def span_audio_args(path: Path | str, start: float, seconds: float, rate: int = 
             "pipe:"]
 
 
-def span_audio(path: Path | str, start: float, seconds: float, rate: int = 16000, track: int = 0) -> np.ndarray:
+def span_audio(path: Path | str, start: float, seconds: float, rate: int = 16000,
+               track: int = 0) -> np.ndarray:
     """The sound of [start, start + seconds) as mono float32 samples at `rate`."""
     with FFmpegProcess(span_audio_args(path, start, seconds, rate, track)) as ffm:
         assert ffm.proc.stdout is not None

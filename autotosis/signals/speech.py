@@ -199,8 +199,7 @@ def transcribe_span(vod: Path, info: media.VideoInfo, start: float, end: float, 
     path = (cache or cache_dir()) / "speech" / f"{span_key(info, track, start, end, model, config)}.json"
     if path.exists():
         try:
-            return [Word(str(w["word"]), float(w["start"]), float(w["end"]), float(w["probability"]))
-                    for w in json.loads(path.read_text(encoding="utf-8"))]
+            return _words(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError):
             path.unlink(missing_ok=True)  # a damaged entry is transcribed again
     audio = media.span_audio(vod, start, end - start, RATE, track)
@@ -209,9 +208,13 @@ def transcribe_span(vod: Path, info: media.VideoInfo, start: float, end: float, 
                                      vad_filter=config.vad, word_timestamps=True)
     found = [Word(w.word.strip(), start + float(w.start), start + float(w.end), float(w.probability))
              for segment in segments for w in (segment.words or []) if w.word.strip()]
-    words = [w for w in refine(found, speech_regions(audio), start) if w.start < end]
-    atomic_write_text(path, json.dumps([w.to_dict() for w in words]) + "\n")
-    return words
+    rows = [w.to_dict() for w in refine(found, speech_regions(audio), start) if w.start < end]
+    atomic_write_text(path, json.dumps(rows) + "\n")
+    return _words(rows)  # rounded as the cache holds them: a re-render sees the very same words
+
+
+def _words(rows: list[dict[str, Any]]) -> list[Word]:
+    return [Word(str(w["word"]), float(w["start"]), float(w["end"]), float(w["probability"])) for w in rows]
 
 
 def transcribe_spans(vod: Path, spans: Sequence[tuple[float, float]], track: int,

@@ -27,6 +27,7 @@ from autotosis.core.transcript import Word
 from autotosis.demo.synth.speech import speaking_vod
 from autotosis.pick.highlights import highlights
 from autotosis.publish import shorts
+from autotosis.run.compile.speech import start_words
 from autotosis.signals import speech
 
 SENTENCES = [
@@ -101,14 +102,11 @@ def short_cost(folder: Path, size: tuple[int, int], config: speech.SpeechConfig,
         for mode in costs:  # side by side, so the machine's load weighs on both alike
             look = shorts.ShortsConfig(size=size, layout="game", captions=mode, jobs=1)
             started = time.perf_counter()
-
-            def words(k: int = k) -> list[list[Word]] | None:
-                got, _ = speech.transcribe_spans(vod, [(i.segment.start, i.segment.end) for i in items], 0,
-                                                 config, folder / f"cost-cache-{k}")
-                return got
-
-            shorts.make_shorts(vod, items, folder / f"{mode}-{k}", look, None,
-                               words=words if mode == "both" else None)
+            words = None
+            if mode == "both":  # as compile and `autotosis shorts` do: heard while the shorts are planned
+                words = start_words(vod, [i.segment for i in items], 0, config, folder / f"cost-cache-{k}",
+                                    print)
+            shorts.make_shorts(vod, items, folder / f"{mode}-{k}", look, None, words=words)
             costs[mode].append((time.perf_counter() - started) / seconds)
     plain, captioned = float(np.median(costs["label"])), float(np.median(costs["both"]))
     return {"plain": plain, "captioned": captioned, "ratio": captioned / plain}

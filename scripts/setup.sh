@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything autotosis needs, idempotently: system programs (ffmpeg, a font for
-# captions; with --test Chromium and the editing engines GES and melt), a virtual
-# environment in .venv and the Python packages.
+# captions; with --test Chromium, the editing engines GES and melt, and espeak-ng, whose speech the
+# caption tests transcribe), a virtual environment in .venv and the Python packages (with the speech
+# model for `--captions speech`).
 # Usage: scripts/setup.sh [--test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,14 +16,16 @@ command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need_
 if [ "$want_test" = 1 ]; then
     [ -x /usr/bin/chromium ] || need_apt+=(chromium)
     # Real editing engines render the editor projects (tests/test_editor_engines.py): GES with
-    # the GStreamer plugins that decode and encode H.264 and AAC in MP4, and MLT's melt.
+    # the GStreamer plugins that decode and encode H.264 and AAC in MP4, and MLT's melt; espeak-ng
+    # speaks the sentences the speech caption tests transcribe (tests/test_speech.py).
     engines=(ges1.0-tools gstreamer1.0-libav gstreamer1.0-plugins-ugly gstreamer1.0-plugins-good
-             gstreamer1.0-plugins-base melt)
+             gstreamer1.0-plugins-base melt espeak-ng)
     if command -v dpkg-query >/dev/null 2>&1; then
         for package in "${engines[@]}"; do
             dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || need_apt+=("$package")
         done
-    elif ! command -v ges-launch-1.0 >/dev/null 2>&1 || ! command -v melt >/dev/null 2>&1; then
+    elif ! command -v ges-launch-1.0 >/dev/null 2>&1 || ! command -v melt >/dev/null 2>&1 \
+            || ! command -v espeak-ng >/dev/null 2>&1; then
         need_apt+=("${engines[@]}")
     fi
 fi
@@ -56,10 +59,10 @@ quiet_pip() {
     return "${PIPESTATUS[0]}"
 }
 
-extras=""
+extras="[speech]"
 stamp=".venv/.autotosis-installed"
 if [ "$want_test" = 1 ]; then
-    extras="[test]"
+    extras="[test,speech]"
     stamp="$stamp-test"
 fi
 fingerprint=$(cat setup.cfg requirements.txt pyproject.toml | sha256sum | cut -c1-16)

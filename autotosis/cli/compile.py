@@ -27,6 +27,7 @@ from autotosis.publish.reel import RenderConfig
 from autotosis.publish.thumbs import CONTACT_SHEET
 from autotosis.run.batch import default_parallel, is_batch_input, is_url
 from autotosis.run.compile import CompileEvents, CompileOptions, compile_vod
+from autotosis.signals.speech import SpeechConfig
 
 R = RenderConfig()
 
@@ -220,6 +221,7 @@ def compile_command(
     autotosis compile vods/ more.mkv list.txt --parallel 2
     autotosis compile vods/ --ray 10.0.0.5:6379
     autotosis compile vod.mp4 --shorts --layout stack --shorts-max 45
+    autotosis compile vod.mp4 --shorts --captions both
     """
     if len(vods) == 1 and is_url(vods[0]) and parallel is None and ray_address is None:
         url = url or vods[0]  # the VOD's page: segments.json and chapters.txt link into it
@@ -232,10 +234,13 @@ def compile_command(
         raise AutotosisError("--chat FILE is one VOD's chat replay; in a batch use --chat auto "
                              "(each VOD's replay beside it)")
     shorts = shorts_config(scoring, jobs, preset)  # takes the shorts options out of `scoring`
+    asr_model = scoring.pop("asr_model")
     options = CompileOptions(
         vod=Path(vods[0]),
         out_dir=out_dir,
-        render=RenderConfig(preset=preset, crf=crf, overlay=not no_overlay, crossfade=crossfade, jobs=jobs),
+        render=RenderConfig(preset=preset, crf=crf, overlay=not no_overlay, crossfade=crossfade, jobs=jobs,
+                            captions=shorts.captions),
+        speech=SpeechConfig(model=asr_model),
         url=url,
         reel_audio=reel_audio,
         force=force,

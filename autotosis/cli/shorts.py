@@ -18,6 +18,7 @@ from progress.bar import Bar
 from autotosis.cli.options import facecam_box
 from autotosis.core.timecode import format_time
 from autotosis.learn import labels as labels_lib
+from autotosis.publish.captions import CAPTIONS
 from autotosis.publish.framing import LAYOUTS
 from autotosis.publish.shorts import ShortsConfig, parse_size
 
@@ -55,7 +56,14 @@ def shorts_options(function: F) -> F:
                      help="The gameplay's crop, x0,y0,x1,y1 as fractions, shown whole (default: chosen "
                      "around the action, clear of the face-cam)."),
         click.option("--title", default=SC.title, show_default=True,
-                     help="Caption template: {label} {time} {index} {peak} {vod}."),
+                     help="Caption template: {label} {time} {index} {peak} {vod} {words} (the first "
+                     "words said)."),
+        click.option("--captions", type=click.Choice(CAPTIONS), default=SC.captions, show_default=True,
+                     help="What is burnt in: the label and time, the words said (speech, word by word), "
+                     "both, or none."),
+        click.option("--asr-model", "asr_model", metavar="NAME|FOLDER",
+                     help="Speech model for --captions speech: a CTranslate2 folder or a faster-whisper "
+                     "name such as small.en (fetched once; needs internet). Default: the bundled tiny.en."),
         click.option("--shorts-max", "shorts_max", type=click.FloatRange(1), default=SC.max_seconds,
                      show_default=True, help="Longest short in seconds; longer highlights are trimmed "
                      "around their peak."),
@@ -73,7 +81,7 @@ def shorts_config(values: dict[str, Any], jobs: int, preset: str | None = None,
     """A ShortsConfig from what `shorts_options` parsed (the keys are removed from `values`)."""
     config = ShortsConfig(size=values.pop("shorts_size"), layout=values.pop("layout"),
                           game_box=values.pop("game_box"), game_crop=values.pop("game_crop"),
-                          title=values.pop("title"),
+                          title=values.pop("title"), captions=values.pop("captions"),
                           max_seconds=values.pop("shorts_max"), loudness=values.pop("shorts_loudness"),
                           jobs=jobs)
     if preset is not None:
@@ -109,16 +117,18 @@ class ShortsBar:
 @click.option("--jobs", type=click.IntRange(1), default=SC.jobs, show_default=True,
               help="Shorts encoded at once.")
 @click.option("--force", is_flag=True, help="Replace shorts that already exist.")
-def shorts(folder: Path, facecam: Any, everything: bool, jobs: int, force: bool, **values: Any) -> None:
+def shorts(folder: Path, facecam: Any, everything: bool, jobs: int, force: bool, asr_model: str | None,
+           **values: Any) -> None:
     """Make a vertical short of every highlight of a compiled VOD, into FOLDER/shorts/.
 
     \b
     autotosis shorts output/my-vod
     autotosis shorts output/my-vod --layout game --shorts-max 30 --force
     autotosis shorts output/my-vod --title "{label} at {time} | my channel"
+    autotosis shorts output/my-vod --captions both --force
     """
     from autotosis.pick.highlights import load_selection
-    from autotosis.publish.shorts import check_title, facecam_for, make_shorts, window
+    from autotosis.publish.shorts import check_title, facecam_for, make_shorts, needs_words, window
 
     selection = load_selection(folder, reviewed=not everything)
     config = shorts_config(values, jobs)
@@ -130,8 +140,17 @@ def shorts(folder: Path, facecam: Any, everything: bool, jobs: int, force: bool,
     source = "the review page's kept segments" if selection.reviewed else "compile's selection"
     click.echo(f"{len(selection.highlights)} highlight(s) from {source}", err=True)
     track = int((selection.options.get("render") or {}).get("audio_track", 0))  # the reel's sound
+    words = None
+    if needs_words(config):  # heard in a thread while the shorts are planned
+        from autotosis.run.compile.speech import speech_config, speech_track, start_words
+        from autotosis.signals.speech import SpeechConfig
+
+        speech = SpeechConfig(model=asr_model) if asr_model else speech_config(selection.options)
+        words = start_words(selection.vod, [h.segment for h in selection.highlights],
+                            speech_track(selection.options), speech, None,
+                            lambda line: click.echo(line, err=True))
     paths = make_shorts(selection.vod, selection.highlights, folder / "shorts", config, box, force,
-                        ShortsBar(), track)
+                        ShortsBar(), track, words)
     for item, path in zip(selection.highlights, paths, strict=True):
         span = window(item, config.max_seconds)
         click.echo(f"{path}  VOD {format_time(span.start, 1)} - {format_time(span.end, 1)} "

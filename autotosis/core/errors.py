@@ -31,3 +31,7 @@ class DownloadError(AutotosisError):
 
 class ConfigError(AutotosisError):
     """autotosis.toml is malformed, names an unknown option or profile, or has a wrong type."""
+
+
+class SpeechError(AutotosisError):
+    """No speech captions: the speech engine or model is missing, unreadable or cannot be fetched."""

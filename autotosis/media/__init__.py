@@ -10,7 +10,7 @@ May import: `core`.
 """
 
 from autotosis.core.errors import MediaError
-from autotosis.media.audio import audio_args, audio_chunks
+from autotosis.media.audio import audio_args, audio_chunks, span_audio, span_audio_args
 from autotosis.media.encode import (
     PieceEncoding,
     browser_proxy_args,
@@ -160,6 +160,8 @@ __all__ = [
     "short_args",
     "short_graph",
     "shouts_graph",
+    "span_audio",
+    "span_audio_args",
     "span_preview_args",
     "still_args",
     "tracks_vod_args",

@@ -1,4 +1,4 @@
-"""Decoding audio into numpy, in chunks so hours of sound stay small."""
+"""Decoding audio into numpy: in chunks so hours of sound stay small, or one short span."""
 
 from __future__ import annotations
 
@@ -45,3 +45,22 @@ def audio_chunks(path: Path | str, rate: int = 8000, seconds: float = 30.0,
             if len(data) < chunk_bytes:
                 break
         ffm.finish(path)
+
+
+def span_audio_args(path: Path | str, start: float, seconds: float, rate: int = 16000,
+                    track: int = 0) -> list[str]:
+    """Arguments that decode `seconds` of one audio stream from `start` (input seeking, so a
+    span costs its own length), mono float32 at `rate`, to a pipe: what speech models take."""
+    return ["-ss", f"{max(0.0, start):.3f}", "-t", f"{seconds:.3f}", "-i", arg_path(path), "-vn",
+            "-map", f"0:a:{track}", "-ac", "1", "-ar", str(rate), "-f", "f32le", "-acodec", "pcm_f32le",
+            "pipe:"]
+
+
+def span_audio(path: Path | str, start: float, seconds: float, rate: int = 16000,
+               track: int = 0) -> np.ndarray:
+    """The sound of [start, start + seconds) as mono float32 samples at `rate`."""
+    with FFmpegProcess(span_audio_args(path, start, seconds, rate, track)) as ffm:
+        assert ffm.proc.stdout is not None
+        data = ffm.proc.stdout.read()
+        ffm.finish(path)
+    return np.frombuffer(data[: len(data) - len(data) % 4], dtype="<f4").copy()

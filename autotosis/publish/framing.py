@@ -47,6 +47,11 @@ def _intersect(a: Rect, b: Rect) -> Rect | None:
     return (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
 
 
+def overlaps(a: Rect, b: Rect) -> bool:
+    """Whether two rectangles share any pixels."""
+    return _intersect(a, b) is not None
+
+
 def grow(rect: Rect, left: float, top: float, right: float, bottom: float, bounds: Rect) -> Rect:
     """`rect` grown by so many pixels on each side, inside `bounds`."""
     x0, y0 = max(bounds[0], math.floor(rect[0] - left)), max(bounds[1], math.floor(rect[1] - top))

@@ -33,10 +33,14 @@ from autotosis.core.fsutil import atomic_path, atomic_write_text, exclusive, wri
 from autotosis.core.hardware import cores
 from autotosis.core.timecode import format_time
 from autotosis.core.timeline import Segment, Timeline
+from autotosis.core.transcript import Word, words_in
+from autotosis.publish import captions as captions_lib
+from autotosis.publish import framing
+from autotosis.publish.captions import ass_text, ass_time
 
 FONTS_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
               Path("/usr/local/share/fonts"))
-FONT = "DejaVu Sans"
+FONT = captions_lib.FONT
 
 
 def _jobs() -> int:
@@ -53,10 +57,12 @@ class RenderConfig:
     crossfade: float = 0.0  # seconds of xfade/acrossfade between pieces; 0: hard cuts, no re-encode
     jobs: int = field(default_factory=_jobs)  # pieces encoded at once (x264 also threads inside)
     audio_track: int = 0  # the VOD's audio stream the reel keeps: the first, OBS's whole mix
+    captions: str = "label"  # label, speech, both or none (publish.captions); the label also needs overlay
 
     def to_dict(self) -> dict:
         return {"preset": self.preset, "crf": self.crf, "overlay": self.overlay,
-                "crossfade": self.crossfade, "jobs": self.jobs, "audio_track": self.audio_track}
+                "crossfade": self.crossfade, "jobs": self.jobs, "audio_track": self.audio_track,
+                "captions": self.captions}
 
 
 def score_colour(score: float) -> str:
@@ -72,22 +78,24 @@ def label_colours(labels: Sequence[str]) -> dict[str, str]:
     return {name: palette.ass_colour(colour) for name, colour in palette.label_colours(labels).items()}
 
 
-def ass_time(seconds: float) -> str:
-    centis = max(0, round(seconds * 100))
-    hours, rest = divmod(centis, 360000)
-    minutes, rest = divmod(rest, 6000)
-    return f"{hours}:{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}"
-
-
-def ass_text(text: str) -> str:
-    """Plain text for an ASS event: braces start override blocks and backslashes escapes."""
-    return text.replace("\\", "/").replace("{", "(").replace("}", ")").replace("\n", " ")
+def speech_style(width: int, height: int, label_size: int, margin: int,
+                 face: tuple[int, int, int, int] | None) -> str:
+    """The reel's speech caption: centred above the label line, or at the top when the
+    face-cam (pixels) sits where it would go."""
+    size = max(12, round(height / 14))
+    side = round(width * 0.15)
+    above = margin + round(label_size * 1.6)
+    band = (side, height - above - round(2.6 * size), width - 2 * side, round(2.6 * size))
+    top = face is not None and framing.overlaps(face, band)
+    return captions_lib.style("Speech", size, 8 if top else 2, side, side, margin if top else above)
 
 
 def caption_ass(segment: Segment, scores: Timeline | None, label: str, width: int, height: int,
-                colour: str | None = None) -> str:
+                colour: str | None = None, words: Sequence[Word] | None = None, show_label: bool = True,
+                face: tuple[int, int, int, int] | None = None) -> str:
     """An ASS subtitle file for one piece: `label score` in the score's colour (the label in
-    its own `colour` when a reel has several), then the VOD time.
+    its own `colour` when a reel has several), then the VOD time; with `words`, what is said,
+    a phrase at a time (publish.captions), off the face-cam box `face` (pixels).
 
     Events change at every score sample and every VOD second inside the segment;
     times are relative to the piece, which starts at 0.
@@ -101,7 +109,8 @@ def caption_ass(segment: Segment, scores: Timeline | None, label: str, width: in
         "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, "
         "Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
         f"Style: Caption,{FONT},{size},&H00FFFFFF,&H00FFFFFF,&H00000000,&H99000000,-1,0,0,0,100,100,0,0,"
-        f"3,{max(1, size // 8)},0,1,{margin},{margin},{margin},1\n\n[Events]\n"
+        f"3,{max(1, size // 8)},0,1,{margin},{margin},{margin},1\n"
+        f"{speech_style(width, height, size, margin, face)}\n\n[Events]\n"
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
     )
     cuts = np.arange(np.floor(segment.start) + 1, segment.end)
@@ -110,7 +119,7 @@ def caption_ass(segment: Segment, scores: Timeline | None, label: str, width: in
     edges = np.unique(np.concatenate([[segment.start], cuts, inside, [segment.end]]))
     name = ass_text(label)
     lines = []
-    for a, b in itertools.pairwise(edges):
+    for a, b in itertools.pairwise(edges if show_label else []):
         text = name
         if scores is not None and len(scores):
             index = max(0, int(np.searchsorted(scores.times, a, side="right")) - 1)
@@ -123,6 +132,9 @@ def caption_ass(segment: Segment, scores: Timeline | None, label: str, width: in
         text += f"   {format_time(float(np.floor(a)), 0)}"
         lines.append(f"Dialogue: 0,{ass_time(a - segment.start)},{ass_time(b - segment.start)},"
                      f"Caption,,0,0,0,,{text}\n")
+    if words:
+        said = words_in(words, segment.start, segment.end)
+        lines += captions_lib.speech_events(said, "Speech", segment.start)
     return header + "".join(lines)
 
 
@@ -167,12 +179,15 @@ def render_reel(
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
     label_scores: dict[str, Timeline] | None = None,
+    words: Sequence[Sequence[Word]] | None = None,
+    facecam: media.Box | None = None,
 ) -> Path:
     """Write the reel of `segments` to `output` atomically; pieces encode `config.jobs` at a time.
 
     `scores` feeds the live caption (the timeline selection used); in a reel of several
     labels, a segment's own label names it, `label_scores` gives its score and each label
-    gets its colour. An existing reel is
+    gets its colour. `words` (VOD times, one list per segment) are burnt in when
+    `config.captions` shows speech, off the `facecam` box. An existing reel is
     only replaced with `force`. Finished pieces are kept in `pieces_dir(output)` until
     the reel is joined, so an interrupted render resumes; the output folder is locked
     meanwhile, so two runs never write one reel.
@@ -192,16 +207,20 @@ def render_reel(
         colours = label_colours([*(label_scores or {}), *(seg.label for seg in segments if seg.label)]) \
             if several else {}
         pieces, todo = [], []
-        for seg in segments:
+        show_label = config.overlay and captions_lib.shows_label(config.captions)
+        said = words if words is not None and captions_lib.shows_speech(config.captions) else None
+        face = media.pixel_box(facecam, info.width, info.height, vod) if facecam is not None else None
+        for k, seg in enumerate(segments):
             # The frames every output cuts (core.frames), the caption's clock on them; a
             # piece ends where its sound ends, so joins add no drift.
             seg = snap(seg, info.fps, vod_frames)
             first, count = frame_span(seg, info.fps)
             caption = None
-            if config.overlay:
+            if show_label or (said is not None and said[k]):
                 own = seg.label or label
                 caption = caption_ass(seg, (label_scores or {}).get(own, scores), own, info.width,
-                                      info.height, colours.get(own))
+                                      info.height, colours.get(own), said[k] if said is not None else None,
+                                      show_label, face)
             piece = folder / piece_name(info, first, count, encoding, caption)
             pieces.append(piece)
             if not piece.exists():

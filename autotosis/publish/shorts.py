@@ -8,7 +8,9 @@ the frame), the gameplay cropped to fill the rest around where the action is (or
 framing.py). A face-cam that does not fill its band sits on a blurred, darkened copy of
 itself. The caption (label and VOD time, or a `title` template) sits in the area the
 apps leave uncovered, clear of the face, which Haar finds in the face-cam near the
-peak (learn.facecam). A highlight longer than `max_seconds` is trimmed around its
+peak (learn.facecam); with `captions` speech or both, the words said follow a phrase
+at a time below it (publish.captions), and an .srt of them lies beside the short.
+A highlight longer than `max_seconds` is trimmed around its
 peak, which lands two thirds of the way in: a reaction needs the moment that caused it
 more than its tail. A short shows exactly the frames the reel shows of its span
 (core.frames).
@@ -35,13 +37,15 @@ from autotosis.core.frames import frame_span, frames_in, rate_text, snap
 from autotosis.core.fsutil import atomic_write_text, exclusive, write_error
 from autotosis.core.timecode import format_time
 from autotosis.core.timeline import Segment
+from autotosis.core.transcript import Word, first_words, words_in
 from autotosis.pick.highlights import Highlight
+from autotosis.publish import captions as captions_lib
 from autotosis.publish import framing
-from autotosis.publish.reel import ass_text, ass_time, fonts_dir
+from autotosis.publish.reel import fonts_dir
 
 DEFAULT_SIZE = (1080, 1920)
 DEFAULT_TITLE = "{label} \u00b7 {time}"
-TITLE_FIELDS = ("label", "time", "index", "peak", "vod")
+TITLE_FIELDS = ("label", "time", "index", "peak", "vod", "words")  # words: the first ones said
 PEAK_AT = 2 / 3  # where the peak lands in a trimmed short
 ACTION_SECONDS = 3.0  # seconds either side of the peak looked at to find the action and the face
 FACE_WIDTH = 320  # the face-cam is looked at this wide for the face: Haar needs 24 px faces
@@ -61,7 +65,8 @@ class ShortsConfig:
     layout: str = "stack"
     game_box: media.Box | None = None  # where the gameplay is; None: the whole frame
     game_crop: media.Box | None = None  # the gameplay's crop, set by hand; None: chosen around the action
-    title: str = DEFAULT_TITLE  # fields: {label} {time} {index} {peak} {vod}
+    title: str = DEFAULT_TITLE  # fields: {label} {time} {index} {peak} {vod} {words}
+    captions: str = "label"  # label, speech, both or none (publish.captions.CAPTIONS)
     max_seconds: float = 60.0
     loudness: float | None = -14.0  # LUFS; None leaves the sound as it is
     preset: str = "veryfast"
@@ -95,11 +100,26 @@ def check_title(template: str) -> None:
                              f"(use {', '.join('{' + f + '}' for f in TITLE_FIELDS)})")
 
 
-def title_text(template: str, item: Highlight, vod: Path) -> str:
-    """The caption of a short from its template."""
+def _fields(template: str) -> list[str]:
+    return [name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template)
+            if name is not None]
+
+
+def needs_words(config: ShortsConfig) -> bool:
+    """Whether these shorts show what is said: speech captions, or `{words}` in the title."""
+    if captions_lib.shows_speech(config.captions):
+        return True
+    try:
+        return captions_lib.shows_label(config.captions) and "words" in _fields(config.title)
+    except ValueError:
+        return False
+
+
+def title_text(template: str, item: Highlight, vod: Path, words: Sequence[Word] = ()) -> str:
+    """The caption of a short from its template; `{words}` is the first words said, if any."""
     check_title(template)
     values = {"label": item.label, "time": format_time(item.segment.start, 0), "index": item.index + 1,
-              "peak": f"{item.segment.peak:.2f}", "vod": vod.stem}
+              "peak": f"{item.segment.peak:.2f}", "vod": vod.stem, "words": first_words(words)}
     try:
         return template.format(**values)
     except (ValueError, KeyError, IndexError, AttributeError) as exc:
@@ -113,25 +133,6 @@ def window(item: Highlight, max_seconds: float) -> Segment:
         return seg
     start = min(max(seg.start, item.peak_time - PEAK_AT * max_seconds), seg.end - max_seconds)
     return Segment(start, start + max_seconds, seg.peak, seg.mean)
-
-
-def caption_ass(text: str, width: int, height: int, top: int) -> str:
-    """An ASS file with `text` centred in the apps' safe area for the whole short, its top
-    edge `top` pixels down (framing.caption_top)."""
-    size = framing.caption_font((width, height))
-    left, right = round(width * framing.SAFE[0]), round(width * (1 - framing.SAFE[2]))
-    header = (
-        "[Script Info]\nScriptType: v4.00+\nWrapStyle: 0\nScaledBorderAndShadow: yes\n"
-        f"PlayResX: {width}\nPlayResY: {height}\n\n[V4+ Styles]\n"
-        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
-        "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, "
-        "Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
-        f"Style: Title,DejaVu Sans,{size},&H00FFFFFF,&H00FFFFFF,&H00000000,&H80000000,-1,0,0,0,100,100,0,0,"
-        f"1,{max(1, size // 12)},{max(1, size // 20)},8,{left},{right},{top},1\n\n"
-        "[Events]\n"
-        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
-    )
-    return header + f"Dialogue: 0,{ass_time(0)},{ass_time(36000)},Title,,0,0,0,,{ass_text(text)}\n"
 
 
 def _rect(box: media.Box, info: media.VideoInfo, vod: Path) -> media.Rect:
@@ -230,8 +231,7 @@ class ShortPlan:
     span: Segment  # on the VOD's frame boundaries
     frames: int  # how many frames the short has, at output_fps
     parts: list[media.Part]
-    title: str
-    caption_top: int  # the caption's top edge, pixels down the short
+    avoid: tuple[media.Rect, ...]  # where the captions must not go: the face, in the short's pixels
     path: Path
 
 
@@ -255,6 +255,7 @@ def plan_shorts(vod: Path, info: media.VideoInfo, items: Sequence[Highlight], fo
                 config: ShortsConfig, facecam: media.Box | None) -> list[ShortPlan]:
     """Where each short goes, what it shows and says: everything but the encoding."""
     check_title(config.title)
+    captions_lib.check_captions(config.captions)
     if config.max_seconds <= 0:
         raise AutotosisError(f"--shorts-max must be above 0 seconds, got {config.max_seconds:g}")
     face = _rect(facecam, info, vod) if facecam is not None else None
@@ -265,22 +266,42 @@ def plan_shorts(vod: Path, info: media.VideoInfo, items: Sequence[Highlight], fo
         count = frame_span(span, info.fps)[1]
         frames = max(1, round(count * output_fps(info) / info.fps))
         parts = _parts(vod, info, config, span, item.peak_time, face)
-        title = title_text(config.title, item, vod)
         avoid = []
         if config.layout != "game" and face is not None:  # the face part is the first, at the top
             found = find_face(vod, info, span, item.peak_time, face)
             avoid.append(framing.shown(parts[0], 0, framing.head(found, face) if found else face))
-        top = framing.caption_top(config.size, framing.caption_height(title, config.size), avoid)
-        plans.append(ShortPlan(item, span, frames, parts, title, top, folder / f"{item.slug}.mp4"))
+        plans.append(ShortPlan(item, span, frames, parts, tuple(avoid), folder / f"{item.slug}.mp4"))
     return plans
+
+
+def caption_file(plan: ShortPlan, vod: Path, config: ShortsConfig,
+                 words: Sequence[Word] | None) -> str | None:
+    """The short's ASS captions (title and what is said, placed by framing.caption_top), or None
+    when it shows none."""
+    title = title_text(config.title, plan.item, vod, words or ()) \
+        if captions_lib.shows_label(config.captions) else None
+    said = words if captions_lib.shows_speech(config.captions) and words else None
+    if title is None and said is None:
+        return None
+    title_top, speech_top = captions_lib.places(config.size, title, said is not None, plan.avoid)
+    return captions_lib.short_ass(config.size, title, title_top, said, speech_top, plan.span.start)
+
+
+def short_subtitles(plan: ShortPlan, words: Sequence[Word]) -> str:
+    """The short's words as SubRip on its own clock (it starts at 0)."""
+    cues = captions_lib.shifted(captions_lib.cues(words), -plan.span.start, 0.0, plan.span.duration)
+    return captions_lib.srt_text(cues)
 
 
 def make_shorts(vod: Path, items: Sequence[Highlight], folder: Path, config: ShortsConfig = ShortsConfig(),
                 facecam: media.Box | None = None, force: bool = False,
-                progress: Callable[[int, int], None] | None = None, audio_track: int = 0) -> list[Path]:
+                progress: Callable[[int, int], None] | None = None, audio_track: int = 0,
+                words: Callable[[], Sequence[Sequence[Word]] | None] | None = None) -> list[Path]:
     """Write one vertical short per highlight into `folder`; `facecam` is needed by stack and facecam.
 
     `audio_track` is the VOD's audio stream to keep (the reel's: see --reel-audio).
+    `words` gives the words said in each highlight (VOD times), or None when there are none;
+    it is called once the shorts are planned, so a transcription can run meanwhile.
 
     An existing short is replaced only with `force`; the folder is locked meanwhile.
     """
@@ -302,14 +323,21 @@ def make_shorts(vod: Path, items: Sequence[Highlight], folder: Path, config: Sho
         commands: list[media.Job] = []
         captions: list[Path] = []
         try:
-            for plan in plans:
+            said = words() if words is not None else None
+            for k, plan in enumerate(plans):
                 measured = None
                 if encoding.audio and encoding.loudness is not None:
                     measured = media.loudnorm_measure(vod, plan.span.start, plan.span.duration, encoding,
                                                       lead)
-                caption = plan.path.with_name(f".{plan.path.stem}.ass")
-                atomic_write_text(caption, caption_ass(plan.title, *config.size, plan.caption_top))
-                captions.append(caption)
+                own = words_in(said[k], plan.span.start, plan.span.end) if said is not None else None
+                caption = None
+                text = caption_file(plan, vod, config, own)
+                if text is not None:
+                    caption = plan.path.with_name(f".{plan.path.stem}.ass")
+                    atomic_write_text(caption, text)
+                    captions.append(caption)
+                if own is not None:
+                    atomic_write_text(plan.path.with_suffix(".srt"), short_subtitles(plan, own))
                 part = plan.path.with_name(f".{plan.path.stem}.part.mp4")
                 args = media.short_args(vod, plan.span.start, plan.frames, part, plan.parts, encoding,
                                         measured, caption, fonts_dir(), lead)

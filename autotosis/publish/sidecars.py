@@ -1,4 +1,5 @@
-"""Files written next to the reel, all read from the same segments: JSON, chapters, links, EDL.
+"""Files written next to the reel, all read from the same segments: JSON, chapters, links, EDL,
+and with speech captions the transcript and the reel's subtitles.
 
 segments.json is for programs (the review page, eval, review -> labels): each highlight's
 padded span, scores, label and cores (the reactions before padding); chapters.txt pastes
@@ -19,6 +20,8 @@ from autotosis.core.frames import frame_span, rate_text
 from autotosis.core.fsutil import atomic_write_text
 from autotosis.core.timecode import format_time, youtube_offset
 from autotosis.core.timeline import Segment
+from autotosis.core.transcript import TRANSCRIPT_FILE, Word, write_transcript
+from autotosis.publish import captions
 
 
 def reel_positions(segments: Sequence[Segment], crossfade: float = 0.0) -> list[float]:
@@ -128,4 +131,18 @@ def write_sidecars(folder: Path, vod: Path, segments: Sequence[Segment], label: 
     atomic_write_text(paths["segments"], segments_json(vod, segments, label, crossfade, url, fps))
     atomic_write_text(paths["chapters"], chapters_text(segments, label, crossfade, url))
     atomic_write_text(paths["edl"], edl_text(vod, segments, fps, f"{vod.stem} {label} reel", label))
+    return paths
+
+
+def write_speech_sidecars(folder: Path, segments: Sequence[Segment], words: Sequence[Sequence[Word]],
+                          model: str, crossfade: float = 0.0, transcript: bool = True) -> dict[str, Path]:
+    """transcript.json (each highlight's words, VOD times; `transcript`: compile's selection only),
+    reel.srt and reel.vtt (the phrases on the reel's clock)."""
+    spans = [(seg.start, seg.end) for seg in segments]
+    cues = captions.reel_cues(spans, words, reel_positions(segments, crossfade))
+    paths = {"reel_srt": folder / "reel.srt", "reel_vtt": folder / "reel.vtt"}
+    atomic_write_text(paths["reel_srt"], captions.srt_text(cues))
+    atomic_write_text(paths["reel_vtt"], captions.vtt_text(cues))
+    if transcript:
+        paths["transcript"] = write_transcript(folder / TRANSCRIPT_FILE, spans, words, model)
     return paths

@@ -16,7 +16,6 @@ import dataclasses
 import itertools
 import json
 import threading
-from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -28,10 +27,12 @@ from autotosis.core import palette
 from autotosis.core.errors import AutotosisError
 from autotosis.core.fsutil import atomic_write_text
 from autotosis.core.timeline import Segment, Timeline
+from autotosis.core.transcript import TRANSCRIPT_FILE, read_transcript, spoken_between
 from autotosis.pick.highlights import Highlight, label_of, peak_time
-from autotosis.publish.shorts import ShortsConfig
+from autotosis.publish.shorts import ShortsConfig, needs_words
 from autotosis.web.labeler import proxy_folder
 from autotosis.web.proxy import ProxyCache, browser_playable
+from autotosis.web.review_files import read_sidecars, shorts_config
 from autotosis.web.server import HttpError, Request, WebApp
 
 REVIEW_FILE = "review.json"
@@ -79,7 +80,7 @@ class Review:
         self._lock = threading.Lock()
         self._render: dict[str, Any] = {"state": "idle", "error": None}
         self._shorts: dict[int, dict[str, Any]] = {}  # segment index -> state of its short
-        self.shorts_config = shorts or _shorts_config(self.folder)
+        self.shorts_config = shorts or shorts_config(self.folder)
         app.get("/api/review")(self.review)
         app.get("/api/stats")(self.stats)
         app.post("/api/render")(self.render)
@@ -134,6 +135,7 @@ class Review:
         saved = self._saved_decisions()
         columns = self._columns()  # read once: scores.csv of a five-hour VOD is 72,000 rows
         colours = self._colours(columns)
+        said = self._words()
         segments = []
         for i, seg in enumerate(self.sidecars.segments):
             decision = saved.get(i, {"keep": True, "start": seg.start, "end": seg.end})
@@ -147,6 +149,7 @@ class Review:
                 **_score_stats(timeline, decision["start"], decision["end"]),
                 "peak_time": _peak_time(timeline, decision["start"], decision["end"]),
                 "chat": _chat_stats(chat, decision["start"], decision["end"]),
+                "words": said[i] if i < len(said) else [],
             })
         info = media.probe(self.vod) if self.vod.exists() else None
         plot = self.folder / "timeline.png"
@@ -162,6 +165,15 @@ class Review:
             "labels": [{"name": name, "colour": colour} for name, colour in colours.items()],
             "render": dict(self._render),
         }
+
+    def _words(self) -> list[list[dict[str, Any]]]:
+        """Each highlight's words from compile's transcript.json (none without speech captions)."""
+        path = self.folder / TRANSCRIPT_FILE
+        try:
+            rows = read_transcript(path) if path.exists() else []
+        except AutotosisError:
+            return []  # a damaged transcript only loses the words under the cards
+        return [[w.to_dict() for w in words] for _, _, words in rows]
 
     def _thumb(self, index: int) -> str | None:
         """URL of compile's peak-frame thumbnail for segment `index` (thumbs/NN-*.jpg), if there is one."""
@@ -204,7 +216,9 @@ class Review:
             box, _ = facecam_for(self.vod, options.get("facecam"), self.shorts_config.layout)
             track = int((options.get("render") or {}).get("audio_track", 0))
             config = dataclasses.replace(self.shorts_config, jobs=1)
-            path = make_shorts(self.vod, [item], self.folder / "shorts", config, box, True, None, track)[0]
+            words = self._short_words(item, options) if needs_words(config) else None
+            path = make_shorts(self.vod, [item], self.folder / "shorts", config, box, True, None, track,
+                               (lambda: [words]) if words is not None else None)[0]
             url = f"/media/{self.app.relative(path)}?v={path.stat().st_mtime_ns}"  # never a cached old one
             result: dict[str, Any] = {"state": "done", "error": None, "url": url}
         except AutotosisError as exc:
@@ -213,6 +227,18 @@ class Review:
             result = {"state": "failed", "error": f"internal error: {exc!r}", "url": None}
         with self._lock:
             self._shorts[item.index] = result
+
+    def _short_words(self, item: Highlight, options: dict[str, Any]) -> list[Any] | None:
+        """The words of a card's span: compile's transcript when it covers it, else transcribed now
+        (cached per span, so asking again is free); None when there is no model."""
+        from autotosis.run.compile.speech import speech_config, speech_track, words_now
+
+        seg = item.segment
+        known = spoken_between(self.folder / TRANSCRIPT_FILE, seg.start, seg.end)
+        if known is not None:
+            return known
+        found, _ = words_now(self.vod, [seg], speech_track(options), speech_config(options))
+        return found[0] if found is not None else None
 
     def short_status_of(self, index: int) -> dict[str, Any]:
         with self._lock:
@@ -330,21 +356,6 @@ class Review:
         return self.vod
 
 
-def _shorts_config(folder: Path) -> ShortsConfig:
-    """The shorts compile made (options.json's "shorts"), else the defaults."""
-    try:
-        saved = json.loads((folder / "options.json").read_text(encoding="utf-8")).get("shorts")
-        if isinstance(saved, dict):
-            saved = {**saved, "size": tuple(saved["size"])}
-            for key in ("game_box", "game_crop"):
-                if saved.get(key) is not None:
-                    saved[key] = tuple(saved[key])
-            return ShortsConfig(**saved)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
-    return ShortsConfig()
-
-
 def review_app(project: Path, folder: Path, shorts: ShortsConfig | None = None) -> WebApp:
     """The review page for one compile output folder (output/<vod>/ inside the project).
 
@@ -361,27 +372,3 @@ def review_app(project: Path, folder: Path, shorts: ShortsConfig | None = None) 
                  title="autotosis review")
     Review(app, folder, ProxyCache(proxy_folder(project)), shorts)
     return app
-
-
-@dataclass(frozen=True)
-class Sidecars:
-    """What the page needs from compile's segments.json: the VOD, its label, the selection."""
-
-    vod: Path
-    label: str
-    segments: list[Segment]
-
-
-def read_sidecars(folder: Path) -> Sidecars:
-    """segments.json as compile writes it; a clear error when it is unusable."""
-    try:
-        data = json.loads((folder / "segments.json").read_text(encoding="utf-8"))
-        segments = [Segment(float(s["start"]), float(s["end"]), float(s.get("peak", 0)),
-                            float(s.get("mean", 0)), label=str(s.get("label") or ""))
-                    for s in data["segments"]]
-        vod = Path(data["vod"])
-        label = str(data.get("label", ""))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise AutotosisError(f"{folder / 'segments.json'}: cannot read ({exc})") from None
-    # compile writes the VOD's absolute path; a relative one is taken from the project folder.
-    return Sidecars(vod if vod.is_absolute() else folder.parent.parent / vod, label, segments)

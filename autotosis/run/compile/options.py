@@ -18,6 +18,7 @@ from autotosis.signals import chat as chat_lib
 from autotosis.signals import fuse as signals_lib
 from autotosis.signals import loudness as loudness_lib
 from autotosis.signals import scan as scan_lib
+from autotosis.signals import speech as speech_lib
 
 SCORERS = ("model", "loudness", "chat", "fused")  # and any +-joined set: see signals/fuse.py
 # Loudness's share next to the model in model+loudness (`--fuse-weight`): see signals/fuse.py.
@@ -60,6 +61,7 @@ class CompileOptions:
     profile: str | None = None  # the autotosis.toml profile the options came from, for options.json
     labels: tuple[str, ...] | None = None  # the model's heads to select on; None: every one it has
     more_models: tuple[Path, ...] = ()  # --model given again: checkpoints scored from the same decode
+    speech: speech_lib.SpeechConfig = field(default_factory=speech_lib.SpeechConfig)  # --asr-model
 
 
 def default_model(models_dir: Path = MODELS_DIR) -> Path | None:

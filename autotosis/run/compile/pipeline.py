@@ -24,8 +24,10 @@ from autotosis.publish import reel as render_lib
 from autotosis.publish import shorts as shorts_lib
 from autotosis.publish import sidecars as sidecars_lib
 from autotosis.publish import thumbs as thumbs_lib
+from autotosis.publish.captions import shows_speech
 from autotosis.run.compile.options import CompileEvents, CompileOptions, output_dir
 from autotosis.run.compile.scoring import Scored, score_vod, write_scores
+from autotosis.run.compile.speech import speech_config, speech_track, start_words, wanted, words_now
 from autotosis.signals import loudness as loudness_lib
 from autotosis.signals import scan as scan_lib
 
@@ -119,6 +121,11 @@ def publish_scored(options: CompileOptions, scored: Scored,
                 "render": options.render.to_dict(), "profile": options.profile}
     if options.shorts is not None:
         resolved["shorts"] = options.shorts.to_dict()
+    words = None
+    if wanted(options.render, options.shorts):
+        resolved["speech"] = options.speech.to_dict()
+        track = scored.resolved["loudness"].get("track_index", 0) if info.has_audio else None
+        words = start_words(vod, segments, track, options.speech, options.cache, events.note)
     if "facecam" not in resolved and isinstance(options.facecam, tuple):
         resolved["facecam"] = list(options.facecam)  # given for the shorts: `autotosis shorts` reuses it
     atomic_write_text(folder / "options.json", json.dumps(resolved, indent=2, default=str) + "\n")
@@ -136,12 +143,19 @@ def publish_scored(options: CompileOptions, scored: Scored,
     if not segments:
         why = select_lib.explain_empty(scored.score, config, info.duration)
         raise AutotosisError(f"{vod}: no highlights: {why} (see {files['plot']})")
+    reel_words = words() if words is not None and shows_speech(options.render.captions) else None
+    facecam = scored.resolved.get("facecam")
     render_lib.render_reel(vod, segments, reel, options.render, scored.score, scored.label, options.force,
-                           events.render_progress, scored.label_scores)
+                           events.render_progress, scored.label_scores, reel_words,
+                           tuple(facecam) if facecam else None)
     files["reel"] = reel
     files.update(sidecars_lib.write_sidecars(folder, vod.absolute(), segments, scored.label,
                                              timeline_rate(info.fps),
                                              options.render.crossfade, options.url))
+    said = words() if words is not None else None
+    if said is not None and words is not None:
+        files.update(sidecars_lib.write_speech_sidecars(folder, segments, said, words.model,
+                                                        options.render.crossfade))
     items = highlights_lib.highlights(segments, scored.label, scored.score)
     title = f"{vod.stem} {scored.label} reel"
     files.update(editors.write_editor_files(folder, vod, info, items, title, options.render.audio_track))
@@ -158,15 +172,18 @@ def publish_scored(options: CompileOptions, scored: Scored,
             notes.append(detected)
             events.note(detected)
         shorts_lib.make_shorts(vod, items, folder / "shorts", options.shorts, box, options.force,
-                               events.shorts_progress, options.render.audio_track)
+                               events.shorts_progress, options.render.audio_track, words)
         files["shorts"] = folder / "shorts"
+    if words is not None and words.why_not:
+        notes.append(words.why_not)
     return CompileResult(folder, reel, segments, files, scored.scorer, scored.model, scored.scan, notes)
 
 
 def rerender(folder: Path, segments: list[Segment], events: CompileEvents | None = None) -> Path:
     """Render a compiled folder's reel again from edited `segments` (the review page's button).
 
-    Only the reel is replaced: segments.json keeps compile's own selection. A reel of several
+    Only the reel (and with speech captions reel.srt and reel.vtt, the words mostly from the
+    cache) is replaced: segments.json keeps compile's own selection. A reel of several
     labels keeps each segment's caption label, colour and own score (scores.csv's columns).
     """
     events = events or CompileEvents()
@@ -180,5 +197,15 @@ def rerender(folder: Path, segments: list[Segment], events: CompileEvents | None
     columns = Timeline.columns_from_csv(scores_path) if scores_path.exists() else {}
     score = next(iter(columns.values()), None)
     label = resolved.get("label", "loud")
-    return render_lib.render_reel(vod, segments, folder / "reel.mp4", config, score, label, True,
-                                  events.render_progress, columns if len(columns) > 1 else None)
+    words = None
+    if shows_speech(config.captions):
+        words, why_not = words_now(vod, segments, speech_track(resolved), speech_config(resolved))
+        if why_not:
+            events.note(why_not)
+    facecam = resolved.get("facecam")
+    reel = render_lib.render_reel(vod, segments, folder / "reel.mp4", config, score, label, True,
+                                  events.render_progress, columns if len(columns) > 1 else None, words,
+                                  tuple(facecam) if facecam else None)
+    if words is not None:
+        sidecars_lib.write_speech_sidecars(folder, segments, words, "", config.crossfade, transcript=False)
+    return reel

@@ -56,6 +56,13 @@ function peakOf(s) {
   return clamp(peak, s.start, Math.max(s.start, s.end - 0.05));
 }
 
+// What is said in the span as it stands now (compile's transcript.json, with speech captions).
+function spokenWords(s) {
+  const said = (s.words || []).filter(w => (w.start + w.end) / 2 >= s.start && (w.start + w.end) / 2 < s.end);
+  return el("div", { class: "row words muted", title: "what is said (transcript.json)" },
+    said.map(w => w.word).join(" "));
+}
+
 function card(s) {
   const player = el("video", { preload: "metadata", controls: "", muted: "" });
   if (s.thumb) player.poster = s.thumb;
@@ -91,6 +98,7 @@ function card(s) {
     shortBox,
     el("div", { class: "row" },
       el("span", { class: "score grow" }, scoreText(s))),
+    spokenWords(s),
     el("div", { class: "row" },
       el("span", { class: "muted" }, "start"), nudge("start", -NUDGE), nudge("start", NUDGE),
       el("span", { class: "grow" }),

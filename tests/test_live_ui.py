@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -69,8 +70,8 @@ def clips_folder(tmp_path: Path, count: int) -> Path:
     return folder
 
 
-def new_clip(n: int) -> Clip:
-    return Clip(10.0 * n, 10.0 * n + 4, "loud", 0.9, f"clips/{n:02d}-loud-0m{10 * n:02d}s.mp4")
+def new_clip(n: int, label: str = "loud") -> Clip:
+    return Clip(10.0 * n, 10.0 * n + 4, label, 0.9, f"clips/{n:02d}-loud-0m{10 * n:02d}s.mp4")
 
 
 def test_late_join_and_last_event_id_send_each_clip_once(tmp_path):
@@ -125,6 +126,31 @@ def test_event_stream_needs_the_token_and_clips_are_served_in_ranges(tmp_path):
             assert response.status == 206 and response.read() == bytes(range(100, 200))
         assert live.request("GET", "/media/output/vod/highlights.jsonl/../../../etc/passwd")[0] == 403
     finally:
+        feed.close()
+        live.close()
+
+
+def test_a_stalled_page_never_holds_up_the_live_loop(tmp_path):
+    """A page connected but never reading (a frozen tab): the loop's calls return at once while its
+    connection's buffers are full, and another page still gets every clip."""
+    app, feed = live_app(clips_folder(tmp_path, 0))
+    live = LiveServer(app)
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(("127.0.0.1", live.port))
+    try:
+        stalled.sendall(f"GET {EVENTS}?token={app.token} HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\n\r\n"
+                        .encode())
+        assert stalled.recv(12) == b"HTTP/1.1 200"  # then it reads no more
+        started = time.monotonic()
+        for n in range(1, 5001):  # 6 MB of events: more than the kernel buffers (4 MB at most here)
+            feed.clip(new_clip(n, "loud" * 300), 1.0)
+            feed.status(Status(float(n), 0.0, 0.1, n))
+        assert time.monotonic() - started < 5.0
+        feed.finish("idle")
+        assert clip_ids(read_events(live.url, app.token)) == list(range(1, 5001))
+    finally:
+        stalled.close()
         feed.close()
         live.close()
 

@@ -83,6 +83,7 @@ class Both(LiveEvents):
 
 
 def report(result: LiveResult) -> None:
+    """What the stream left: its clips, what following it cost, the reel."""
     wall = max(result.wall, 1e-6)
     click.echo(f"stream ended ({result.ended}): {len(result.clips)} clip(s) in {result.folder / 'clips'}; "
                f"cpu {result.follow_cpu / wall:.2f} cores following, {result.render_cpu:.0f}s cutting clips")

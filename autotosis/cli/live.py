@@ -2,11 +2,14 @@
 
 Thin: parse the options (compile's names where they mean the same), call run.live, print
 one line per clip and a status line. The status line redraws in place on a terminal and is
-printed every `STATUS_EVERY` seconds otherwise (logs, tests).
+printed every `STATUS_EVERY` seconds otherwise (logs, tests). With --ui the same events also
+feed the live page (web.live), served from a thread while the stream runs and kept up for
+the review after it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -15,11 +18,12 @@ from typing import Any
 import click
 
 from autotosis.cli.options import SELECT_FIELDS, facecam_box, selection_options
+from autotosis.cli.serve import app_in_background, wait_for_ctrl_c
 from autotosis.core.errors import AutotosisError
 from autotosis.core.timecode import format_time
 from autotosis.publish.reel import RenderConfig
 from autotosis.run.compile import FUSE_WEIGHT, default_model
-from autotosis.run.live import Clip, LiveEvents, LiveOptions, Status, run_live
+from autotosis.run.live import Clip, LiveEvents, LiveOptions, LiveResult, Status, output_folder, run_live
 from autotosis.signals.loudness import LoudnessConfig
 
 R = RenderConfig()
@@ -59,6 +63,34 @@ class Terminal(LiveEvents):
             self.shown = time.monotonic()
 
 
+class Both(LiveEvents):
+    """The terminal and the live page, told the same things."""
+
+    def __init__(self, *sinks: LiveEvents) -> None:
+        self.sinks = sinks
+
+    def note(self, message: str) -> None:
+        for sink in self.sinks:
+            sink.note(message)
+
+    def clip(self, clip: Clip, render_seconds: float) -> None:
+        for sink in self.sinks:
+            sink.clip(clip, render_seconds)
+
+    def status(self, status: Status) -> None:
+        for sink in self.sinks:
+            sink.status(status)
+
+
+def report(result: LiveResult) -> None:
+    """What the stream left: its clips, what following it cost, the reel."""
+    wall = max(result.wall, 1e-6)
+    click.echo(f"stream ended ({result.ended}): {len(result.clips)} clip(s) in {result.folder / 'clips'}; "
+               f"cpu {result.follow_cpu / wall:.2f} cores following, {result.render_cpu:.0f}s cutting clips")
+    if "reel" in result.files:
+        click.echo(f"reel: {result.files['reel']} ({len(result.segments)} highlight(s)); sidecars beside it")
+
+
 @click.command(name="live")
 @click.argument("source")
 @click.option("--idle", type=click.FloatRange(0, min_open=True), default=30.0, show_default=True,
@@ -86,10 +118,14 @@ class Terminal(LiveEvents):
 @click.option("--no-reel", is_flag=True, help="Only clips: no reel and sidecars at the end of the stream.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Output folder (default: output/<source name>/).")
+@click.option("--ui", is_flag=True, help="Open a page that shows each clip as it is cut, then links to "
+              "the review of the finished output.")
+@click.option("--ui-port", type=int, default=0, help="Port for --ui (default: any free one).")
+@click.option("--no-browser", is_flag=True, help="With --ui, only print the URL.")
 def live_command(source: str, idle: float, follow_dir: bool, model: Path | None, scorer: str | None,
                  fuse_weight: float, audio_track: str, facecam: Any, fps: float | None, preset: str, crf: int,
-                 no_overlay: bool, reel_audio: str, no_reel: bool, out_dir: Path | None,
-                 **select: Any) -> None:
+                 no_overlay: bool, reel_audio: str, no_reel: bool, out_dir: Path | None, ui: bool,
+                 ui_port: int, no_browser: bool, **select: Any) -> None:
     """Cut each highlight into output/<name>/clips/ while the stream still runs.
 
     SOURCE is a recording OBS is still writing (MKV, FLV, MPEG-TS) or a stream URL ffmpeg
@@ -102,6 +138,7 @@ def live_command(source: str, idle: float, follow_dir: bool, model: Path | None,
     autotosis live "recordings/2024-05-01 20-00-00.mkv" --follow-dir
     autotosis live http://127.0.0.1:8080/live/stream.m3u8 --idle 60
     autotosis live rtmp://127.0.0.1:1935/live/key --model models/me.pt
+    autotosis live rec/stream.mkv --ui
     """
     if facecam == "auto":
         raise AutotosisError("--facecam auto: live mode cannot look for the face first; give x0,y0,x1,y1 "
@@ -117,10 +154,21 @@ def live_command(source: str, idle: float, follow_dir: bool, model: Path | None,
         reel_audio=reel_audio, reel=not no_reel,
     )
     terminal = Terminal()
-    result = run_live(options, terminal)
-    terminal.clear()
-    wall = max(result.wall, 1e-6)
-    click.echo(f"stream ended ({result.ended}): {len(result.clips)} clip(s) in {result.folder / 'clips'}; "
-               f"cpu {result.follow_cpu / wall:.2f} cores following, {result.render_cpu:.0f}s cutting clips")
-    if "reel" in result.files:
-        click.echo(f"reel: {result.files['reel']} ({len(result.segments)} highlight(s)); sidecars beside it")
+    with contextlib.ExitStack() as stack:
+        events: LiveEvents = terminal
+        if ui:
+            from autotosis.web.live import live_app
+
+            app, feed = live_app(output_folder(options))
+            url = stack.enter_context(app_in_background(app, ui_port, not no_browser,
+                                                        "Ctrl-C ends the stream"))
+            stack.callback(feed.close)  # before the server stops: the page connections end first
+            events = Both(terminal, feed)
+        result = run_live(options, events)
+        terminal.clear()
+        report(result)
+        if ui:
+            review = feed.finish(result.ended)
+            click.echo((f"review: {url.rstrip('/')}{review}" if review else f"live page: {url}")
+                       + "  (Ctrl-C to stop)")
+            wait_for_ctrl_c()

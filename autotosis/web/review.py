@@ -362,13 +362,23 @@ def review_app(project: Path, folder: Path, shorts: ShortsConfig | None = None) 
     `shorts` sets how the page's short previews look (default: as compile made them).
     """
     project = project.resolve()
+    app = WebApp(project=project, page="review.html", roots=review_roots(project), title="autotosis review")
+    mount_review(app, folder, shorts)
+    return app
+
+
+def review_roots(project: Path) -> list[Path]:
+    """The folders the review page serves files from: outputs, clips and label files."""
+    return [project / "output", project / "clips", project / "labels"]
+
+
+def mount_review(app: WebApp, folder: Path, shorts: ShortsConfig | None = None) -> None:
+    """Add the review's routes for `folder` to `app` (whose project holds it in output/): the
+    review page's own app, or the live page's once the stream has written segments.json."""
     folder = folder.resolve()
-    output = project / "output"
+    output = app.project / "output"
     if not folder.is_relative_to(output):
         raise AutotosisError(f"{folder}: give a folder inside {output} (what `autotosis compile` wrote)")
     if not (folder / "segments.json").exists():
         raise AutotosisError(f"{folder}: no segments.json here; run `autotosis compile` first")
-    app = WebApp(project=project, page="review.html", roots=[output, project / "clips", project / "labels"],
-                 title="autotosis review")
-    Review(app, folder, ProxyCache(proxy_folder(project)), shorts)
-    return app
+    Review(app, folder, ProxyCache(proxy_folder(app.project)), shorts)

@@ -3,8 +3,9 @@
 Everything a page may touch goes through here, so the rules live in one place:
 bound to 127.0.0.1, only files under the allowed folders are served (no `..`, no
 absolute paths, no symlinks leading out), state-changing requests carry the per-run
-token, the Host header must name this server (DNS rebinding), and a strict
-Content-Security-Policy keeps the page from reaching the network.
+token, and so do event streams (in the query string: EventSource sends no headers), the
+Host header must name this server (DNS rebinding), and a strict Content-Security-Policy
+keeps the page from reaching the network.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 import secrets
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -59,6 +60,9 @@ class Request:
 Route = Callable[[Request], Any]
 # A file route maps the rest of the URL path to a file on disk (or raises HttpError).
 FileRoute = Callable[[str], Path]
+# An event stream route yields Server-Sent Events text, given the Last-Event-ID the browser
+# sends when it reconnects ("" on the first connection); the connection closes when it returns.
+StreamRoute = Callable[[Request, str], Iterator[str]]
 
 
 def static_dir() -> Path:
@@ -87,6 +91,8 @@ class WebApp:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     routes: dict[tuple[str, str], Route] = field(default_factory=dict)
     file_routes: dict[str, FileRoute] = field(default_factory=dict)
+    streams: dict[str, StreamRoute] = field(default_factory=dict)
+    pages: dict[str, str] = field(default_factory=dict)  # more pages than `page`: URL path -> file
 
     def __post_init__(self) -> None:
         self.project = self.project.resolve()
@@ -120,8 +126,8 @@ class WebApp:
         """How the page names a file: its path relative to the project folder."""
         return path.resolve().relative_to(self.project).as_posix()
 
-    def page_html(self) -> bytes:
-        html = (static_dir() / self.page).read_text(encoding="utf-8")
+    def page_html(self, page: str | None = None) -> bytes:
+        html = (static_dir() / (page or self.page)).read_text(encoding="utf-8")
         return html.replace("{{token}}", self.token).replace("{{title}}", self.title).encode("utf-8")
 
 
@@ -155,24 +161,32 @@ class _Handler(BaseHTTPRequestHandler):
             self._check_host()
             url = urlsplit(self.path)
             path = unquote(url.path)
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
             if method != "GET":
-                sent = self.headers.get(TOKEN_HEADER, "")
-                if not hmac.compare_digest(sent.encode(), app.token.encode()):
-                    raise HttpError(HTTPStatus.FORBIDDEN, "missing or wrong token")
-            if method == "GET" and path in ("/", "/index.html"):
-                self._send(HTTPStatus.OK, app.page_html(), "text/html; charset=utf-8", head)
+                self._check_token(self.headers.get(TOKEN_HEADER, ""))
+            # Routes may be added while serving (the live page mounts the review at the end):
+            # each lookup reads a copy, never a dict that is changing.
+            pages = dict(app.pages)
+            if method == "GET" and (path in ("/", "/index.html") or path in pages):
+                html = app.page_html(pages.get(path))
+                self._send(HTTPStatus.OK, html, "text/html; charset=utf-8", head)
                 return
             if method == "GET" and path.startswith("/static/"):
                 self._send_file(self._static(path[len("/static/"):]), head)
                 return
-            for prefix, resolve in app.file_routes.items():
+            for prefix, resolve in list(app.file_routes.items()):
                 if method == "GET" and path.startswith(prefix):
                     self._send_file(resolve(path[len(prefix):]), head)
                     return
+            stream = app.streams.get(path)
+            if method == "GET" and stream is not None:
+                self._check_token(query.get("token", ""))
+                last = self.headers.get("Last-Event-ID", "")
+                self._send_stream(stream(Request(path, query, {}), last), head)
+                return
             route = app.routes.get((method, path))
             if route is None:
                 raise HttpError(HTTPStatus.NOT_FOUND, f"no such page: {path}")
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
             result = route(Request(path, query, self._json_body() if method != "GET" else {}))
             self._send_json(HTTPStatus.OK, result, head)
         except HttpError as exc:
@@ -181,6 +195,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(exc)}, head)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def _check_token(self, sent: str) -> None:
+        if not hmac.compare_digest(sent.encode(), self.server.app.token.encode()):
+            raise HttpError(HTTPStatus.FORBIDDEN, "missing or wrong token")
 
     def _check_host(self) -> None:
         port = self.server.server_address[1]
@@ -211,11 +229,13 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------ responses
 
     def _headers(
-        self, status: int, length: int, content_type: str, extra: Iterable[tuple[str, str]] = ()
+        self, status: int, length: int | None, content_type: str, extra: Iterable[tuple[str, str]] = ()
     ) -> None:
+        """The response's headers; no length for a stream, which ends when the connection closes."""
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(length))
+        if length is not None:
+            self.send_header("Content-Length", str(length))
         self.send_header("Content-Security-Policy", _CSP)
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
@@ -231,6 +251,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_json(self, status: int, value: Any, head: bool) -> None:
         self._send(status, json.dumps(value).encode("utf-8"), "application/json", head)
+
+    def _send_stream(self, events: Iterator[str], head: bool) -> None:
+        """Server-Sent Events: each piece is written (unbuffered) as the route yields it."""
+        try:
+            self._headers(HTTPStatus.OK, None, "text/event-stream; charset=utf-8", [("Connection", "close")])
+            self.close_connection = True
+            for text in () if head else events:
+                self.wfile.write(text.encode("utf-8"))
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()  # a dropped client ends the route's generator now, not at garbage collection
 
     def _send_file(self, path: Path, head: bool) -> None:
         """Serve a file with single-range support: browsers need 206 answers to seek video."""

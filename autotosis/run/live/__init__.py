@@ -9,8 +9,8 @@ what it all costs in CPU. Callers import the package: `from autotosis.run.live i
 """
 
 from autotosis.run.live.clips import LOG, Clip, read_log
-from autotosis.run.live.end import run_live
+from autotosis.run.live.end import output_folder, run_live
 from autotosis.run.live.session import LiveEvents, LiveOptions, LiveResult, Status, source_name
 
-__all__ = ["LOG", "Clip", "LiveEvents", "LiveOptions", "LiveResult", "Status", "read_log", "run_live",
-           "source_name"]
+__all__ = ["LOG", "Clip", "LiveEvents", "LiveOptions", "LiveResult", "Status", "output_folder", "read_log",
+           "run_live", "source_name"]

@@ -23,6 +23,11 @@ from autotosis.run.live.session import LiveEvents, LiveOptions, LiveResult, Sess
 from autotosis.signals import fuse as signals_lib
 
 
+def output_folder(options: LiveOptions) -> Path:
+    """Where the run writes: --out, else output/<source name>/ (what a page showing it serves)."""
+    return options.out_dir if options.out_dir is not None else OUTPUT_DIR / source_name(options.source)
+
+
 def run_live(options: LiveOptions, events: LiveEvents | None = None) -> LiveResult:
     """Follow `options.source` until it ends, cutting clips as highlights close; then the reel.
 
@@ -36,7 +41,7 @@ def run_live(options: LiveOptions, events: LiveEvents | None = None) -> LiveResu
     if not is_url and Path(source).is_dir():
         raise AutotosisError(f"{source}: is a folder; give the recording file (with --follow-dir to follow "
                              "the files OBS splits it into)")
-    folder = options.out_dir if options.out_dir is not None else OUTPUT_DIR / source_name(source)
+    folder = output_folder(options)
     with exclusive(folder, "another autotosis live or compile"):
         session = Session(options, folder, events)
         path = folder / "stream.mkv" if is_url else Path(source)

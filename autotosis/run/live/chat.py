@@ -1,0 +1,127 @@
+"""Chat beside a live stream: messages from a growing log or a Twitch channel, as compile weighs them.
+
+`LiveChat` gathers the messages on the stream's clock (a log's own times; a Twitch message's
+arrival, put on the clock by the session once the recording is caught up), builds compile's
+chat timeline from everything seen so far, and moves it by chat's delay: `--chat-delay`, or
+compile's estimate against the model or loudness, redone every DELAY_EVERY seconds as the
+stream goes (one line when it changes by DELAY_CHANGE or more) and once more at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import queue
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from autotosis.core.timeline import Timeline
+from autotosis.signals import chat as chat_lib
+from autotosis.signals.chat import irc
+
+DELAY_EVERY = 10.0  # seconds between re-estimates of chat's delay
+DELAY_CHANGE = 1.0  # a new estimate this far from the last is said in one line
+Note = Callable[[str], None]
+
+
+class LiveChat:
+    """One chat source (`spec`: a log file or twitch:CHANNEL) for one live run."""
+
+    def __init__(self, spec: str, config: chat_lib.ChatConfig, note: Note, server: str | None = None,
+                 backoff: tuple[float, float] = irc.BACKOFF):
+        self.spec, self.config, self.note = spec, config, note
+        self.messages: list[chat_lib.ChatMessage] = []
+        self.arrivals: queue.Queue = queue.Queue()  # (monotonic arrival, message) from Twitch
+        self.delay = config.delay if config.delay is not None else chat_lib.DEFAULT_DELAY
+        self.reference = ""  # the signal the delay was last estimated against
+        self.correlation = 0.0
+        self._estimated_at = float("-inf")
+        self.measured = False  # an estimate agreed enough to be kept
+        self._warned: set[str] = set()
+        self.tail: chat_lib.ChatTail | None = None
+        self.twitch: irc.TwitchChat | None = None
+        if spec.startswith(irc.TWITCH_PREFIX):
+            channel = irc.parse_channel(spec)
+            self.twitch = irc.TwitchChat(channel, lambda at, m: self.arrivals.put((at, m)), note,
+                                         irc.parse_server(server), backoff)
+            self.format = "twitch-irc"
+        else:
+            self.tail = chat_lib.ChatTail(Path(spec))  # ChatError now when it cannot be read
+            self.format = self.tail.format or "log"
+
+    @property
+    def source(self) -> dict:
+        """Where the chat came from, for options.json."""
+        if self.twitch is not None:
+            return {"twitch": self.twitch.channel, "server": "{}:{}".format(*self.twitch.server)}
+        return {"file": str(Path(self.spec).absolute())}
+
+    def start(self) -> None:
+        if self.twitch is not None:
+            self.twitch.start()
+
+    def close(self) -> None:
+        if self.twitch is not None:
+            self.twitch.close()
+
+    def poll(self, clock: Callable[[float], float] | None) -> None:
+        """Take in what is new: the log's new lines; Twitch's arrivals once `clock` (monotonic ->
+        stream seconds) is known, the ones before the stream began dropped."""
+        if self.tail is not None:
+            found, problems = self.tail.read()
+            self.messages += found
+            self.format = self.tail.format or self.format
+            for problem in problems:
+                key = problem.split(":", 1)[0] if "cannot read" in problem else problem
+                if key not in self._warned:  # an unreadable file is said once, not each second
+                    self._warned.add(key)
+                    self.note(f"chat: {problem}")
+            return
+        while clock is not None:
+            try:
+                at, message = self.arrivals.get_nowait()
+            except queue.Empty:
+                return
+            moment = clock(at)
+            if moment >= 0:
+                self.messages.append(dataclasses.replace(message, time=moment))
+
+    def timeline(self, duration: float, parts: dict[str, Timeline], final: bool = False
+                 ) -> chat_lib.ChatTimeline:
+        """Chat's timeline over `duration` stream seconds, moved by its delay; the delay is
+        estimated again against `parts` (model, else loudness) when it is time to, or `final`."""
+        messages = sorted(self.messages, key=lambda m: m.time)
+        raw = chat_lib.chat_timeline(messages, duration, self.config)
+        if self.config.delay is None and (final or time.monotonic() - self._estimated_at >= DELAY_EVERY):
+            self._estimated_at = time.monotonic()
+            self._estimate(raw, parts)
+        return raw.shifted(self.delay)
+
+    def _estimate(self, raw: chat_lib.ChatTimeline, parts: dict[str, Timeline]) -> None:
+        reference = next((name for name in ("model", "loudness") if name in parts), None)
+        if reference is None or not self.messages:
+            return
+        delay, correlation = chat_lib.estimate_delay(raw, parts[reference])
+        agreed = correlation >= chat_lib.MIN_DELAY_CORRELATION
+        changed = abs(delay - self.delay) >= DELAY_CHANGE or (agreed and not self.measured)
+        self.delay, self.reference, self.correlation = delay, reference, correlation
+        self.measured = self.measured or agreed
+        if changed and agreed:
+            self.note(f"chat: delay {delay:g}s (estimated against {reference} on the stream so far, "
+                      f"correlation {correlation:.2f}; --chat-delay to set it)")
+        elif changed:
+            self.note(f"chat: delay {delay:g}s assumed ({reference} and chat do not agree enough to "
+                      "measure it; --chat-delay to set it)")
+
+    def known_until(self, edge: float) -> float:
+        """The stream second up to which chat's moved timeline is complete when chat has
+        reached `edge`: its reactions to later moments are still to come."""
+        return edge - self.delay - self.config.window / 2 - self.config.step
+
+    def describe(self) -> str:
+        """One line for the end of the stream: what chat was read and the delay used."""
+        how = ("--chat-delay" if self.config.delay is not None else
+               f"estimated against {self.reference}, correlation {self.correlation:.2f}"
+               if self.correlation >= chat_lib.MIN_DELAY_CORRELATION else "assumed")
+        return (f"chat: {len(self.messages)} messages ({self.format}) from {self.spec}; "
+                f"delay {self.delay:g}s ({how})")

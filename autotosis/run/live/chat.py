@@ -66,7 +66,7 @@ class LiveChat:
 
     def poll(self, clock: Callable[[float], float] | None) -> None:
         """Take in what is new: the log's new lines; Twitch's arrivals once `clock` (monotonic ->
-        stream seconds) is known, the ones before the stream began dropped."""
+        stream seconds) is known, the ones from well before the stream began dropped."""
         if self.tail is not None:
             found, problems = self.tail.read()
             self.messages += found
@@ -83,8 +83,8 @@ class LiveChat:
             except queue.Empty:
                 return
             moment = clock(at)
-            if moment >= 0:
-                self.messages.append(dataclasses.replace(message, time=moment))
+            if moment >= -self.config.window:  # the clock is the scored edge, a little behind the stream
+                self.messages.append(dataclasses.replace(message, time=max(0.0, moment)))
 
     def timeline(self, duration: float, parts: dict[str, Timeline], final: bool = False
                  ) -> chat_lib.ChatTimeline:

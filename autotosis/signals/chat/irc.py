@@ -160,6 +160,8 @@ class TwitchChat:
                 why = self._session()
             except OSError as exc:
                 why = exc.strerror or str(exc) or type(exc).__name__
+            except Exception as exc:  # whatever it is, the stream goes on without chat
+                why = f"{type(exc).__name__}: {exc}"
             if self.stop.is_set():
                 return
             if self.connections and time.monotonic() - began >= STABLE:

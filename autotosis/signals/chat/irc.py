@@ -150,12 +150,13 @@ class TwitchChat:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)  # wakes the reading thread at once
-        self._thread.join(5)
+        if self._thread.is_alive():
+            self._thread.join(5)
 
     def _run(self) -> None:
         wait = self.backoff[0]
         while not self.stop.is_set():
-            began = time.monotonic()
+            began, joined = time.monotonic(), self.connections
             try:
                 why = self._session()
             except OSError as exc:
@@ -166,7 +167,8 @@ class TwitchChat:
                 return
             if self.connections and time.monotonic() - began >= STABLE:
                 wait = self.backoff[0]
-            self.note(f"chat: lost {self.where} ({why}); reconnecting in {wait:g}s, the stream goes on "
+            what = "lost" if self.connections > joined else "cannot join"
+            self.note(f"chat: {what} {self.where} ({why}); reconnecting in {wait:g}s, the stream goes on "
                       "without chat meanwhile")
             self.stop.wait(wait)
             wait = min(wait * 2, self.backoff[1])

@@ -1,9 +1,10 @@
 """`autotosis live`: one stream followed from its first byte to its reel.
 
 The session follows the recording (follow.py), folds each signal's new values into the
-score (score.py), asks pick/online.py which highlights are final, cuts each one from the
-replay buffer as soon as the buffer holds it (clips.py), and when the stream ends (the
-source ends, `--idle`, Ctrl-C) writes what compile writes, from the score it built.
+score (score.py; chat.py's messages too when there is chat), asks pick/online.py which
+highlights are final, cuts each one from the replay buffer as soon as the buffer holds it
+(clips.py), and when the stream ends (the source ends, `--idle`, Ctrl-C) writes what
+compile writes, from the score it built.
 """
 
 from __future__ import annotations

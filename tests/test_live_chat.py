@@ -18,8 +18,8 @@ from media_support import burst_vod, play
 from autotosis.cli.main import cli
 from autotosis.core.errors import ChatError
 from autotosis.core.timeline import Timeline
-from autotosis.signals.chat import ChatTail
-from autotosis.signals.chat.irc import chat_message, parse_channel, parse_line, parse_server
+from autotosis.signals.chat import ChatMessage, ChatTail
+from autotosis.signals.chat.irc import TwitchChat, chat_message, parse_channel, parse_line, parse_server
 
 QUICK = ["--pad-before", "2", "--merge-gap", "1"]
 CHANNEL = "streamer"
@@ -43,8 +43,8 @@ class TwitchServer:
     """Twitch's chat server as an anonymous reader sees it, on 127.0.0.1: welcome (001), the
     JOIN echoed, PRIVMSGs with IRCv3 tags, PING (the PONGs are kept), and a dropped connection."""
 
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
+    def __init__(self, port: int = 0) -> None:
+        self.listener = socket.create_server(("127.0.0.1", port))
         self.port = self.listener.getsockname()[1]
         self.heard: list[list[str]] = []  # the lines each connection sent
         self.joined = threading.Event()
@@ -147,6 +147,37 @@ def test_irc_lines_parse_as_twitch_writes_them():
     for bad in ("localhost", "host:0", "host:http", ":6667"):
         with pytest.raises(ChatError):
             parse_server(bad)
+
+
+def test_twitch_reader_backs_off_while_the_server_is_away():
+    """Nobody listening: each try is one line, the waits double up to the cap; then a server
+    comes up on that port and the reader joins it and hands over what is said there."""
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # refused from now on
+    notes: list[str] = []
+    got: list[ChatMessage] = []
+    reader = TwitchChat(CHANNEL, lambda _, message: got.append(message), notes.append, ("127.0.0.1", port),
+                        backoff=(0.1, 0.4))
+    reader.start()
+    deadline = time.monotonic() + 10
+    while len(notes) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    waits = [re.search(r"reconnecting in ([\d.]+)s", note)[1] for note in notes[:5]]  # type: ignore[index]
+    assert waits == ["0.1", "0.2", "0.4", "0.4", "0.4"], notes
+    assert all(note.startswith(f"chat: cannot join #{CHANNEL} on 127.0.0.1:{port}") for note in notes)
+    server = TwitchServer(port)
+    try:
+        assert server.joined.wait(5)
+        server.say("alice", "hi there")
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        reader.close()
+        server.close()
+    assert [(m.author, m.text) for m in got] == [("alice", "hi there")]
+    assert notes[-1] == f"chat: reading #{CHANNEL} on 127.0.0.1:{port}"
 
 
 def test_chat_tail_reads_complete_lines_as_they_are_written(tmp_path):

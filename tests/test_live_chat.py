@@ -18,7 +18,7 @@ from media_support import burst_vod, play
 from autotosis.cli.main import cli
 from autotosis.core.errors import ChatError
 from autotosis.core.timeline import Timeline
-from autotosis.signals.chat import ChatMessage, ChatTail
+from autotosis.signals.chat import ChatMessage, ChatTail, read_chat
 from autotosis.signals.chat.irc import TwitchChat, chat_message, parse_channel, parse_line, parse_server
 
 QUICK = ["--pad-before", "2", "--merge-gap", "1"]
@@ -253,7 +253,8 @@ def test_twitch_chat_burst_makes_a_clip(shout, project):
 
 def test_twitch_chat_reconnects_after_a_drop(project, tmp_path):
     """The server drops the reader mid-stream: one line says so, the stream goes on, the
-    reader is back about a second later and what is said after that is counted."""
+    reader is back about a second later and what is said after that is counted. What was
+    said is kept in chat.log, and a rerun on the stream resumes it while nobody listens."""
     (tmp_path / "src").mkdir()
     source = burst_vod(tmp_path / "src" / "short.mkv", 9.0, (2.0, 3.5))
     server = TwitchServer()
@@ -287,6 +288,16 @@ def test_twitch_chat_reconnects_after_a_drop(project, tmp_path):
     assert len(server.heard) == 2 and all(f"JOIN #{CHANNEL}" in lines for lines in server.heard)
     assert "chat: 8 messages (twitch-irc)" in result.output, result.output
     assert "stream ended (idle)" in result.output
+    kept = read_chat(project / "output" / "short" / "chat.log")  # timed: compile --chat reads it
+    assert sorted(m.author for m in kept.messages) == sorted([f"early{n}" for n in range(3)] +
+                                                             [f"late{n}" for n in range(5)])
+    assert all(0 <= m.time <= 9.5 for m in kept.messages)
+    again = CliRunner().invoke(cli, ["live", str(growing), "--idle", "0.5", "--no-reel", "--scorer",
+                                     "loudness+chat", "--chat", f"twitch:{CHANNEL}"],
+                               env={"AUTOTOSIS_TWITCH_IRC": f"127.0.0.1:{server.port}"})
+    assert again.exit_code == 0, again.output  # nobody listens now: the stream is still followed
+    assert "chat: 8 messages from an earlier run (chat.log)" in again.output
+    assert "chat: 8 messages (twitch-irc)" in again.output
 
 
 def test_chat_log_written_as_the_stream_plays(shout, project):

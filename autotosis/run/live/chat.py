@@ -5,6 +5,8 @@ arrival, put on the clock by the session once the recording is caught up), build
 chat timeline from everything seen so far, and moves it by chat's delay: `--chat-delay`, or
 compile's estimate against the model or loudness, redone every DELAY_EVERY seconds as the
 stream goes (one line when it changes by DELAY_CHANGE or more) and once more at the end.
+A Twitch channel's messages are kept, timed, in the output folder's chat.log as they come,
+so a rerun on the same stream resumes them and compile can read them afterwards.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from autotosis.core.errors import ChatError
+from autotosis.core.timecode import format_time
 from autotosis.core.timeline import Timeline
 from autotosis.signals import chat as chat_lib
 from autotosis.signals.chat import irc
 
 DELAY_EVERY = 10.0  # seconds between re-estimates of chat's delay
 DELAY_CHANGE = 1.0  # a new estimate this far from the last is said in one line
+CHAT_LOG = "chat.log"  # a Twitch channel's messages, kept in the output folder as they come
 Note = Callable[[str], None]
 
 
@@ -28,7 +33,7 @@ class LiveChat:
     """One chat source (`spec`: a log file or twitch:CHANNEL) for one live run."""
 
     def __init__(self, spec: str, config: chat_lib.ChatConfig, note: Note, server: str | None = None,
-                 backoff: tuple[float, float] = irc.BACKOFF):
+                 backoff: tuple[float, float] = irc.BACKOFF, log: Path | None = None):
         self.spec, self.config, self.note = spec, config, note
         self.messages: list[chat_lib.ChatMessage] = []
         self.arrivals: queue.Queue = queue.Queue()  # (monotonic arrival, message) from Twitch
@@ -39,12 +44,16 @@ class LiveChat:
         self.measured = False  # an estimate agreed enough to be kept
         self._warned: set[str] = set()
         self.tail: chat_lib.ChatTail | None = None
+        self.log: Path | None = None  # where Twitch's messages are kept, timed, as a chat log
         self.twitch: irc.TwitchChat | None = None
         if spec.startswith(irc.TWITCH_PREFIX):
             channel = irc.parse_channel(spec)
             self.twitch = irc.TwitchChat(channel, lambda at, m: self.arrivals.put((at, m)), note,
                                          irc.parse_server(server), backoff)
             self.format = "twitch-irc"
+            self.log = log
+            if log is not None and log.exists():
+                self._resume(log)
         else:
             self.tail = chat_lib.ChatTail(Path(spec))  # ChatError now when it cannot be read
             self.format = self.tail.format or "log"
@@ -85,6 +94,30 @@ class LiveChat:
             moment = clock(at)
             if moment >= -self.config.window:  # the clock is the scored edge, a little behind the stream
                 self.messages.append(dataclasses.replace(message, time=max(0.0, moment)))
+                self._keep(self.messages[-1])
+
+    def _resume(self, log: Path) -> None:
+        """Take back the messages an earlier run on this stream kept (same recording, same clock)."""
+        try:
+            found, _ = chat_lib.ChatTail(log).read()
+        except ChatError as exc:
+            self.note(f"chat: {exc}; not resumed")
+            return
+        self.messages += found
+        self.note(f"chat: {len(found)} messages from an earlier run ({log.name})")
+
+    def _keep(self, message: chat_lib.ChatMessage) -> None:
+        """Append a Twitch message to the log (`[m:ss.ss] name: text`): a rerun resumes it, and
+        `compile --chat` reads it once the stream is over."""
+        if self.log is None:
+            return
+        name = "twitch" if message.notice else message.author or "anonymous"
+        try:
+            with open(self.log, "a", encoding="utf-8") as handle:
+                handle.write(f"[{format_time(message.time, 2)}] {name}: {' '.join(message.text.split())}\n")
+        except OSError as exc:
+            self.note(f"chat: {self.log}: cannot write ({exc.strerror or exc}); chat is no longer kept")
+            self.log = None
 
     def timeline(self, duration: float, parts: dict[str, Timeline], final: bool = False
                  ) -> chat_lib.ChatTimeline:

@@ -25,7 +25,7 @@ from autotosis.pick import select as select_lib
 from autotosis.publish import reel as render_lib
 from autotosis.run.live import clips as clips_lib
 from autotosis.run.live import usage
-from autotosis.run.live.chat import LiveChat
+from autotosis.run.live.chat import CHAT_LOG, LiveChat
 from autotosis.run.live.follow import Follower, wait_for
 from autotosis.run.live.score import LiveSignals, loudness_reader, model_reader
 from autotosis.signals import chat as chat_lib
@@ -131,8 +131,8 @@ class Session:
         self._lead = float("-inf")  # the most the edge was ever ahead of the clock (see status)
         self._follower: Follower | None = None
         # a chat log is read, or a twitch: spec checked, now: bad chat fails before the stream is followed
-        self.chat = LiveChat(options.chat, options.chat_config, self.note, options.chat_server) \
-            if options.chat else None
+        self.chat = LiveChat(options.chat, options.chat_config, self.note, options.chat_server,
+                             log=folder / CHAT_LOG) if options.chat else None
 
     def note(self, message: str) -> None:
         self.notes.append(message)

@@ -35,7 +35,7 @@ def shout(tmp_path_factory) -> Path:
 def project(tmp_path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("AUTOTOSIS_TWITCH_IRC", raising=False)
+    monkeypatch.setenv("AUTOTOSIS_TWITCH_IRC", "127.0.0.1:9")  # never Twitch's own server from a test
     return tmp_path
 
 

@@ -14,6 +14,13 @@ from autotosis import media
 SR = 48000
 
 
+def play(source: Path, target: Path, realtime: bool = True) -> subprocess.Popen:
+    """Write `source` into `target` as a recorder does: in real time, flushed packet by packet."""
+    pace = ["-re"] if realtime else []
+    return subprocess.Popen([media.ffmpeg_bin(), "-v", "error", *pace, "-i", str(source), "-c", "copy",
+                             "-flush_packets", "1", str(target)])
+
+
 def burst_vod(path: Path, seconds: float, burst: tuple[float, float], width: int = 160, height: int = 120,
               fps: int = 10, grain: bool = False) -> Path:
     """Quiet room noise with one loud shout in `burst`, over a picture that brightens frame by frame.

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from media_support import burst_vod
+from media_support import burst_vod, play
 
 from autotosis import media
 from autotosis.cli.main import cli
@@ -26,13 +26,6 @@ from autotosis.pick.online import online, settled_until
 from autotosis.pick.select import SelectConfig, select_segments
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def play(source: Path, target: Path, realtime: bool = True) -> subprocess.Popen:
-    """Write `source` into `target` as a recorder does: in real time, flushed packet by packet."""
-    pace = ["-re"] if realtime else []
-    return subprocess.Popen([media.ffmpeg_bin(), "-v", "error", *pace, "-i", str(source), "-c", "copy",
-                             "-flush_packets", "1", str(target)])
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,8 @@ from autotosis.core.timecode import format_time
 from autotosis.publish.reel import RenderConfig
 from autotosis.run.compile import FUSE_WEIGHT, default_model
 from autotosis.run.live import Clip, LiveEvents, LiveOptions, LiveResult, Status, output_folder, run_live
+from autotosis.signals.chat import DELAY_RANGE, ChatConfig, parse_reactions
+from autotosis.signals.fuse import parse_scorer, parse_weights
 from autotosis.signals.loudness import LoudnessConfig
 
 R = RenderConfig()
@@ -54,7 +56,8 @@ class Terminal(LiveEvents):
 
     def status(self, status: Status) -> None:
         line = (f"live {format_time(status.edge, 0)}  behind {status.delay:.1f}s  "
-                f"cpu {status.cores:.2f} cores  {status.clips} clip(s)")
+                f"cpu {status.cores:.2f} cores  {status.clips} clip(s)"
+                + (f"  chat {status.chat} msg" if status.chat >= 0 else ""))
         if self.live:
             click.echo(f"\r\033[K{line}", nl=False, err=True)
             self.drawn = True
@@ -99,10 +102,23 @@ def report(result: LiveResult) -> None:
               help="A newer recording in the same folder continues the stream (OBS's file splitting).")
 @click.option("--model", type=click.Path(path_type=Path, dir_okay=False),
               help="Checkpoint to score with (default: the newest models/*.pt; none: loudness only).")
-@click.option("--scorer", type=click.Choice(["model", "loudness", "fused"]),
-              help="What picks the moments (default: model if there is one, else loudness).")
+@click.option("--scorer", metavar="SIGNALS",
+              help="What picks the moments: model, loudness, fused (both), with +chat to add chat "
+              "(default: model if there is one, else loudness; +chat when --chat is given).")
 @click.option("--fuse-weight", type=click.FloatRange(0, 1), default=FUSE_WEIGHT, show_default=True,
-              help="Share of loudness next to the model (fused).")
+              help="Share of loudness next to the model (fused); --weights overrides it.")
+@click.option("--weights", metavar="NAME=W,...",
+              help="Weights of combined signals, e.g. loudness=0.5,chat=0.5 (as compile's).")
+@click.option("--chat", metavar="FILE|twitch:CHANNEL",
+              help="Chat as the stream runs: a chat log being written ('[h:mm:ss] name: text' lines or "
+              "yt-dlp live_chat JSON lines), or a Twitch channel's chat, read anonymously.")
+@click.option("--chat-server", metavar="HOST:PORT", envvar="AUTOTOSIS_TWITCH_IRC",
+              help="Twitch's IRC server for twitch:CHANNEL (default: irc.chat.twitch.tv:6667; "
+              "env AUTOTOSIS_TWITCH_IRC).")
+@click.option("--chat-delay", type=click.FloatRange(0), help="Seconds chat lags the stream (default: "
+              f"estimated within {DELAY_RANGE[0]:g}-{DELAY_RANGE[1]:g} s as the stream goes).")
+@click.option("--chat-reactions", metavar="LIST", help="Replace the reaction emotes/words chat is weighted "
+              "by: comma-separated, /regex/ allowed.")
 @click.option("--audio-track", default=LoudnessConfig().track, show_default=True, metavar="N|NAME|auto",
               help="Audio track loudness is measured on (number, title, or auto: a mic-titled track).")
 @click.option("-f", "--facecam", callback=facecam_box, help="Face-cam box x0,y0,x1,y1 as fractions "
@@ -123,9 +139,10 @@ def report(result: LiveResult) -> None:
 @click.option("--ui-port", type=int, default=0, help="Port for --ui (default: any free one).")
 @click.option("--no-browser", is_flag=True, help="With --ui, only print the URL.")
 def live_command(source: str, idle: float, follow_dir: bool, model: Path | None, scorer: str | None,
-                 fuse_weight: float, audio_track: str, facecam: Any, fps: float | None, preset: str, crf: int,
-                 no_overlay: bool, reel_audio: str, no_reel: bool, out_dir: Path | None, ui: bool,
-                 ui_port: int, no_browser: bool, **select: Any) -> None:
+                 fuse_weight: float, weights: str | None, chat: str | None, chat_server: str | None,
+                 chat_delay: float | None, chat_reactions: str | None, audio_track: str, facecam: Any,
+                 fps: float | None, preset: str, crf: int, no_overlay: bool, reel_audio: str, no_reel: bool,
+                 out_dir: Path | None, ui: bool, ui_port: int, no_browser: bool, **select: Any) -> None:
     """Cut each highlight into output/<name>/clips/ while the stream still runs.
 
     SOURCE is a recording OBS is still writing (MKV, FLV, MPEG-TS) or a stream URL ffmpeg
@@ -138,16 +155,21 @@ def live_command(source: str, idle: float, follow_dir: bool, model: Path | None,
     autotosis live "recordings/2024-05-01 20-00-00.mkv" --follow-dir
     autotosis live http://127.0.0.1:8080/live/stream.m3u8 --idle 60
     autotosis live rtmp://127.0.0.1:1935/live/key --model models/me.pt
+    autotosis live "recordings/2024-05-01 20-00-00.mkv" --chat twitch:mychannel
     autotosis live rec/stream.mkv --ui
     """
     if facecam == "auto":
         raise AutotosisError("--facecam auto: live mode cannot look for the face first; give x0,y0,x1,y1 "
                              "or leave it out to use the model's box")
-    if model is None and scorer != "loudness":
+    if model is None and (scorer is None or "model" in parse_scorer(scorer)):
         model = default_model()
+    chat_config = ChatConfig(delay=chat_delay)
+    if chat_reactions:
+        chat_config = ChatConfig(delay=chat_delay, reactions=parse_reactions(chat_reactions))
     options = LiveOptions(
         source=source, out_dir=out_dir, idle=idle, follow_dir=follow_dir, model=model, scorer=scorer,
-        facecam=facecam, fps=fps, fuse_weight=fuse_weight,
+        facecam=facecam, fps=fps, fuse_weight=fuse_weight, weights=parse_weights(weights),
+        chat=chat, chat_server=chat_server, chat_config=chat_config,
         loudness=LoudnessConfig(track=audio_track),
         select={field: select[option] for option, field in SELECT_FIELDS.items()},
         render=RenderConfig(preset=preset, crf=crf, overlay=not no_overlay, jobs=1),

@@ -2,10 +2,11 @@
 
 The compile pipeline fed by a growing source: `follow` reads a recording as it is written
 (or one `media.record_args` writes from a stream URL) into the ffmpegs that need it, `score`
-turns their output into the signals compile uses, `pick.online` says which highlights are
-final, `clips` cuts each from a replay buffer and logs it in highlights.jsonl, `session`
-runs that loop, and `end` writes compile's own outputs when the stream ends. `usage` reads
-what it all costs in CPU. Callers import the package: `from autotosis.run.live import run_live`.
+turns their output into the signals compile uses (`chat` adds chat's, from a growing log
+or a Twitch channel), `pick.online` says which highlights are final, `clips` cuts each
+from a replay buffer and logs it in highlights.jsonl, `session` runs that loop, and `end`
+writes compile's own outputs when the stream ends. `usage` reads what it all costs in CPU.
+Callers import the package: `from autotosis.run.live import run_live`.
 """
 
 from autotosis.run.live.clips import LOG, Clip, read_log

@@ -56,6 +56,8 @@ def run_live(options: LiveOptions, events: LiveEvents | None = None) -> LiveResu
             except KeyboardInterrupt:
                 session.ended = "interrupted"
         finally:
+            if session.chat is not None:
+                session.chat.close()  # what it received is taken in by the last update
             if recorder is not None:
                 recorder.__exit__()
         return _finish(session)
@@ -68,7 +70,12 @@ def _finish(session: Session) -> LiveResult:
     signals = session.signals
     if signals is None:
         return result
+    info = media.probe(session.files[0]) if len(session.files) == 1 else None
+    if info is not None:
+        signals.duration = info.duration  # chat's timeline spans the file, as compile's does
     session.update(final=True)
+    if session.chat is not None:
+        session.note(session.chat.describe())
     result.follow_cpu = session.follow_cpu
     result.render_cpu = session.render_cpu
     result.wall = time.monotonic() - session.started
@@ -80,9 +87,9 @@ def _finish(session: Session) -> LiveResult:
                      "are written for one file only (the clips are all in clips/)")
         return result
     vod = session.files[0]
-    info = media.probe(vod)
+    assert info is not None
     loud, model = signals.loudness(), signals.model()
-    score = signals.score()
+    score = signals.score(final=True)
     if len(score) == 0:
         return result
     scorer = signals_lib.scorer_name(signals.signals)
@@ -92,12 +99,19 @@ def _finish(session: Session) -> LiveResult:
     if meta:
         resolved.update(model=str(Path(meta["path"]).absolute()), facecam=list(meta["box"]), fps=meta["fps"],
                         label=session.label)
+    chat = session.chat
+    if chat is not None:
+        resolved["chat"] = {**chat.config.to_dict(), **chat.source, "format": chat.format,
+                            "delay": chat.delay}
+    resolved["weights"] = signals_lib.resolve_weights(signals.signals, session.options.fuse_weight,
+                                                      session.options.weights)
     scored = Scored(info, score, loud, model, scorer, meta.get("path"), session.label, meta.get("threshold"),
-                    None, resolved, tuple(session.notes))
+                    None, resolved, tuple(session.notes), signals.chat_seen)
     opts = session.options
     compile_options = CompileOptions(vod=vod, out_dir=session.folder, model=meta.get("path"), scorer=scorer,
                                      loudness=opts.loudness, select=opts.select, fuse_weight=opts.fuse_weight,
-                                     render=opts.render, reel_audio=opts.reel_audio, force=True)
+                                     weights=opts.weights, chat_config=opts.chat_config, render=opts.render,
+                                     reel_audio=opts.reel_audio, force=True)
     try:
         compiled = publish_scored(compile_options, scored)
     except AutotosisError as exc:

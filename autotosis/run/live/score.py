@@ -20,6 +20,8 @@ import numpy as np
 from autotosis import media
 from autotosis.core.timeline import Timeline
 from autotosis.pick import select as select_lib
+from autotosis.run.live.chat import LiveChat
+from autotosis.signals import chat as chat_lib
 from autotosis.signals import fuse as signals_lib
 from autotosis.signals import loudness as loudness_lib
 
@@ -40,6 +42,9 @@ class LiveSignals:
     model_times: list[np.ndarray] = field(default_factory=list)
     model_values: list[np.ndarray] = field(default_factory=list)
     offset: float = 0.0  # loudness windows simply continue: a new file starts where the last ended
+    chat: LiveChat | None = None  # chat's messages, when it is one of the signals
+    duration: float | None = None  # the finished recording's length (the end): chat's timeline spans it
+    chat_seen: chat_lib.ChatTimeline | None = None  # chat's timeline as the last score used it
 
     def add_levels(self, values: np.ndarray) -> None:
         self.levels.append(values)
@@ -62,8 +67,9 @@ class LiveSignals:
             return Timeline(np.zeros(0), np.zeros(0))
         return Timeline(np.concatenate(self.model_times), np.concatenate(self.model_values))
 
-    def score(self) -> Timeline:
-        """The score selection runs on, built as compile builds it (see run/compile/scoring.py)."""
+    def score(self, final: bool = False) -> Timeline:
+        """The score selection runs on, built as compile builds it (see run/compile/scoring.py);
+        `final`: the stream has ended, chat's delay is estimated on all of it."""
         parts: dict[str, Timeline] = {}
         model = self.model()
         if model is not None:
@@ -76,6 +82,10 @@ class LiveSignals:
             return parts[self.signals[0]]
         if any(len(part) == 0 for part in parts.values()):
             return Timeline(np.zeros(0), np.zeros(0))
+        if self.chat is not None:
+            duration = self.duration if self.duration is not None else self.edge()
+            self.chat_seen = self.chat.timeline(duration, parts, final)
+            parts["chat"] = self.chat_seen.timeline
         return signals_lib.combine(parts, self.weights)
 
     def edge(self) -> float:

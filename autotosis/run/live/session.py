@@ -1,9 +1,10 @@
 """`autotosis live`: one stream followed from its first byte to its reel.
 
 The session follows the recording (follow.py), folds each signal's new values into the
-score (score.py), asks pick/online.py which highlights are final, cuts each one from the
-replay buffer as soon as the buffer holds it (clips.py), and when the stream ends (the
-source ends, `--idle`, Ctrl-C) writes what compile writes, from the score it built.
+score (score.py; chat.py's messages too when there is chat), asks pick/online.py which
+highlights are final, cuts each one from the replay buffer as soon as the buffer holds it
+(clips.py), and when the stream ends (the source ends, `--idle`, Ctrl-C) writes what
+compile writes, from the score it built.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import dataclasses
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +25,10 @@ from autotosis.pick import select as select_lib
 from autotosis.publish import reel as render_lib
 from autotosis.run.live import clips as clips_lib
 from autotosis.run.live import usage
+from autotosis.run.live.chat import CHAT_LOG, LiveChat
 from autotosis.run.live.follow import Follower, wait_for
 from autotosis.run.live.score import LiveSignals, loudness_reader, model_reader
+from autotosis.signals import chat as chat_lib
 from autotosis.signals import fuse as signals_lib
 from autotosis.signals import loudness as loudness_lib
 
@@ -44,6 +48,10 @@ class LiveOptions:
     loudness: loudness_lib.LoudnessConfig = field(default_factory=loudness_lib.LoudnessConfig)
     select: dict = field(default_factory=dict)  # SelectConfig overrides; None values are ignored
     fuse_weight: float = signals_lib.LOUDNESS_WEIGHT
+    weights: dict = field(default_factory=dict)  # per-signal weights (--weights), over the defaults
+    chat: str | None = None  # a chat log being written, or twitch:CHANNEL
+    chat_server: str | None = None  # HOST:PORT of Twitch's IRC server; None: Twitch's own
+    chat_config: chat_lib.ChatConfig = field(default_factory=chat_lib.ChatConfig)
     render: render_lib.RenderConfig = field(default_factory=render_lib.RenderConfig)
     reel_audio: str = "0"
     buffer_seconds: float = 2.0  # replay buffer pieces: a clip is cut at most this long after it closes
@@ -59,6 +67,7 @@ class Status:
     delay: float  # seconds the scoring is behind the recording (see Session.status)
     cores: float  # CPU cores used since the last status by the follower, its ffmpegs and the model
     clips: int
+    chat: int = -1  # chat messages taken in so far; -1: no chat
 
 
 class LiveEvents:
@@ -120,6 +129,10 @@ class Session:
         self._cpu_mark = (self.started, usage.running_cpu())
         self.follow_cpu = 0.0
         self._lead = float("-inf")  # the most the edge was ever ahead of the clock (see status)
+        self._follower: Follower | None = None
+        # a chat log is read, or a twitch: spec checked, now: bad chat fails before the stream is followed
+        self.chat = LiveChat(options.chat, options.chat_config, self.note, options.chat_server,
+                             log=folder / CHAT_LOG) if options.chat else None
 
     def note(self, message: str) -> None:
         self.notes.append(message)
@@ -137,12 +150,13 @@ class Session:
             reel_track, _ = loudness_lib.choose_track(info, opts.reel_audio)
             opts = self.options = dataclasses.replace(
                 opts, render=dataclasses.replace(opts.render, audio_track=reel_track.index))
-        signals, notes = signals_lib.choose_signals(opts.scorer, opts.model is not None, False,
-                                                    info.has_audio, path)
+        signals, notes = signals_lib.choose_signals(opts.scorer, opts.model is not None,
+                                                    self.chat is not None, info.has_audio, path)
         for message in notes:
             self.note(message)
-        if set(signals) - {"model", "loudness"}:
-            raise AutotosisError("--scorer: live mode scores with model, loudness or both")
+        if signals == ("chat",):
+            raise AutotosisError("--scorer chat: live mode needs loudness or the model beside chat (their "
+                                 "timeline is the stream's clock); use loudness+chat")
         threshold, enter = None, select_lib.SelectConfig().enter
         if "model" in signals:
             assert opts.model is not None
@@ -162,8 +176,14 @@ class Session:
                                "threshold": threshold, "path": opts.model}
             if signals == ("model",):
                 enter = threshold
-        weights = signals_lib.resolve_weights(signals, opts.fuse_weight) if len(signals) > 1 else {}
-        self.signals = LiveSignals(opts.loudness.window, signals, threshold or 0.5, weights)
+        weights = (signals_lib.resolve_weights(signals, opts.fuse_weight, opts.weights)
+                   if len(signals) > 1 else {})
+        if self.chat is not None and "chat" not in signals:
+            self.note(f"chat: not used (--scorer {signals_lib.scorer_name(signals)})")
+            self.chat = None
+        self.signals = LiveSignals(opts.loudness.window, signals, threshold or 0.5, weights, chat=self.chat)
+        if self.chat is not None:
+            self.chat.start()
         overrides = {k: v for k, v in opts.select.items() if v is not None}
         overrides.setdefault("enter", enter)
         self.config = dataclasses.replace(select_lib.SelectConfig(), **overrides)
@@ -196,7 +216,7 @@ class Session:
         out: queue.Queue = queue.Queue()
         readers = []
         consumers = 1 + ("loudness" in signals) + ("model" in signals)
-        follower = Follower(path, consumers, opts.idle, opts.follow_dir)
+        follower = self._follower = Follower(path, consumers, opts.idle, opts.follow_dir)
         with media.FFmpegProcess(self.buffer.args_for_next_file(offset, opts.buffer_seconds),
                                  stdin=True, stdout=False) as buffer_proc:
             assert buffer_proc.proc.stdin is not None
@@ -254,7 +274,9 @@ class Session:
     def update(self, final: bool) -> None:
         """Cut every highlight that is final now (all of them at the end of the stream)."""
         assert self.signals is not None
-        score = self.signals.score()
+        if self.chat is not None:
+            self.chat.poll(self._clock(final))
+        score = self.signals.score(final)
         if len(score) == 0:
             return
         if final:
@@ -262,7 +284,11 @@ class Session:
             unbudgeted = dataclasses.replace(self.config, max_length=None, top=None)
             state = online_lib.Online(select_lib.select_segments(score, unbudgeted, duration), 0.0)
         else:
-            state = online_lib.online(score, self.config)
+            settled = None
+            if self.chat is not None:  # chat has not yet reacted to the last few seconds
+                settled = min(online_lib.settled_until(score, self.config),
+                              self.chat.known_until(self.signals.edge()))
+            state = online_lib.online(score, self.config, settled)
         keep_from = state.keep_from
         covered = self.buffer.covered_until()
         for seg in state.final:
@@ -297,10 +323,7 @@ class Session:
         """Where the stream stands. The delay is how much further behind the clock the scored
         edge is now than it ever was: on a recording played in real time, the lag added by
         following and scoring (0 while it keeps up; it grows while it catches up)."""
-        assert self.signals is not None
-        now = time.monotonic()
-        edge = self.signals.edge()
-        self._lead = max(self._lead, edge - (now - self.started))
+        now, edge = self._track_lead()
         delay = max(0.0, (now - self.started) + self._lead - edge)
         mark_time, mark_cpu = self._cpu_mark
         cpu = usage.running_cpu()
@@ -308,4 +331,23 @@ class Session:
         self.follow_cpu += spent
         self._cpu_mark = (now, cpu)
         cores = spent / max(now - mark_time, 1e-6)
-        return Status(edge, delay, cores, len(self.clips))
+        return Status(edge, delay, cores, len(self.clips), len(self.chat.messages) if self.chat else -1)
+
+    def _track_lead(self) -> tuple[float, float]:
+        """(now, edge), keeping the most the scored edge was ever ahead of the clock: on a
+        stream written in real time, clock plus lead is the stream second being written now."""
+        assert self.signals is not None
+        now, edge = time.monotonic(), self.signals.edge()
+        if edge > 0:
+            self._lead = max(self._lead, edge - (now - self.started))
+        return now, edge
+
+    def _clock(self, final: bool) -> Callable[[float], float] | None:
+        """Monotonic time -> stream seconds at the live edge, once the recording is caught up
+        (before, the edge is racing through what was recorded earlier); None until then."""
+        self._track_lead()
+        caught_up = self._follower is not None and self._follower.caught_up
+        if self._lead == float("-inf") or not (caught_up or final):
+            return None
+        lead, started = self._lead, self.started
+        return lambda at: at - started + lead

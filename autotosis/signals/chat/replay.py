@@ -109,9 +109,9 @@ _YT_RENDERERS = {
 }
 
 
-def _yt_live_chat(path: Path, lines: list[str]) -> list[ChatMessage]:
+def _yt_live_chat(path: Path, lines: list[str], first: int = 1) -> list[ChatMessage]:
     messages = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, first):
         if not line.strip():
             continue
         where = f"{path}: line {number}"
@@ -159,9 +159,9 @@ def _clock(text: str) -> float:
     return seconds
 
 
-def _log(path: Path, lines: list[str]) -> list[ChatMessage]:
+def _log(path: Path, lines: list[str], first: int = 1) -> list[ChatMessage]:
     messages = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, first):
         if not line.strip():
             continue
         match = LOG_LINE.match(line.strip())
@@ -172,6 +172,25 @@ def _log(path: Path, lines: list[str]) -> list[ChatMessage]:
         messages.append(ChatMessage(_clock(match["time"]), name, match["text"],
                                     notice=name.lower() in ("twitch", "system", "notice")))
     return messages
+
+
+# The formats written one message a line, so a file still growing can be read line by line.
+LINE_FORMATS = ("log", "yt-dlp-live-chat")
+
+
+def line_format(line: str) -> str | None:
+    """The line format `line` is written in ("log" or "yt-dlp-live-chat"), None for any other."""
+    line = line.strip()
+    if LOG_LINE.match(line):
+        return "log"
+    if line.startswith("{") and '"replayChatItemAction"' in line:
+        return "yt-dlp-live-chat"
+    return None
+
+
+def parse_lines(path: Path, kind: str, lines: list[str], first: int = 1) -> list[ChatMessage]:
+    """The messages of `lines` (numbered from `first` in errors) in the line format `kind`."""
+    return _log(path, lines, first) if kind == "log" else _yt_live_chat(path, lines, first)
 
 
 def read_chat(path: Path | str) -> ChatReplay:
@@ -187,11 +206,9 @@ def read_chat(path: Path | str) -> ChatReplay:
     if not stripped:
         raise ChatError(f"{p}: empty file, not a chat replay")
     lines = text.splitlines()
-    first = next(line for line in lines if line.strip()).strip()
-    if LOG_LINE.match(first):
-        return ChatReplay(p, "log", _sorted(_log(p, lines)))
-    if stripped[0] == "{" and '"replayChatItemAction"' in first:
-        return ChatReplay(p, "yt-dlp-live-chat", _sorted(_yt_live_chat(p, lines)))
+    kind = line_format(next(line for line in lines if line.strip()))
+    if kind is not None:
+        return ChatReplay(p, kind, _sorted(parse_lines(p, kind, lines)))
     if stripped[0] in "{[":
         try:
             data = json.loads(text)

@@ -142,7 +142,7 @@ def test_each_change_gives_its_reason(base: Path) -> None:
     assert grown.warm and grown.growth == record_lib.Growth(("again",), 1, 0) and grown.new is not None
     assert _decide(base, files).why == "the labels have not changed since it was trained (a full retrain)"
     cases = [
-        (swap("c1", segments=(Segment(1.0, 3.5),)),
+        (swap("c1", segments=(Segment(1.5, 3.5),)),
          "c1.toml: segment rage 0:01.0-0:03.0 was moved or removed"),
         ([f for f in files if f is not by["c2"]], "labels shrank: 1 label file gone (c2.toml)"),
         (swap("c4", facecam=(0.5, 0.1, 0.95, 0.7)), "c4.toml: the face-cam box changed"),
@@ -158,7 +158,7 @@ def test_each_change_gives_its_reason(base: Path) -> None:
     assert _decide(base, files, names=("laugh", "rage")).why == (
         "it scores rage, the labels now are laugh, rage")
     # --from forces the start even so, and trains on every frame.
-    forced = _decide(base, swap("c1", segments=(Segment(1.0, 3.5),)), forced=True)
+    forced = _decide(base, swap("c1", segments=(Segment(1.5, 3.5),)), forced=True)
     assert forced.warm and forced.new is None and forced.state is not None
     data = ds.build_dataset(files, 2.0, 32, CFG.edge_guard, base / "cache")
     rows, line = warm.training_rows(forced, data, list(range(6)), CFG, _model(base))
@@ -179,13 +179,17 @@ def test_a_replaced_clip_is_a_change(base: Path, tmp_path: Path) -> None:
 
 
 def test_answers_on_a_partly_reviewed_vod_grow_it() -> None:
-    """Span by span: new calm spans and segments are growth; a calm span moved is a change."""
+    """Span by span: new calm spans and segments, and old ones made longer, are growth; a calm
+    span moved is a change."""
     vod = Path("/nowhere/vod.mp4")
     old = LabelFile(vod, None, "rage", (Segment(10, 20),), calm={"rage": (Segment(30, 40),)})
     record = {**SETTINGS, "version": 1, "labels": ["rage"], "files": {"vod": record_lib.file_record(old)}}
     more = dataclasses.replace(old, segments=(Segment(10, 20), Segment(50, 55)),
                                calm={"rage": (Segment(30, 40), Segment(60, 70))})
     assert record_lib.compare(record, [more], ("rage",), SETTINGS) == record_lib.Growth((), 0, 2)
+    # An answer next to an old calm span is joined to it: the old span grew, it did not move.
+    joined = dataclasses.replace(old, calm={"rage": (Segment(30, 50),)})
+    assert record_lib.compare(record, [joined], ("rage",), SETTINGS) == record_lib.Growth((), 0, 1)
     moved = dataclasses.replace(old, calm={"rage": (Segment(31, 40),)})
     assert record_lib.compare(record, [moved], ("rage",), SETTINGS) == (
         "vod.toml: calm span rage 0:30.0-0:40.0 was moved or removed")

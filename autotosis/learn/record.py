@@ -6,8 +6,9 @@ relative to the project, bytes, mtime), face-cam box, segments and, for a partly
 VOD, calm spans; the settings that change what a frame looks like or means (arch, fps,
 size, negatives, edge guard) and the labels; and each split unit's side. `compare` holds
 the labels now against it span by span: they *grew* when every old span is still there
-unchanged and something was added (new files, new spans); `frame_masks` then checks that
-no frame the model learned has another target now, and marks the new frames.
+(unchanged, or inside a longer one) and something was added (new files, new spans);
+`frame_masks` then checks that no frame the model learned has another target now, and marks
+the new frames.
 """
 
 from __future__ import annotations
@@ -137,14 +138,15 @@ def _file_change(stem: str, old: dict, now: LabelFile) -> tuple[str | None, int]
     for kind in ("segments", "calm"):
         before, after = old[kind] or {}, new[kind] or {}
         for label, spans in before.items():
-            now_spans = {tuple(s) for s in after.get(label, [])}
-            gone = [s for s in spans if tuple(s) not in now_spans]
+            # A span inside a new one grew: an answer next to an old one is joined to it.
+            gone = [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in after.get(label, []))]
             if gone:
                 what = "segment" if kind == "segments" else "calm span"
                 return f"{where}: {what} {_span_text(label, gone[0])} was moved or removed", 0
         if label_gone := [n for n in before if n not in after]:
             return f"{where}: label '{label_gone[0]}' was removed", 0
-        added += sum(len(after[n]) - len(before.get(n, [])) for n in after)
+        added += sum(1 for n, spans in after.items() for s in spans
+                     if list(s) not in [list(t) for t in before.get(n, [])])
     return None, added
 
 

@@ -54,12 +54,13 @@ def random_candidates(count: int, duration: float, taken: list[Segment],
     return found
 
 
-def run(strategy: str, config: LearnConfig, rounds: int, per_round: int, work: Path) -> list[dict]:
-    vod, truth = make_vod(work, "answered", config, seed=11)
-    held, held_truth = make_vod(work, "heldout", config, seed=12)
+def run(strategy: str, config: LearnConfig, rounds: int, per_round: int, work: Path,
+        seed: int = 0) -> list[dict]:
+    vod, truth = make_vod(work, "answered", config, seed=11 + 10 * seed)
+    held, held_truth = make_vod(work, "heldout", config, seed=12 + 10 * seed)
     folder = work / strategy
     labels_dir, model, cache = folder / "labels", folder / "models" / f"{LABEL}.pt", work / "cache"
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     asked: list[Segment] = []
     rows = []
     for round_ in range(1, rounds + 1):
@@ -104,22 +105,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--per-round", type=int, default=5)
     parser.add_argument("--folder", type=Path, help="keep the work here (default: a temp folder)")
+    parser.add_argument("--seed", type=int, default=0, help="another pair of VODs of the same streamer")
     args = parser.parse_args()
     config = dataclasses.replace(LearnConfig(), vod_seconds=args.minutes * 60,
                                  moments=max(3, round(args.minutes * 1.2)))
     work = args.folder or Path(tempfile.mkdtemp(prefix="learning-curve-"))
     try:
-        table = {s: run(s, config, args.rounds, args.per_round, work) for s in ("suggest", "random")}
+        table = {s: run(s, config, args.rounds, args.per_round, work, args.seed)
+                 for s in ("suggest", "random")}
     finally:
         if args.folder is None:
             shutil.rmtree(work, ignore_errors=True)
     print(f"\n{config.moments} rages per {args.minutes:g}-min VOD; precision / recall on the held-out VOD")
-    print(f"{'answers':>7}  {'suggest':>24}  {'random':>24}")
-    for a, b in zip(table["suggest"], table["random"], strict=True):
-        def cell(r: dict) -> str:
-            return (f"{r['precision']:.2f} / {r['recall']:.2f} ({r.get('found', '-')}, {r['rages']} marked)"
-                    if "note" not in r else f"no model ({r['rages']} marked)")
-        print(f"{a['answers']:>7}  {cell(a):>24}  {cell(b):>24}")
+    print(f"{'round':>5}  {'suggest':>38}  {'random':>38}")
+    for round_, (a, b) in enumerate(zip(table["suggest"], table["random"], strict=True), 1):
+        def cell(r: dict) -> str:  # suggest may run out of questions before a round is full
+            head = f"{r['answers']:>2} answers, {r['rages']} marked: "
+            return head + (f"{r['precision']:.2f} / {r['recall']:.2f} ({r.get('found', '-')})"
+                           if "note" not in r else "no model")
+        print(f"{round_:>5}  {cell(a):>38}  {cell(b):>38}")
 
 
 if __name__ == "__main__":

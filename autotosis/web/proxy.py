@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,19 +27,47 @@ def browser_playable(info: media.VideoInfo) -> bool:
     return info.codec in PLAYABLE_CODECS and info.path.suffix.lower() in PLAYABLE_CONTAINERS
 
 
-class ProxyCache:
-    """Proxies under `folder`, keyed by the clip's identity (path, size, mtime).
+class _Encodes:
+    """Files under `folder` made one at a time in a background thread (never flooding the CPU),
+    each known by name as preparing, failed (with ffmpeg's one line) or, once on disk, ready."""
 
-    One proxy is encoded at a time so a folder of clips never floods the CPU; the
-    page polls `status` while it waits.
-    """
-
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, thread_name: str):
         self.folder = folder
         self._lock = threading.Lock()
         self._failed: dict[str, str] = {}
         self._running: set[str] = set()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autotosis-proxy")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
+
+    def _state(self, target: Path) -> tuple[str, str | None]:
+        with self._lock:
+            if target.name in self._running:
+                return "preparing", None
+            if target.name in self._failed:
+                return "failed", self._failed[target.name]
+        return ("ready" if target.exists() else "absent"), None
+
+    def _encode(self, make: Callable[[], object], target: Path) -> None:
+        error = None
+        try:
+            make()
+        except AutotosisError as exc:
+            error = str(exc)
+        with self._lock:
+            self._running.discard(target.name)
+            if error is not None:
+                self._failed[target.name] = error
+
+    def wait(self) -> None:
+        """Block until what is queued is done (used when shutting down and by tests)."""
+        self._pool.submit(lambda: None).result()
+
+
+class ProxyCache(_Encodes):
+    """Proxies under `folder`, keyed by the clip's identity (path, size, mtime); the page polls
+    `status` while one is made."""
+
+    def __init__(self, folder: Path):
+        super().__init__(folder, "autotosis-proxy")
 
     def path_for(self, info: media.VideoInfo) -> Path:
         key = hashlib.sha1(info.identity.encode("utf-8")).hexdigest()[:20]
@@ -46,13 +75,8 @@ class ProxyCache:
 
     def status(self, info: media.VideoInfo) -> dict[str, str | None]:
         """{"state": "ready" | "preparing" | "failed" | "absent", "error": ...}."""
-        target = self.path_for(info)
-        with self._lock:
-            if target.name in self._running:
-                return {"state": "preparing", "error": None}
-            if target.name in self._failed:
-                return {"state": "failed", "error": self._failed[target.name]}
-        return {"state": "ready" if target.exists() else "absent", "error": None}
+        state, error = self._state(self.path_for(info))
+        return {"state": state, "error": error}
 
     def start(self, info: media.VideoInfo) -> dict[str, str | None]:
         """Begin making the proxy unless it exists or is under way; returns the new status."""
@@ -64,26 +88,11 @@ class ProxyCache:
                 return {"state": "ready", "error": None}
             self._failed.pop(target.name, None)
             self._running.add(target.name)
-        self._pool.submit(self._make, info, target)
+        self._pool.submit(self._encode, lambda: media.make_browser_proxy(info.path, target, info), target)
         return {"state": "preparing", "error": None}
 
-    def _make(self, info: media.VideoInfo, target: Path) -> None:
-        error = None
-        try:
-            media.make_browser_proxy(info.path, target, info)
-        except AutotosisError as exc:
-            error = str(exc)
-        with self._lock:
-            self._running.discard(target.name)
-            if error is not None:
-                self._failed[target.name] = error
 
-    def wait(self) -> None:
-        """Block until queued proxies are done (used when shutting down and by tests)."""
-        self._pool.submit(lambda: None).result()
-
-
-class SpanPreviews:
+class SpanPreviews(_Encodes):
     """Previews of a few seconds of a VOD, keyed by the VOD's identity and the span, made with
     input seeking (`media.make_span_preview`), one at a time, newest request first.
 
@@ -94,12 +103,8 @@ class SpanPreviews:
     NAME = re.compile(r"^[0-9a-f]{20}-\d+-\d+\.mp4$")
 
     def __init__(self, folder: Path):
-        self.folder = folder
-        self._lock = threading.Lock()
-        self._failed: dict[str, str] = {}
+        super().__init__(folder, "autotosis-preview")
         self._queue: list[tuple[media.VideoInfo, float, float, Path]] = []
-        self._running: set[str] = set()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autotosis-preview")
 
     def path_for(self, info: media.VideoInfo, start: float, end: float) -> Path:
         key = hashlib.sha1(info.identity.encode("utf-8")).hexdigest()[:20]
@@ -108,13 +113,7 @@ class SpanPreviews:
     def status(self, info: media.VideoInfo, start: float, end: float) -> dict[str, str | None]:
         """{"state": "ready" | "preparing" | "failed" | "absent", "error": ..., "name": file name}."""
         target = self.path_for(info, start, end)
-        with self._lock:
-            if target.name in self._running:
-                state, error = "preparing", None
-            elif target.name in self._failed:
-                state, error = "failed", self._failed[target.name]
-            else:
-                state, error = ("ready" if target.exists() else "absent"), None
+        state, error = self._state(target)
         return {"state": state, "error": error, "name": target.name}
 
     def start(self, info: media.VideoInfo, start: float, end: float,
@@ -151,16 +150,4 @@ class SpanPreviews:
             if not self._queue:
                 return
             info, start, end, target = self._queue.pop(0)
-        error = None
-        try:
-            media.make_span_preview(info.path, start, end - start, target, info)
-        except AutotosisError as exc:
-            error = str(exc)
-        with self._lock:
-            self._running.discard(target.name)
-            if error is not None:
-                self._failed[target.name] = error
-
-    def wait(self) -> None:
-        """Block until queued previews are done (tests)."""
-        self._pool.submit(lambda: None).result()
+        self._encode(lambda: media.make_span_preview(info.path, start, end - start, target, info), target)

@@ -129,8 +129,8 @@ def test_three_hour_scan_keeps_memory_flat(tmp_path: Path) -> None:
     A sample every 2 s: the decode still runs the whole length, at half the model's cost."""
     model = tmp_path / "m.pt"
     save_checkpoint(model, build_model(), ModelMeta(size=32, fps=1.0))
-    short = media.make_lavfi_vod(tmp_path / "short.mp4", 600, 160, 90, 2)
-    long = media.make_lavfi_vod(tmp_path / "long.mp4", 3 * 3600, 160, 90, 2)
+    short = media.make_lavfi_vod(tmp_path / "short.mp4", 600, 160, 90, 2, sound=False)
+    long = media.make_lavfi_vod(tmp_path / "long.mp4", 3 * 3600, 160, 90, 2, sound=False)
     small, big = _scan_peak(short, model, tmp_path / "c1"), _scan_peak(long, model, tmp_path / "c2")
     print(f"\n10 min: {small}\n3 h:    {big}")
     assert small["samples"] == 300 and big["samples"] == 3 * 3600 // 2

@@ -171,29 +171,32 @@ def encode_frames(
 
 
 def lavfi_vod_args(output: Path | str, duration: float, width: int, height: int, fps: float,
-                   gop_seconds: float = 2.0, preset: str = "ultrafast") -> list[str]:
+                   gop_seconds: float = 2.0, preset: str = "ultrafast", sound: bool = True) -> list[str]:
     """A long synthetic VOD from ffmpeg's own sources (moving test pattern + tone).
 
     Keyframes every `gop_seconds` like a streaming encoder. `ultrafast` (the default)
     makes an hour of 1080p60 in minutes, but its Baseline-profile stream decodes about
     twice as fast as what streamers upload; `veryfast` (OBS's default: High profile,
-    CABAC, B-frames) makes files that cost what real VODs cost to decode.
+    CABAC, B-frames) makes files that cost what real VODs cost to decode. Without `sound`
+    it is picture only: hours of AAC cost more to encode than a small picture.
     """
     video = ffmpeg.input(f"testsrc2=size={width}x{height}:rate={fps:g}:duration={duration:g}", format="lavfi")
+    options = {"vcodec": "libx264", "preset": preset, "pix_fmt": "yuv420p",
+               "g": max(1, round(fps * gop_seconds)), "sc_threshold": 0}
+    if not sound:
+        return ffmpeg.output(video, arg_path(output), **options).get_args()
     audio = ffmpeg.input(f"sine=frequency=440:beep_factor=4:sample_rate=48000:duration={duration:g}",
                          format="lavfi")
-    return ffmpeg.output(
-        video, audio, arg_path(output), vcodec="libx264", preset=preset, pix_fmt="yuv420p",
-        g=max(1, round(fps * gop_seconds)), sc_threshold=0, acodec="aac", audio_bitrate="96k",
-    ).get_args()
+    return ffmpeg.output(video, audio, arg_path(output), **options, acodec="aac",
+                         audio_bitrate="96k").get_args()
 
 
 def make_lavfi_vod(output: Path | str, duration: float, width: int, height: int, fps: float,
-                   preset: str = "ultrafast", gop_seconds: float = 2.0) -> Path:
+                   preset: str = "ultrafast", gop_seconds: float = 2.0, sound: bool = True) -> Path:
     """Write a synthetic VOD (see lavfi_vod_args) atomically."""
     target = Path(output)
     with atomic_path(target) as part:
-        run(lavfi_vod_args(part, duration, width, height, fps, gop_seconds, preset), part)
+        run(lavfi_vod_args(part, duration, width, height, fps, gop_seconds, preset, sound), part)
     return target
 
 

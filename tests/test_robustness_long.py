@@ -94,18 +94,24 @@ from autotosis.signals import scan
 ffmpeg_kb = 0
 
 
-def watch():  # ffmpeg's resident memory, sampled: rusage cannot tell a child's own peak
+def status(entry):
+    try:
+        return dict(line.split(":", 1) for line in (entry / "status").read_text().splitlines() if ":" in line)
+    except OSError:
+        return {}
+
+
+def watch():  # ffmpeg's own peak (VmHWM), read often: rusage cannot tell a child's peak apart
     global ffmpeg_kb
+    child = None
     while True:
-        for entry in Path("/proc").iterdir():
-            try:
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            if fields.get("Name", "").strip() == "ffmpeg" and int(fields["PPid"]) == os.getpid():
-                ffmpeg_kb = max(ffmpeg_kb, int(fields.get("VmRSS", "0 kB").split()[0]))
-        time.sleep(0.2)
+        fields = status(child) if child else {}
+        if not fields:
+            child = next((e for e in Path("/proc").iterdir() if status(e).get("Name", "").strip() == "ffmpeg"
+                          and int(status(e).get("PPid", 0)) == os.getpid()), None)
+            fields = status(child) if child else {}
+        ffmpeg_kb = max(ffmpeg_kb, int(fields.get("VmHWM", "0 kB").split()[0]))
+        time.sleep(0.02)
 
 
 threading.Thread(target=watch, daemon=True).start()

@@ -22,17 +22,19 @@ def play(source: Path, target: Path, realtime: bool = True) -> subprocess.Popen:
 
 
 def burst_vod(path: Path, seconds: float, burst: tuple[float, float], width: int = 160, height: int = 120,
-              fps: int = 10, grain: bool = False) -> Path:
-    """Quiet room noise with one loud shout in `burst`, over a picture that brightens frame by frame.
+              fps: int = 10, grain: bool = False, more: tuple[tuple[float, float], ...] = ()) -> Path:
+    """Quiet room noise with one loud shout in `burst` (and one in each of `more`), over a
+    picture that brightens frame by frame.
 
     `grain`: a moving film grain instead, which no encoder compresses: its pieces take a
     while to render, for tests that must catch a compile mid-render.
     """
     rng = np.random.default_rng(1)
     audio = 0.01 * rng.standard_normal(round(seconds * SR))
-    a, b = (round(t * SR) for t in burst)
-    tone = np.sin(np.arange(b - a) / SR * 2 * np.pi * 500)
-    audio[a:b] = 0.7 * tone * (1 + 0.3 * rng.standard_normal(b - a))
+    for span in (burst, *more):
+        a, b = (round(t * SR) for t in span)
+        tone = np.sin(np.arange(b - a) / SR * 2 * np.pi * 500)
+        audio[a:b] = 0.7 * tone * (1 + 0.3 * rng.standard_normal(b - a))
     count = round(seconds * fps)
     if grain:
         noise = rng.integers(0, 256, (2 * height, width, 3), np.uint8)

@@ -65,6 +65,22 @@ def test_online_selection_is_final_only_when_nothing_can_change_it():
             assert state.keep_from <= expected[0].start + 1e-9
         else:
             assert state.final == expected, n
+        assert state.closed == (expected if settled > expected[0].end else []), n  # its tail is quiet
+
+
+def test_a_closed_highlight_that_a_later_moment_joins_closes_again_whole():
+    """Closed at its tail (the clip is cut then), then a shout within the merge reach joins it:
+    it is no longer closed until the joined highlight's own tail, never final in between."""
+    step, config = 0.5, SelectConfig(enter=0.5)
+    times = (np.arange(80) + 0.5) * step
+    values = np.where(((times > 10) & (times < 13)) | ((times > 18) & (times < 21)), 0.9, 0.1)
+    whole = select_segments(Timeline(times, values), config)
+    assert len(whole) == 1  # the two shouts are one highlight
+    alone = select_segments(Timeline(times[:34], values[:34]), config)[0]
+    states = {n: online(Timeline(times[:n], values[:n]), config) for n in range(30, 81)}
+    assert any(state.closed == [alone] and state.final == [] for state in states.values())
+    assert all(state.final in ([], whole) for state in states.values())
+    assert states[80].closed == whole
 
 
 def test_live_cuts_while_the_stream_runs_and_ends_like_compile(shout, project):
@@ -106,6 +122,30 @@ def test_live_cuts_while_the_stream_runs_and_ends_like_compile(shout, project):
     assert "1 clip(s) already cut by an earlier run" in again.output
     assert len((out / "highlights.jsonl").read_text().splitlines()) == 1  # not cut twice
     assert sorted(p.name for p in (out / "clips").iterdir()) == [clip.name]
+
+
+def test_a_later_shout_joins_a_clip_already_cut_and_replaces_it(project, tmp_path):
+    """The first shout's clip is cut as soon as its tail is quiet; a second shout within the
+    merge reach joins it, so the whole highlight is cut again, saying which clip it replaces."""
+    (tmp_path / "media").mkdir()
+    source = burst_vod(tmp_path / "media" / "two.mkv", 15.0, (2.0, 3.5), more=((9.5, 11.0),))
+    growing = project / "two.mkv"
+    player = play(source, growing)
+    options = ["--scorer", "loudness", "--pad-before", "2", "--merge-gap", "3"]
+    result = CliRunner().invoke(cli, ["live", str(growing), "--idle", "1.5", *options])
+    player.wait()
+    assert result.exit_code == 0, result.output
+    out = project / "output" / "two"
+    rows = [json.loads(line) for line in (out / "highlights.jsonl").read_text().splitlines()]
+    assert len(rows) == 2, rows
+    assert rows[0]["end"] < 6.0 and "replaces" not in rows[0]
+    assert rows[1]["replaces"] == [rows[0]["file"]] and rows[1]["start"] == rows[0]["start"]
+    assert rows[1]["end"] >= 11.0 and all((out / row["file"]).exists() for row in rows)
+    assert f"replaces {Path(rows[0]['file']).name}" in result.output
+    segments = json.loads((out / "segments.json").read_text())["segments"]
+    assert len(segments) == 1  # the reel's highlight is the whole one, snapped to frames
+    whole = (rows[1]["start"], rows[1]["end"])
+    assert (segments[0]["start"], segments[0]["end"]) == pytest.approx(whole, abs=0.1)
 
 
 def test_ctrl_c_keeps_the_clips_and_writes_the_reel(shout, project):

@@ -4,6 +4,7 @@ finished stream links to its review on the same server."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -182,10 +183,12 @@ def test_page_reconnects_without_duplicating_cards(browser, tmp_path):
         page.wait_for_selector("#message.error:has-text('reconnecting')")
         with feed._changed:
             feed._closed = False  # the server takes connections again
-        feed.clip(new_clip(3), 1.0)
+        feed.clip(dataclasses.replace(new_clip(3), replaces=(new_clip(2).file,)), 1.0)  # a shout joined #2
         page.wait_for_selector(".card[data-n='3']", timeout=20000)
         page.wait_for_selector("#message.ok:has-text('connected again')")
         assert page.eval_on_selector_all(".card", "cs => cs.map((c) => c.dataset.n)") == ["3", "2", "1"]
+        assert page.eval_on_selector_all(".card.replaced", "cs => cs.map((c) => c.dataset.n)") == ["2"]
+        assert "replaced by #3" in page.text_content(".card[data-n='2']")
         assert asked[0] == "" and set(asked[1:]) == {"2"}, asked
     finally:
         context.close()

@@ -51,8 +51,9 @@ class Terminal(LiveEvents):
 
     def clip(self, clip: Clip, render_seconds: float) -> None:
         self.clear()
+        replaces = f"  replaces {', '.join(Path(f).name for f in clip.replaces)}" if clip.replaces else ""
         click.echo(f"clip {clip.file}  {format_time(clip.start, 1)} - {format_time(clip.end, 1)}  "
-                   f"{clip.label} peak {clip.peak:.2f}  (cut in {render_seconds:.1f}s)")
+                   f"{clip.label} peak {clip.peak:.2f}  (cut in {render_seconds:.1f}s){replaces}")
 
     def status(self, status: Status) -> None:
         line = (f"live {format_time(status.edge, 0)}  behind {status.delay:.1f}s  "

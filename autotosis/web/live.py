@@ -59,7 +59,7 @@ class LiveFeed(LiveEvents):
     def _card(self, number: int, clip: Clip) -> dict[str, Any]:
         url = "/media/" + quote(self.app.relative(self.folder / clip.file))
         return {"n": number, "start": clip.start, "end": clip.end, "label": clip.label, "peak": clip.peak,
-                "file": clip.file, "url": url}
+                "file": clip.file, "url": url, "replaces": list(clip.replaces)}
 
     def clip(self, clip: Clip, render_seconds: float) -> None:
         with self._changed:

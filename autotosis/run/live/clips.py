@@ -6,8 +6,9 @@ deleted, so the buffer stays a minute or so whatever the stream's length, and a 
 from a few small finished files instead of the recording still being written.
 
 highlights.jsonl is the live run's state: one JSON object a line per clip already on disk
-(start, end, label, peak, file), appended and flushed as each clip lands. A rerun on the
-same source reads it back and cuts nothing it lists again.
+(start, end, label, peak, file; and `replaces`, the clips a later moment joined into this
+one), appended and flushed as each clip lands. A rerun on the same source reads it back and
+cuts nothing it lists again.
 """
 
 from __future__ import annotations
@@ -38,10 +39,14 @@ class Clip:
     label: str
     peak: float
     file: str  # relative to the output folder: clips/NN-label-m-ss.mp4
+    replaces: tuple[str, ...] = ()  # earlier clips of this highlight, cut before a later moment joined it
 
     def to_json(self) -> str:
-        return json.dumps({"start": round(self.start, 3), "end": round(self.end, 3), "label": self.label,
-                           "peak": round(self.peak, 4), "file": self.file})
+        row = {"start": round(self.start, 3), "end": round(self.end, 3), "label": self.label,
+               "peak": round(self.peak, 4), "file": self.file}
+        if self.replaces:
+            row["replaces"] = list(self.replaces)
+        return json.dumps(row)
 
 
 def read_log(folder: Path) -> list[Clip]:
@@ -61,7 +66,7 @@ def read_log(folder: Path) -> list[Clip]:
         try:
             row = json.loads(line)
             clips.append(Clip(float(row["start"]), float(row["end"]), str(row["label"]),
-                              float(row["peak"]), str(row["file"])))
+                              float(row["peak"]), str(row["file"]), tuple(map(str, row.get("replaces", ())))))
         except (ValueError, KeyError, TypeError):
             if number == len(lines):
                 break

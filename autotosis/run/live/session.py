@@ -109,6 +109,16 @@ def _readable(path: Path) -> bool:
         return False
 
 
+# A highlight that overlaps clips already cut is cut again only when it reaches this much
+# further than they do (a later moment joined it); smaller moves (chat's delay re-estimated
+# under a cut clip) leave the clip as it is.
+GROWN = 1.0
+
+
+def _grown(seg: Segment, clips: list[clips_lib.Clip]) -> bool:
+    return seg.start < min(c.start for c in clips) - GROWN or seg.end > max(c.end for c in clips) + GROWN
+
+
 class Session:
     """One live run (see the module docstring). `run()` follows; `finish()` writes the end."""
 
@@ -282,7 +292,8 @@ class Session:
         if final:
             duration = max(self.signals.edge(), float(score.times[-1]))
             unbudgeted = dataclasses.replace(self.config, max_length=None, top=None)
-            state = online_lib.Online(select_lib.select_segments(score, unbudgeted, duration), 0.0)
+            found = select_lib.select_segments(score, unbudgeted, duration)
+            state = online_lib.Online(found, 0.0, found)
         else:
             settled = None
             if self.chat is not None:  # chat has not yet reacted to the last few seconds
@@ -291,14 +302,15 @@ class Session:
             state = online_lib.online(score, self.config, settled)
         keep_from = state.keep_from
         covered = self.buffer.covered_until()
-        for seg in state.final:
-            if any(min(seg.end, c.end) > max(seg.start, c.start) for c in self.clips):
+        for seg in state.final if final else state.closed:
+            joined = [c for c in self.clips if min(seg.end, c.end) > max(seg.start, c.start)]
+            if joined and not _grown(seg, joined):
                 continue  # cut already, by this run or an earlier one
             if seg.end > covered + 0.05 and not final:
                 keep_from = min(keep_from, seg.start)  # wait for the buffer to hold its end
                 continue
             try:
-                self._cut(seg, score)
+                self._cut(seg, score, tuple(c.file for c in joined))
             except AutotosisError as exc:
                 if not final:
                     raise
@@ -307,14 +319,14 @@ class Session:
             self.buffer.prune(keep_from - self.options.buffer_seconds)
             self.events.status(self.status())
 
-    def _cut(self, seg: Segment, score: Timeline) -> None:
+    def _cut(self, seg: Segment, score: Timeline, replaces: tuple[str, ...] = ()) -> None:
         number = len(self.clips) + 1
         name = clips_lib.clip_name(number, self.label, seg.start)
         target = self.folder / "clips" / name
         before_cpu, before = usage.ended_children(), time.monotonic()
         clips_lib.cut_clip(self.buffer, seg, target, self.options.render, score, self.label)
         self.render_cpu += usage.ended_children() - before_cpu
-        clip = clips_lib.Clip(seg.start, seg.end, self.label, seg.peak, f"clips/{name}")
+        clip = clips_lib.Clip(seg.start, seg.end, self.label, seg.peak, f"clips/{name}", replaces)
         clips_lib.append_log(self.folder, clip)
         self.clips.append(clip)
         self.events.clip(clip, time.monotonic() - before)

@@ -21,6 +21,14 @@ function addClip(c) {
   if (document.querySelector(`.card[data-n="${c.n}"]`)) return;  // shown already: never twice
   $("waiting").hidden = true;
   $("cards").prepend(card(c));
+  // A later moment joined an earlier clip: the earlier card stays (it may be posted already), marked.
+  for (const file of c.replaces || []) {
+    const old = document.querySelector(`.card[data-file="${CSS.escape(file)}"]`);
+    if (old && !old.classList.contains("replaced")) {
+      old.classList.add("replaced");
+      old.append(el("div", { class: "row muted" }, `replaced by #${c.n}, which holds the moment after it too`));
+    }
+  }
 }
 
 function showStatus(s) {

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -94,27 +95,28 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def start_live(source: Path, growing: Path, out: Path, model: Path, loop: int = 0) -> tuple[
+def start_live(source: Path, growing: Path, out: Path, model: Path, loop: int = 0,
+               extra: tuple[str, ...] = ()) -> tuple[
         subprocess.Popen, subprocess.Popen]:
     """`ffmpeg -re` writing `growing` from `source` (played `loop` more times) and the live
-    process following it."""
+    process following it (`extra`: more of its options)."""
     growing.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     player = subprocess.Popen([media.ffmpeg_bin(), "-v", "error", "-re", "-stream_loop", str(loop),
                                "-i", str(source), "-c", "copy", "-flush_packets", "1", str(growing)])
     live = subprocess.Popen([sys.executable, "-m", "autotosis", "live", str(growing), "--idle", "5",
                              "--model", str(model), "--facecam", FACECAM, "--scorer", "fused",
-                             "--weights", "model=0,loudness=1", "--out", str(out)], env=env,
+                             "--weights", "model=0,loudness=1", "--out", str(out), *extra], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return player, live
 
 
 def run_one(work: Path, width: int, height: int, fps: int, seconds: float, every: float,
-            shout: float, preset: str, model: Path) -> dict:
+            shout: float, preset: str, model: Path, extra: tuple[str, ...] = ()) -> dict:
     source = make_stream(work / f"src-{height}p{fps}.mkv", width, height, fps, seconds, every, shout, preset)
     growing = work / "rec" / f"stream-{height}p{fps}.mkv"
     out = work / "out" / growing.stem
-    player, live = start_live(source, growing, out, model)
+    player, live = start_live(source, growing, out, model, extra=extra)
     started = time.time()
     memory, marks = [], []
     while live.poll() is None:
@@ -137,12 +139,13 @@ def run_one(work: Path, width: int, height: int, fps: int, seconds: float, every
     (t0, f0, r0), (t1, f1, r1) = marks[0], marks[-1]
     span = max(t1 - t0, 1e-6)
     summary = next((line for line in output.splitlines() if line.startswith("stream ended")), output[-300:])
+    cuts = [float(m) for m in re.findall(r"\(cut in ([\d.]+)s\)", output)]
     return {"stream": f"{width}x{height}@{fps} {preset}", "seconds": seconds, "shouts": len(shouts),
             "clips": len(rows), "delays_s": delays,
             "median_s": statistics.median(delays) if delays else None, "worst_s": max(delays, default=None),
             "follow_cores": round((f1 - f0) / span, 3),
             "with_renders_cores": round((f1 - f0 + r1 - r0) / span, 3),
-            "live_says": summary, "rss_mb": memory[::6]}
+            "render_s": cuts, "live_says": summary, "rss_mb": memory[::6]}
 
 
 def run_memory(work: Path, minutes: list[float], width: int, height: int, fps: int, preset: str,
@@ -175,6 +178,8 @@ def main() -> None:
     parser.add_argument("--preset", default="veryfast", help="x264 preset of the played stream")
     parser.add_argument("--model", type=Path, help="a trained checkpoint (default: an untrained one)")
     parser.add_argument("--memory", metavar="A,B", help="minutes of two streams played side by side")
+    parser.add_argument("--live-args", default="", help="more options for `autotosis live`, e.g. "
+                        "\"--preset superfast\" (how its clips are encoded)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="live-bench-") as tmp:
         model = args.model or untrained_model(Path(tmp) / "untrained.pt")
@@ -186,7 +191,7 @@ def main() -> None:
                 row = run_memory(Path(tmp), minutes, width, height, int(fps), args.preset, model)
             else:
                 row = run_one(Path(tmp), width, height, int(fps), args.seconds, args.every, args.shout,
-                              args.preset, model)
+                              args.preset, model, tuple(args.live_args.split()))
             print(json.dumps({spec: row} if args.memory else row), flush=True)
 
 

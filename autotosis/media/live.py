@@ -60,18 +60,23 @@ def read_buffer_list(list_file: Path, offset: float = 0.0) -> list[BufferPiece]:
     return pieces
 
 
-def join_list(pieces: Sequence[BufferPiece]) -> str:
-    """A concat-demuxer list of buffer pieces with their durations: their own headers keep the
-    recording's timestamps, so without `duration` the demuxer would misplace every piece."""
+def join_list(paths: Sequence[Path], starts: Sequence[float]) -> str:
+    """A concat-demuxer list of consecutive buffer pieces, each piece's `starts` its first
+    timestamp (ffprobe's format start_time). The demuxer places a file at the previous one's
+    place plus its `duration`: given as the distance between their first timestamps, every
+    packet keeps its distance from the first piece's start, so sound and picture stay together
+    (a piece's sound starts before its first keyframe: other durations slip them apart)."""
     lines = []
-    for piece in pieces:
-        quoted = str(piece.path.absolute()).replace("'", "'\\''")
-        lines.append(f"file '{quoted}'\nduration {piece.end - piece.start:.6f}")
+    for k, path in enumerate(paths):
+        quoted = str(Path(path).absolute()).replace("'", "'\\''")
+        lines.append(f"file '{quoted}'")
+        if k + 1 < len(paths):
+            lines.append(f"duration {starts[k + 1] - starts[k]:.6f}")
     return "\n".join(lines) + "\n"
 
 
 def join_args(list_file: Path, output: Path) -> list[str]:
-    """Stream-copy consecutive buffer pieces into one file that starts at 0 (the first piece's start)."""
+    """Stream-copy consecutive buffer pieces into one file whose 0 is the first piece's start."""
     return ["-f", "concat", "-safe", "0", "-i", arg_path(list_file), "-map", "0", "-c", "copy",
             arg_path(output)]
 

@@ -51,6 +51,8 @@ class VideoInfo:
     container: str = ""  # ffprobe's format names, e.g. "mov,mp4,m4a,3gp,3g2,mj2" or "mpegts"
     audio_tracks: tuple[AudioTrack, ...] = ()  # every audio stream, in file order
     video_stream: int = 0  # the picture's index among all the file's streams
+    start: float = 0.0  # the container's first timestamp (seconds; a stream copy may shift it)
+    video_start: float = 0.0  # the picture's first timestamp: its frames fall on video_start + k / fps
 
     @property
     def identity(self) -> str:
@@ -65,6 +67,13 @@ def _fraction(text: str | None) -> Fraction | None:
     except (ValueError, ZeroDivisionError):
         return None
     return value if value > 0 else None
+
+
+def _seconds(text: object) -> float:
+    try:
+        return float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _rotation(stream: dict) -> int:
@@ -131,6 +140,8 @@ def probe(path: Path | str) -> VideoInfo:
         container=str(data.get("format", {}).get("format_name", "")),
         audio_tracks=tuple(_track(k, s) for k, s in enumerate(audio_streams)),
         video_stream=int(video.get("index", 0)),
+        start=_seconds(data.get("format", {}).get("start_time")),
+        video_start=_seconds(video.get("start_time")),
     )
 
 

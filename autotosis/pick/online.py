@@ -33,12 +33,14 @@ from autotosis.pick.select import SelectConfig, hysteresis, select_segments, smo
 @dataclass(frozen=True)
 class Online:
     """What selection can say now: `final` highlights, `closed` ones (the final ones and those
-    a later moment could still join), and `keep_from`, the earliest stream second a highlight
-    still to be finalised may start at (the replay buffer keeps from there)."""
+    a later moment could still join), `open` ones (found, their tail still to come), and
+    `keep_from`, the earliest stream second a highlight still to be finalised may start at
+    (the replay buffer keeps from there)."""
 
     final: list[Segment]
     keep_from: float
     closed: list[Segment] = dataclasses.field(default_factory=list)
+    open: list[Segment] = dataclasses.field(default_factory=list)
 
 
 def settled_until(score: Timeline, config: SelectConfig) -> float:
@@ -81,4 +83,4 @@ def online(score: Timeline, config: SelectConfig, settled: float | None = None) 
     if running_from is not None:
         pending.append(running_from - config.pad_before)
     keep_from = min(pending) if pending else settled - config.pad_before - config.smooth
-    return Online(final, max(0.0, keep_from), closed)
+    return Online(final, max(0.0, keep_from), closed, [seg for seg in found if seg not in closed])

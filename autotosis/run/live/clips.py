@@ -13,7 +13,9 @@ cuts nothing it lists again.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import re
 import tempfile
@@ -28,6 +30,7 @@ from autotosis.core.timeline import Segment, Timeline
 from autotosis.publish import reel as render_lib
 
 LOG = "highlights.jsonl"
+FILE_NUMBERS = 100000  # piece numbers of a recording file never meet the next file's
 
 
 @dataclass(frozen=True)
@@ -94,11 +97,17 @@ def clip_name(number: int, label: str, start: float) -> str:
 
 
 class ReplayBuffer:
-    """The buffer pieces of each recording file this run follows, in stream order."""
+    """The buffer pieces of each recording file this run follows, in stream order.
+
+    The pieces' own clock starts where the recording's does, or later: a stream copy of a
+    B-frame stream is shifted so that its first packet does not decode before 0. So each
+    file's first piece's first timestamp is read once (`origins`): it is that file's first
+    stream second, and every piece time is told on the stream's clock from it."""
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.lists: list[tuple[Path, float]] = []  # (CSV list, offset) per recording file
+        self.origins: dict[int, float] = {}  # file index -> its pieces' first timestamp
         self.next_number = 0
         self.gone: set[Path] = set()
 
@@ -109,12 +118,25 @@ class ReplayBuffer:
         listing.unlink(missing_ok=True)
         self.lists.append((listing, offset))
         first = self.next_number
-        self.next_number += 100000  # piece numbers of a file never meet the next file's
+        self.next_number += FILE_NUMBERS
         return media.buffer_args(self.folder, first, listing, seconds)
 
     def pieces(self) -> list[media.BufferPiece]:
-        found = [p for listing, offset in self.lists for p in media.read_buffer_list(listing, offset)]
-        return [p for p in found if p.path not in self.gone]
+        """The finished pieces still on disk, their times on the stream's clock."""
+        found = []
+        for index, (listing, offset) in enumerate(self.lists):
+            listed = media.read_buffer_list(listing, offset)
+            if listed and index not in self.origins:
+                self.origins[index] = media.probe(listed[0].path).start
+            origin = self.origins.get(index, 0.0)
+            found += [media.BufferPiece(p.path, p.start - origin, p.end - origin) for p in listed
+                      if p.path not in self.gone]
+        return found
+
+    def local_time(self, piece: media.BufferPiece, stream_seconds: float, piece_start: float) -> float:
+        """Where `stream_seconds` falls in `piece` (its first timestamp `piece_start`), in its seconds."""
+        index = int(piece.path.stem) // FILE_NUMBERS
+        return stream_seconds - self.lists[index][1] + self.origins.get(index, 0.0) - piece_start
 
     def covered_until(self) -> float:
         """Stream seconds the finished pieces reach: a clip ending before this can be cut now."""
@@ -137,34 +159,99 @@ class ReplayBuffer:
         return pieces
 
 
-def cut_clip(buffer: ReplayBuffer, segment: Segment, target: Path, render: render_lib.RenderConfig,
-             scores: Timeline | None, label: str) -> Path:
-    """Cut `segment` (stream seconds) from the replay buffer into `target` atomically: the
-    buffer pieces it spans are joined by stream copy, then cut to the frame and encoded as a
-    reel piece is, with the reel's caption (label, live score, stream time)."""
+@dataclass
+class Ahead:
+    """A highlight still open, encoded ahead in parts as the buffer grows (each part ends on a
+    frame counted from `start`), so that when it closes only its last seconds are left to encode."""
+
+    start: float
+    end: float  # where the last part ends, in stream seconds
+    parts: list[Path]
+
+    def fits(self, segment: Segment) -> bool:
+        """Whether these parts open `segment`: it starts where they start and ends after them."""
+        return bool(self.parts) and abs(segment.start - self.start) < 1e-6 and self.end < segment.end - 0.01
+
+
+# An open highlight is encoded ahead in parts of at least AHEAD_STEP seconds, up to
+# AHEAD_MARGIN before where its end stands now (its end only moves later while it is open).
+AHEAD_STEP = 2.0
+AHEAD_MARGIN = 1.0
+
+
+def encode_ahead(buffer: ReplayBuffer, aheads: dict[float, Ahead], opened: list[Segment], covered: float,
+                 fps: Fraction, render: render_lib.RenderConfig, scores: Timeline, label: str) -> None:
+    """Encode what the buffer holds (up to `covered`) of each open highlight, a few seconds at
+    a time, into `aheads` (by start), so its clip is only its last seconds away when it closes.
+    Parts of a highlight no longer open (it joined an earlier clip, or faded) are deleted."""
+    for start in [s for s in aheads if not any(abs(seg.start - s) < 1e-6 for seg in opened)]:
+        for part in aheads.pop(start).parts:
+            part.unlink(missing_ok=True)
+    for seg in opened:
+        ahead = aheads.setdefault(seg.start, Ahead(seg.start, seg.start, []))
+        end = frame_after(ahead.start, min(covered, seg.end - AHEAD_MARGIN), fps)
+        if end - ahead.end < AHEAD_STEP:
+            continue
+        part = buffer.folder / "ahead" / f"{seg.start:.3f}-{len(ahead.parts):03d}.mkv"
+        try:
+            part.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise (write_error(exc, part.parent) or exc) from None
+        encode_part(buffer, dataclasses.replace(seg, start=ahead.end, end=end), part, render, scores, label)
+        ahead.parts.append(part)
+        ahead.end = end
+
+
+def frame_after(start: float, until: float, fps: Fraction) -> float:
+    """The last frame boundary, counted in whole frames from `start`, at or before `until`."""
+    return start + int((until - start) * fps) / fps
+
+
+def encode_part(buffer: ReplayBuffer, segment: Segment, output: Path, render: render_lib.RenderConfig,
+                scores: Timeline | None, label: str) -> bool:
+    """Encode `segment` (stream seconds) from the replay buffer into the reel piece `output`:
+    the buffer pieces it spans are joined by stream copy, then cut to the frame and encoded as a
+    reel piece is, with the reel's caption (label, live score, stream time). Returns whether
+    it has sound."""
     pieces = buffer.span(segment.start, segment.end)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise (write_error(exc, target.parent) or exc) from None
-    with tempfile.TemporaryDirectory(prefix=".live-", dir=target.parent) as tmp:
+    starts = [media.probe(piece.path).start for piece in pieces]
+    with tempfile.TemporaryDirectory(prefix=".part-", dir=output.parent) as tmp:
         listing, joined = Path(tmp) / "join.txt", Path(tmp) / "join.mkv"
-        listing.write_text(media.join_list(pieces), encoding="utf-8")
+        listing.write_text(media.join_list([p.path for p in pieces], starts), encoding="utf-8")
         media.run(media.join_args(listing, joined), joined, pieces[0].path)
         info = media.probe(joined)
         track = min(render.audio_track, max(0, len(info.audio_tracks) - 1))
         encoding = media.PieceEncoding(fps=str(info.fps), preset=render.preset, crf=render.crf,
                                        audio=info.has_audio, audio_track=track)
-        local = segment.start - pieces[0].start
         fps = Fraction(info.fps)
+        # On the first frame at or after the start (-ss counts from the file's start): a cut
+        # between two frames would leave its first frame slot empty, one frame short.
+        at = buffer.local_time(pieces[0], segment.start, starts[0]) + info.start
+        at = info.video_start + math.ceil((at - info.video_start) * fps - 1e-6) / fps
+        local = at - info.start
         frames = max(1, round((segment.end - segment.start) * fps))
         subtitles = None
         if render.overlay:
             subtitles = Path(tmp) / "caption.ass"
             caption = render_lib.caption_ass(segment, scores, label, info.width, info.height)
             atomic_write_text(subtitles, caption)
-        piece = Path(tmp) / "piece.mkv"
-        media.run(media.piece_args(joined, local, frames, piece, encoding, subtitles, render_lib.fonts_dir(),
-                                   media.seek_lead(info)), piece, pieces[0].path)
-        media.concat([piece], target, encoding.audio)  # AAC sound, written atomically
+        media.run(media.piece_args(joined, local, frames, output, encoding, subtitles, render_lib.fonts_dir(),
+                                   media.seek_lead(info)), output, pieces[0].path)
+    return encoding.audio
+
+
+def cut_clip(buffer: ReplayBuffer, segment: Segment, target: Path, render: render_lib.RenderConfig,
+             scores: Timeline | None, label: str, ahead: Ahead | None = None) -> Path:
+    """Cut `segment` (stream seconds) from the replay buffer into `target` atomically: what
+    `ahead` has not encoded yet is encoded (encode_part), and joined after its parts."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise (write_error(exc, target.parent) or exc) from None
+    parts = ahead.parts if ahead is not None and ahead.fits(segment) else []
+    rest = dataclasses.replace(segment, start=ahead.end) if parts and ahead is not None else segment
+    with tempfile.TemporaryDirectory(prefix=".live-", dir=target.parent) as tmp:
+        last = Path(tmp) / "last.mkv"
+        audio = encode_part(buffer, rest, last, render, scores, label)
+        media.concat([*parts, last], target, audio)  # AAC sound, written atomically
     return target

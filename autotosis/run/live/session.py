@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 from autotosis import media
@@ -140,6 +141,8 @@ class Session:
         self.follow_cpu = 0.0
         self._lead = float("-inf")  # the most the edge was ever ahead of the clock (see status)
         self._follower: Follower | None = None
+        self._ahead: dict[float, clips_lib.Ahead] = {}  # open highlights' parts, by their start
+        self.fps = Fraction(30)  # the recording's frame rate (parts are counted in its frames)
         # a chat log is read, or a twitch: spec checked, now: bad chat fails before the stream is followed
         self.chat = LiveChat(options.chat, options.chat_config, self.note, options.chat_server,
                              log=folder / CHAT_LOG) if options.chat else None
@@ -156,6 +159,7 @@ class Session:
         if not wait_for(path, opts.idle, _readable, self.stop):
             raise AutotosisError(f"{path}: no readable recording appeared within --idle {opts.idle:g}s")
         info = media.probe(path)
+        self.fps = Fraction(info.fps)
         if info.has_audio:  # the track clips and the reel keep, as compile chooses it
             reel_track, _ = loudness_lib.choose_track(info, opts.reel_audio)
             opts = self.options = dataclasses.replace(
@@ -310,21 +314,24 @@ class Session:
                 keep_from = min(keep_from, seg.start)  # wait for the buffer to hold its end
                 continue
             try:
-                self._cut(seg, score, tuple(c.file for c in joined))
+                self._cut(seg, score, tuple(c.file for c in joined), self._ahead.pop(seg.start, None))
             except AutotosisError as exc:
                 if not final:
                     raise
                 self.note(f"live: could not cut {seg.start:.1f}-{seg.end:.1f}s at the end: {exc}")
         if not final:
+            clips_lib.encode_ahead(self.buffer, self._ahead, state.open, covered, self.fps,
+                                   self.options.render, score, self.label)
             self.buffer.prune(keep_from - self.options.buffer_seconds)
             self.events.status(self.status())
 
-    def _cut(self, seg: Segment, score: Timeline, replaces: tuple[str, ...] = ()) -> None:
+    def _cut(self, seg: Segment, score: Timeline, replaces: tuple[str, ...] = (),
+             ahead: clips_lib.Ahead | None = None) -> None:
         number = len(self.clips) + 1
         name = clips_lib.clip_name(number, self.label, seg.start)
         target = self.folder / "clips" / name
         before_cpu, before = usage.ended_children(), time.monotonic()
-        clips_lib.cut_clip(self.buffer, seg, target, self.options.render, score, self.label)
+        clips_lib.cut_clip(self.buffer, seg, target, self.options.render, score, self.label, ahead)
         self.render_cpu += usage.ended_children() - before_cpu
         clip = clips_lib.Clip(seg.start, seg.end, self.label, seg.peak, f"clips/{name}", replaces)
         clips_lib.append_log(self.folder, clip)

@@ -140,12 +140,14 @@ def run_one(work: Path, width: int, height: int, fps: int, seconds: float, every
     span = max(t1 - t0, 1e-6)
     summary = next((line for line in output.splitlines() if line.startswith("stream ended")), output[-300:])
     cuts = [float(m) for m in re.findall(r"\(cut in ([\d.]+)s\)", output)]
+    behind = [float(m) for m in re.findall(r" behind ([\d.]+)s ", output)]
     return {"stream": f"{width}x{height}@{fps} {preset}", "seconds": seconds, "shouts": len(shouts),
             "clips": len(rows), "delays_s": delays,
             "median_s": statistics.median(delays) if delays else None, "worst_s": max(delays, default=None),
             "follow_cores": round((f1 - f0) / span, 3),
             "with_renders_cores": round((f1 - f0 + r1 - r0) / span, 3),
-            "render_s": cuts, "live_says": summary, "rss_mb": memory[::6]}
+            "render_s": cuts, "behind_s_median": statistics.median(behind) if behind else None,
+            "live_says": summary, "rss_mb": memory[::6]}
 
 
 def run_memory(work: Path, minutes: list[float], width: int, height: int, fps: int, preset: str,

@@ -19,6 +19,7 @@ import math
 import os
 import re
 import tempfile
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -200,6 +201,47 @@ def encode_ahead(buffer: ReplayBuffer, aheads: dict[float, Ahead], opened: list[
         encode_part(buffer, dataclasses.replace(seg, start=ahead.end, end=end), part, render, scores, label)
         ahead.parts.append(part)
         ahead.end = end
+
+
+class AheadEncoder:
+    """encode_ahead on a thread of its own, so following and scoring never wait for it; a clip
+    about to be cut waits for the part in hand (`take`)."""
+
+    def __init__(self, buffer: ReplayBuffer):
+        self.buffer = buffer
+        self.aheads: dict[float, Ahead] = {}  # open highlights' parts, by their start
+        self._job: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start(self, opened: list[Segment], covered: float, fps: Fraction, render: render_lib.RenderConfig,
+              scores: Timeline, label: str) -> None:
+        """Encode ahead on what is known now, unless the last round is still running."""
+        if self._job is not None and self._job.is_alive():
+            return
+        self.wait()
+
+        def run() -> None:
+            try:
+                encode_ahead(self.buffer, self.aheads, opened, covered, fps, render, scores, label)
+            except BaseException as exc:  # raised on the session's thread, by wait()
+                self._error = exc
+
+        self._job = threading.Thread(target=run, daemon=True, name="live-ahead")
+        self._job.start()
+
+    def wait(self) -> None:
+        """Let the round in hand finish; raise what it failed with."""
+        if self._job is not None:
+            self._job.join()
+            self._job = None
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def take(self, start: float) -> Ahead | None:
+        """The parts encoded ahead for the highlight starting at `start`, now theirs to use."""
+        self.wait()
+        return self.aheads.pop(start, None)
 
 
 def frame_after(start: float, until: float, fps: Fraction) -> float:

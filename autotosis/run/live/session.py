@@ -141,7 +141,7 @@ class Session:
         self.follow_cpu = 0.0
         self._lead = float("-inf")  # the most the edge was ever ahead of the clock (see status)
         self._follower: Follower | None = None
-        self._ahead: dict[float, clips_lib.Ahead] = {}  # open highlights' parts, by their start
+        self.ahead = clips_lib.AheadEncoder(self.buffer)
         self.fps = Fraction(30)  # the recording's frame rate (parts are counted in its frames)
         # a chat log is read, or a twitch: spec checked, now: bad chat fails before the stream is followed
         self.chat = LiveChat(options.chat, options.chat_config, self.note, options.chat_server,
@@ -288,6 +288,8 @@ class Session:
     def update(self, final: bool) -> None:
         """Cut every highlight that is final now (all of them at the end of the stream)."""
         assert self.signals is not None
+        if final:
+            self.ahead.wait()  # nothing encodes from the buffer once the end begins
         if self.chat is not None:
             self.chat.poll(self._clock(final))
         score = self.signals.score(final)
@@ -314,14 +316,13 @@ class Session:
                 keep_from = min(keep_from, seg.start)  # wait for the buffer to hold its end
                 continue
             try:
-                self._cut(seg, score, tuple(c.file for c in joined), self._ahead.pop(seg.start, None))
+                self._cut(seg, score, tuple(c.file for c in joined), self.ahead.take(seg.start))
             except AutotosisError as exc:
                 if not final:
                     raise
                 self.note(f"live: could not cut {seg.start:.1f}-{seg.end:.1f}s at the end: {exc}")
         if not final:
-            clips_lib.encode_ahead(self.buffer, self._ahead, state.open, covered, self.fps,
-                                   self.options.render, score, self.label)
+            self.ahead.start(state.open, covered, self.fps, self.options.render, score, self.label)
             self.buffer.prune(keep_from - self.options.buffer_seconds)
             self.events.status(self.status())
 

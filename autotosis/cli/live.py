@@ -19,6 +19,7 @@ import click
 
 from autotosis.cli.options import SELECT_FIELDS, facecam_box, selection_options
 from autotosis.cli.serve import app_in_background, wait_for_ctrl_c
+from autotosis.cli.shorts import shorts_config, shorts_options
 from autotosis.core.errors import AutotosisError
 from autotosis.core.timecode import format_time
 from autotosis.publish.reel import RenderConfig
@@ -52,7 +53,8 @@ class Terminal(LiveEvents):
     def clip(self, clip: Clip, render_seconds: float) -> None:
         self.clear()
         click.echo(f"clip {clip.file}  {format_time(clip.start, 1)} - {format_time(clip.end, 1)}  "
-                   f"{clip.label} peak {clip.peak:.2f}  (cut in {render_seconds:.1f}s)")
+                   f"{clip.label} peak {clip.peak:.2f}  (cut in {render_seconds:.1f}s)"
+                   + (f"  short {clip.short}" if clip.short else ""))
 
     def status(self, status: Status) -> None:
         line = (f"live {format_time(status.edge, 0)}  behind {status.delay:.1f}s  "
@@ -131,6 +133,9 @@ def report(result: LiveResult) -> None:
 @click.option("--no-overlay", is_flag=True, help="No caption (label, live score, stream time).")
 @click.option("--reel-audio", default="0", show_default=True, metavar="N|NAME",
               help="Audio track clips and the reel keep.")
+@click.option("--shorts", "make_shorts", is_flag=True,
+              help="Also make each clip's vertical short as it is cut (output/<name>/shorts/).")
+@shorts_options
 @click.option("--no-reel", is_flag=True, help="Only clips: no reel and sidecars at the end of the stream.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Output folder (default: output/<source name>/).")
@@ -142,7 +147,8 @@ def live_command(source: str, idle: float, follow_dir: bool, model: Path | None,
                  fuse_weight: float, weights: str | None, chat: str | None, chat_server: str | None,
                  chat_delay: float | None, chat_reactions: str | None, audio_track: str, facecam: Any,
                  fps: float | None, preset: str, crf: int, no_overlay: bool, reel_audio: str, no_reel: bool,
-                 out_dir: Path | None, ui: bool, ui_port: int, no_browser: bool, **select: Any) -> None:
+                 out_dir: Path | None, ui: bool, ui_port: int, no_browser: bool, make_shorts: bool,
+                 asr_model: str | None, **select: Any) -> None:
     """Cut each highlight into output/<name>/clips/ while the stream still runs.
 
     SOURCE is a recording OBS is still writing (MKV, FLV, MPEG-TS) or a stream URL ffmpeg
@@ -157,12 +163,14 @@ def live_command(source: str, idle: float, follow_dir: bool, model: Path | None,
     autotosis live rtmp://127.0.0.1:1935/live/key --model models/me.pt
     autotosis live "recordings/2024-05-01 20-00-00.mkv" --chat twitch:mychannel
     autotosis live rec/stream.mkv --ui
+    autotosis live rec/stream.mkv --shorts --layout stack --shorts-max 30
     """
     if facecam == "auto":
         raise AutotosisError("--facecam auto: live mode cannot look for the face first; give x0,y0,x1,y1 "
                              "or leave it out to use the model's box")
     if model is None and (scorer is None or "model" in parse_scorer(scorer)):
         model = default_model()
+    shorts = shorts_config(select, 1, preset)  # takes the shorts options out of `select`
     chat_config = ChatConfig(delay=chat_delay)
     if chat_reactions:
         chat_config = ChatConfig(delay=chat_delay, reactions=parse_reactions(chat_reactions))
@@ -172,8 +180,8 @@ def live_command(source: str, idle: float, follow_dir: bool, model: Path | None,
         chat=chat, chat_server=chat_server, chat_config=chat_config,
         loudness=LoudnessConfig(track=audio_track),
         select={field: select[option] for option, field in SELECT_FIELDS.items()},
-        render=RenderConfig(preset=preset, crf=crf, overlay=not no_overlay, jobs=1),
-        reel_audio=reel_audio, reel=not no_reel,
+        render=RenderConfig(preset=preset, crf=crf, overlay=not no_overlay, jobs=1, captions=shorts.captions),
+        reel_audio=reel_audio, reel=not no_reel, shorts=shorts if make_shorts else None,
     )
     terminal = Terminal()
     with contextlib.ExitStack() as stack:

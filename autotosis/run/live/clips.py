@@ -6,8 +6,8 @@ deleted, so the buffer stays a minute or so whatever the stream's length, and a 
 from a few small finished files instead of the recording still being written.
 
 highlights.jsonl is the live run's state: one JSON object a line per clip already on disk
-(start, end, label, peak, file), appended and flushed as each clip lands. A rerun on the
-same source reads it back and cuts nothing it lists again.
+(start, end, label, peak, file; short with --shorts), appended and flushed as each clip
+lands. A rerun on the same source reads it back and cuts (or shortens) nothing it lists again.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +25,7 @@ from autotosis import media
 from autotosis.core.errors import AutotosisError
 from autotosis.core.fsutil import atomic_write_text, write_error
 from autotosis.core.timeline import Segment, Timeline
+from autotosis.publish import captions as captions_lib
 from autotosis.publish import reel as render_lib
 
 LOG = "highlights.jsonl"
@@ -38,10 +40,14 @@ class Clip:
     label: str
     peak: float
     file: str  # relative to the output folder: clips/NN-label-m-ss.mp4
+    short: str = ""  # its vertical short (--shorts), shorts/NN-label-m-ss.mp4; "" when none
 
     def to_json(self) -> str:
-        return json.dumps({"start": round(self.start, 3), "end": round(self.end, 3), "label": self.label,
-                           "peak": round(self.peak, 4), "file": self.file})
+        row = {"start": round(self.start, 3), "end": round(self.end, 3), "label": self.label,
+               "peak": round(self.peak, 4), "file": self.file}
+        if self.short:
+            row["short"] = self.short
+        return json.dumps(row)
 
 
 def read_log(folder: Path) -> list[Clip]:
@@ -61,7 +67,7 @@ def read_log(folder: Path) -> list[Clip]:
         try:
             row = json.loads(line)
             clips.append(Clip(float(row["start"]), float(row["end"]), str(row["label"]),
-                              float(row["peak"]), str(row["file"])))
+                              float(row["peak"]), str(row["file"]), str(row.get("short") or "")))
         except (ValueError, KeyError, TypeError):
             if number == len(lines):
                 break
@@ -133,10 +139,12 @@ class ReplayBuffer:
 
 
 def cut_clip(buffer: ReplayBuffer, segment: Segment, target: Path, render: render_lib.RenderConfig,
-             scores: Timeline | None, label: str) -> Path:
+             scores: Timeline | None, label: str,
+             also: Callable[[Path, Segment], None] | None = None) -> Path:
     """Cut `segment` (stream seconds) from the replay buffer into `target` atomically: the
     buffer pieces it spans are joined by stream copy, then cut to the frame and encoded as a
-    reel piece is, with the reel's caption (label, live score, stream time)."""
+    reel piece is, with the reel's caption (label, live score, stream time). `also` is then
+    given the joined pieces and the segment in their seconds (the clip's short is made from them)."""
     pieces = buffer.span(segment.start, segment.end)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -154,7 +162,7 @@ def cut_clip(buffer: ReplayBuffer, segment: Segment, target: Path, render: rende
         fps = Fraction(info.fps)
         frames = max(1, round((segment.end - segment.start) * fps))
         subtitles = None
-        if render.overlay:
+        if render.overlay and captions_lib.shows_label(render.captions):
             subtitles = Path(tmp) / "caption.ass"
             caption = render_lib.caption_ass(segment, scores, label, info.width, info.height)
             atomic_write_text(subtitles, caption)
@@ -162,4 +170,6 @@ def cut_clip(buffer: ReplayBuffer, segment: Segment, target: Path, render: rende
         media.run(media.piece_args(joined, local, frames, piece, encoding, subtitles, render_lib.fonts_dir(),
                                    media.seek_lead(info)), piece, pieces[0].path)
         media.concat([piece], target, encoding.audio)  # AAC sound, written atomically
+        if also is not None:
+            also(joined, Segment(local, local + segment.end - segment.start, segment.peak, segment.mean))
     return target

@@ -22,12 +22,16 @@ from autotosis.core.errors import AutotosisError, MediaError
 from autotosis.core.timeline import Segment, Timeline
 from autotosis.pick import online as online_lib
 from autotosis.pick import select as select_lib
+from autotosis.pick.highlights import Highlight, peak_time
 from autotosis.publish import reel as render_lib
+from autotosis.publish import shorts as shorts_lib
 from autotosis.run.live import clips as clips_lib
 from autotosis.run.live import usage
 from autotosis.run.live.chat import CHAT_LOG, LiveChat
 from autotosis.run.live.follow import Follower, wait_for
 from autotosis.run.live.score import LiveSignals, loudness_reader, model_reader
+from autotosis.run.live.shorts import FOLDER as SHORTS
+from autotosis.run.live.shorts import ShortMaker
 from autotosis.signals import chat as chat_lib
 from autotosis.signals import fuse as signals_lib
 from autotosis.signals import loudness as loudness_lib
@@ -57,6 +61,7 @@ class LiveOptions:
     buffer_seconds: float = 2.0  # replay buffer pieces: a clip is cut at most this long after it closes
     update_every: float = 1.0  # seconds between selection updates (and status lines)
     reel: bool = True  # write the reel and compile's sidecars when the stream ends
+    shorts: shorts_lib.ShortsConfig | None = None  # also each clip's vertical short, into shorts/
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,7 @@ class Session:
         self.follow_cpu = 0.0
         self._lead = float("-inf")  # the most the edge was ever ahead of the clock (see status)
         self._follower: Follower | None = None
+        self.shorts: ShortMaker | None = None
         # a chat log is read, or a twitch: spec checked, now: bad chat fails before the stream is followed
         self.chat = LiveChat(options.chat, options.chat_config, self.note, options.chat_server,
                              log=folder / CHAT_LOG) if options.chat else None
@@ -187,6 +193,9 @@ class Session:
         overrides = {k: v for k, v in opts.select.items() if v is not None}
         overrides.setdefault("enter", enter)
         self.config = dataclasses.replace(select_lib.SelectConfig(), **overrides)
+        if opts.shorts is not None:  # the model's box (or --facecam), else found on the first clip
+            box = self.model_meta["box"] if self.model_meta else opts.facecam
+            self.shorts = ShortMaker(opts.shorts, box, source_name(opts.source), opts.render.audio_track)
         self.note("live: scoring with " + signals_lib.scorer_name(signals) +
                   (f", {len(self.clips)} clip(s) already cut by an earlier run" if self.clips else ""))
         return info
@@ -312,9 +321,25 @@ class Session:
         name = clips_lib.clip_name(number, self.label, seg.start)
         target = self.folder / "clips" / name
         before_cpu, before = usage.ended_children(), time.monotonic()
-        clips_lib.cut_clip(self.buffer, seg, target, self.options.render, score, self.label)
+        short = ""
+
+        def make_short(joined: Path, local: Segment) -> None:
+            nonlocal short
+            assert self.shorts is not None
+            peak = peak_time(seg, score)
+            own = f"{SHORTS}/{Highlight(number - 1, seg, self.label, peak).slug}.mp4"  # compile's name
+            try:
+                for message in self.shorts(joined, local, seg.start, number, self.label,
+                                           peak - seg.start + local.start, self.folder / own):
+                    self.note(message)
+                short = own
+            except AutotosisError as exc:  # the clip is kept; the stream goes on
+                self.note(f"live: no short of clip {number:02d}: {exc}")
+
+        clips_lib.cut_clip(self.buffer, seg, target, self.options.render, score, self.label,
+                           make_short if self.shorts is not None else None)
         self.render_cpu += usage.ended_children() - before_cpu
-        clip = clips_lib.Clip(seg.start, seg.end, self.label, seg.peak, f"clips/{name}")
+        clip = clips_lib.Clip(seg.start, seg.end, self.label, seg.peak, f"clips/{name}", short)
         clips_lib.append_log(self.folder, clip)
         self.clips.append(clip)
         self.events.clip(clip, time.monotonic() - before)

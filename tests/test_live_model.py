@@ -112,3 +112,30 @@ def test_live_model_scores_every_sample_as_compile_does(project):
     rows = [json.loads(line) for line in (live / "highlights.jsonl").read_text().splitlines()]
     assert len(rows) == 1 and rows[0]["label"] == "rage" and rows[0]["file"].startswith("clips/01-rage-")
     assert (rows[0]["start"], rows[0]["end"]) == pytest.approx((start, end), abs=0.6)
+
+
+def test_live_labels_from_a_profile_choose_the_head_compile_chooses(project):
+    """A two-head checkpoint (rage: bright, laugh: dark); `labels = "laugh"` in a profile of
+    autotosis.toml: live scores the laugh head, as compile does under the same profile."""
+    model = brightness_model(project / "models" / "reactions.pt", ("rage", "laugh"))
+    (project / "autotosis.toml").write_text('[profile.dark]\nlabels = "laugh"\nscorer = "model"\n')
+    live, compiled, output = live_then_compile(project, bright_vod(project / "src" / "two.mkv"),
+                                               ["--profile", "dark", "--model", str(model), *QUICK])
+    assert "scoring laugh only" not in output
+    assert_same_scores(live / "scores.csv", compiled / "scores.csv")
+    assert segments(live) == segments(compiled) and len(segments(live)) >= 1
+    assert json.loads((live / "options.json").read_text())["label"] == "laugh"
+    rows = [json.loads(line) for line in (live / "highlights.jsonl").read_text().splitlines()]
+    assert rows and all(r["label"] == "laugh" and r["file"].startswith(f"clips/{n:02d}-laugh-")
+                        for n, r in enumerate(rows, 1))
+    assert all(not (BRIGHT[0] < r["start"] + 1 and r["end"] - 1 < BRIGHT[1]) for r in rows)  # the dark
+
+    recording = project / "rec" / "two.mkv"
+    for labels, message in (("rage,laugh", "live mode scores one label"),
+                            ("pog", "scores rage, laugh; not pog (--labels)")):
+        bad = CliRunner().invoke(cli, ["live", str(recording), "--idle", "0.3", "--model", str(model),
+                                       "--labels", labels, "--out", str(project / "bad")])
+        assert bad.exit_code == 1 and message in bad.output and "Traceback" not in bad.output, bad.output
+    first = CliRunner().invoke(cli, ["live", str(recording), "--idle", "0.3", "--model", str(model),
+                                     "--scorer", "model", "--no-reel", "--out", str(project / "first")])
+    assert first.exit_code == 0 and "scoring rage only (the model(s) also score laugh" in first.output

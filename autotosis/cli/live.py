@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from autotosis.cli.options import SELECT_FIELDS, facecam_box, selection_options
+from autotosis.cli.options import SELECT_FIELDS, facecam_box, labels_callback, selection_options
 from autotosis.cli.serve import app_in_background, wait_for_ctrl_c
 from autotosis.cli.shorts import shorts_config, shorts_options
 from autotosis.core.errors import AutotosisError
@@ -102,8 +102,11 @@ def report(result: LiveResult) -> None:
               help="Seconds without the recording growing that end the stream.")
 @click.option("--follow-dir", is_flag=True,
               help="A newer recording in the same folder continues the stream (OBS's file splitting).")
-@click.option("--model", type=click.Path(path_type=Path, dir_okay=False),
-              help="Checkpoint to score with (default: the newest models/*.pt; none: loudness only).")
+@click.option("--model", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
+              help="Checkpoint to score with (default: the newest models/*.pt; none: loudness only). "
+              "Repeat it as for compile: the one with the --labels head scores.")
+@click.option("--labels", callback=labels_callback, metavar="NAME",
+              help="The model's head to score (live scores one; default: the first model's first).")
 @click.option("--scorer", metavar="SIGNALS",
               help="What picks the moments: model, loudness, fused (both), with +chat to add chat "
               "(default: model if there is one, else loudness; +chat when --chat is given).")
@@ -143,7 +146,8 @@ def report(result: LiveResult) -> None:
               "the review of the finished output.")
 @click.option("--ui-port", type=int, default=0, help="Port for --ui (default: any free one).")
 @click.option("--no-browser", is_flag=True, help="With --ui, only print the URL.")
-def live_command(source: str, idle: float, follow_dir: bool, model: Path | None, scorer: str | None,
+def live_command(source: str, idle: float, follow_dir: bool, model: tuple[Path, ...],
+                 labels: tuple[str, ...] | None, scorer: str | None,
                  fuse_weight: float, weights: str | None, chat: str | None, chat_server: str | None,
                  chat_delay: float | None, chat_reactions: str | None, audio_track: str, facecam: Any,
                  fps: float | None, preset: str, crf: int, no_overlay: bool, reel_audio: str, no_reel: bool,
@@ -168,14 +172,16 @@ def live_command(source: str, idle: float, follow_dir: bool, model: Path | None,
     if facecam == "auto":
         raise AutotosisError("--facecam auto: live mode cannot look for the face first; give x0,y0,x1,y1 "
                              "or leave it out to use the model's box")
-    if model is None and (scorer is None or "model" in parse_scorer(scorer)):
-        model = default_model()
+    models = list(model)
+    if not models and (scorer is None or "model" in parse_scorer(scorer)):
+        models = [found] if (found := default_model()) is not None else []
     shorts = shorts_config(select, 1, preset)  # takes the shorts options out of `select`
     chat_config = ChatConfig(delay=chat_delay)
     if chat_reactions:
         chat_config = ChatConfig(delay=chat_delay, reactions=parse_reactions(chat_reactions))
     options = LiveOptions(
-        source=source, out_dir=out_dir, idle=idle, follow_dir=follow_dir, model=model, scorer=scorer,
+        source=source, out_dir=out_dir, idle=idle, follow_dir=follow_dir, model=models[0] if models else None,
+        more_models=tuple(models[1:]), labels=labels, scorer=scorer,
         facecam=facecam, fps=fps, fuse_weight=fuse_weight, weights=parse_weights(weights),
         chat=chat, chat_server=chat_server, chat_config=chat_config,
         loudness=LoudnessConfig(track=audio_track),

@@ -13,19 +13,43 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
 from autotosis import media
+from autotosis.core.errors import AutotosisError
 from autotosis.core.timeline import Timeline
 from autotosis.pick import select as select_lib
+from autotosis.run.compile import chosen_labels, read_models
 from autotosis.run.live.chat import LiveChat
 from autotosis.signals import chat as chat_lib
 from autotosis.signals import fuse as signals_lib
 from autotosis.signals import loudness as loudness_lib
 
+if TYPE_CHECKING:
+    from autotosis.learn.model import ModelMeta
+
 Attach = Callable[[IO[bytes]], None]
+
+
+def choose_label(model: Path, more: tuple[Path, ...], labels: tuple[str, ...] | None,
+                 note: Callable[[str], None]) -> tuple[Path, bytes, ModelMeta, str]:
+    """(checkpoint, its bytes, its metadata, label): the one label live scores. --labels' by
+    compile's rules (known labels, one model per label), else the first model's first head,
+    said when the models score more."""
+    used = read_models([model, *more])
+    heads = tuple(h for _, _, meta in used for h in meta.heads)
+    chosen = chosen_labels(model if len(used) == 1 else "--model", heads, labels)
+    if labels and len(chosen) > 1:
+        raise AutotosisError(f"--labels {','.join(chosen)}: live mode scores one label; give one, or "
+                             "compile the finished recording for a reel of several")
+    if len(heads) > 1 and not labels:
+        note(f"live: scoring {chosen[0]} only (the model(s) also score {', '.join(heads[1:])}; "
+             "--labels NAME to choose)")
+    path, data, meta = next(m for m in used if chosen[0] in m[2].heads)
+    return path, data, meta, chosen[0]
 
 
 @dataclass

@@ -29,7 +29,7 @@ from autotosis.run.live import clips as clips_lib
 from autotosis.run.live import usage
 from autotosis.run.live.chat import CHAT_LOG, LiveChat
 from autotosis.run.live.follow import Follower, wait_for
-from autotosis.run.live.score import LiveSignals, loudness_reader, model_reader
+from autotosis.run.live.score import LiveSignals, choose_label, loudness_reader, model_reader
 from autotosis.run.live.shorts import FOLDER as SHORTS
 from autotosis.run.live.shorts import ShortMaker
 from autotosis.signals import chat as chat_lib
@@ -46,6 +46,8 @@ class LiveOptions:
     idle: float = 30.0  # seconds without growth that end the stream
     follow_dir: bool = False  # a newer recording in the same folder continues the stream (OBS splitting)
     model: Path | None = None  # the face-cam model; None: loudness only
+    more_models: tuple[Path, ...] = ()  # --model given again: the one with the --labels head is used
+    labels: tuple[str, ...] | None = None  # --labels: one head to score; None: the first model's first
     scorer: str | None = None  # model | loudness | fused (model+loudness); None: see signals.choose_signals
     facecam: media.Box | None = None  # None: the checkpoint's box
     fps: float | None = None  # model samples per second; None: the model's own
@@ -171,15 +173,15 @@ class Session:
             from autotosis.learn.model import load_classifier
 
             torch.set_num_threads(1)  # one core at most: the streamer's PC runs the game and OBS too
-            classifier = load_classifier(opts.model)
-            meta = classifier.meta
-            self.label, threshold = meta.label, meta.threshold_for(meta.label)
+            path, data, meta, self.label = choose_label(opts.model, opts.more_models, opts.labels, self.note)
+            classifier = load_classifier(path, data=data)
+            threshold = meta.threshold_for(self.label)
             box = opts.facecam if opts.facecam is not None else meta.facecam
             if box is None:
-                raise AutotosisError(f"{opts.model}: has no face-cam box; pass --facecam x0,y0,x1,y1")
+                raise AutotosisError(f"{path}: has no face-cam box; pass --facecam x0,y0,x1,y1")
             fps = opts.fps or float(meta.fps)
             self.model_meta = {"classifier": classifier, "box": box, "fps": fps, "size": meta.size,
-                               "threshold": threshold, "path": opts.model}
+                               "threshold": threshold, "path": path}
             if signals == ("model",):
                 enter = threshold
         weights = (signals_lib.resolve_weights(signals, opts.fuse_weight, opts.weights)
@@ -236,8 +238,10 @@ class Session:
             if "model" in signals:
                 m = self.model_meta
                 classifier = m["classifier"]
+                label = self.label
                 readers.append(model_reader(info, m["fps"], m["box"], m["size"],
-                                            lambda images: classifier.predict(images), follower.attach, out))
+                                            lambda images: classifier.predict(images, label), follower.attach,
+                                            out))
             follower.start()
             running = len(readers)
             next_update = time.monotonic()

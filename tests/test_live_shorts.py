@@ -43,7 +43,7 @@ def test_live_shorts_are_made_as_each_clip_is_cut(project):
     row = rows[0]
     assert row["short"] == f"shorts/01-loud-{int(row['start'])}s.mp4"  # compile's name for it
     short = out / row["short"]
-    assert f"short {row['short']}" in result.output
+    assert f"short {row['short']}" in result.output and "1 short(s) in" in result.output
     assert short.stat().st_mtime < finished[0]  # made while the recording was still being written
     assert sorted(p.name for p in (out / "shorts").iterdir()) == [short.name]  # not again at the end
     info = media.probe(short)

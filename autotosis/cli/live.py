@@ -90,8 +90,11 @@ class Both(LiveEvents):
 def report(result: LiveResult) -> None:
     """What the stream left: its clips, what following it cost, the reel."""
     wall = max(result.wall, 1e-6)
-    click.echo(f"stream ended ({result.ended}): {len(result.clips)} clip(s) in {result.folder / 'clips'}; "
-               f"cpu {result.follow_cpu / wall:.2f} cores following, {result.render_cpu:.0f}s cutting clips")
+    shorts = sum(1 for clip in result.clips if clip.short)
+    click.echo(f"stream ended ({result.ended}): {len(result.clips)} clip(s) in {result.folder / 'clips'}"
+               + (f", {shorts} short(s) in {result.folder / 'shorts'}" if shorts else "")
+               + f"; cpu {result.follow_cpu / wall:.2f} cores following, "
+               f"{result.render_cpu:.0f}s cutting clips")
     if "reel" in result.files:
         click.echo(f"reel: {result.files['reel']} ({len(result.segments)} highlight(s)); sidecars beside it")
 

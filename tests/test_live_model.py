@@ -100,19 +100,26 @@ def segments(folder: Path) -> list[tuple[float, float, str]]:
     return [(round(r["start"], 1), round(r["end"], 1), r.get("label", "")) for r in rows]
 
 
-def test_live_model_scores_every_sample_as_compile_does(project):
+@pytest.mark.parametrize("scorer", ["model", "fused"])
+def test_live_model_scores_every_sample_as_compile_does(project, scorer):
     model = brightness_model(project / "bright.pt")
     live, compiled, output = live_then_compile(project, bright_vod(project / "src" / "bright.mkv"),
-                                               ["--model", str(model), "--scorer", "model", *QUICK])
-    assert "live: scoring with model" in output
-    assert_same_scores(live / "scores.csv", compiled / "scores.csv")
+                                               ["--model", str(model), "--scorer", scorer, *QUICK])
+    assert f"live: scoring with {scorer}" in output
+    if scorer == "fused":  # the model's part on its own, then the fused score
+        assert_same_scores(live / "model_scores.csv", compiled / "model_scores.csv", "probability")
+        ours, theirs = Timeline.from_csv(live / "scores.csv"), Timeline.from_csv(compiled / "scores.csv")
+        n = min(len(ours), len(theirs))
+        assert abs(len(ours) - len(theirs)) <= 1 and abs(ours.values[:n] - theirs.values[:n]).max() < 1e-3
+    else:
+        assert_same_scores(live / "scores.csv", compiled / "scores.csv")
     assert segments(live) == segments(compiled)
     [(start, end, _)] = segments(live)
-    assert start == pytest.approx(BRIGHT[0] - 1, abs=0.6) and end == pytest.approx(BRIGHT[1] + 1, abs=0.6)
     rows = [json.loads(line) for line in (live / "highlights.jsonl").read_text().splitlines()]
     assert len(rows) == 1 and rows[0]["label"] == "rage" and rows[0]["file"].startswith("clips/01-rage-")
     assert (rows[0]["start"], rows[0]["end"]) == pytest.approx((start, end), abs=0.6)
-
+    if scorer == "model":  # the bright seconds, padded
+        assert start == pytest.approx(BRIGHT[0] - 1, abs=0.6) and end == pytest.approx(BRIGHT[1] + 1, abs=0.6)
 
 def test_live_labels_from_a_profile_choose_the_head_compile_chooses(project):
     """A two-head checkpoint (rage: bright, laugh: dark); `labels = "laugh"` in a profile of

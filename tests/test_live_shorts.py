@@ -68,3 +68,18 @@ def test_live_shorts_bad_options_are_one_line(project):
     assert "Traceback" not in speech.output and not (project / "output" / "s").exists()
     title = CliRunner().invoke(cli, ["live", str(source), "--idle", "0.3", "--shorts", "--title", "{nope}"])
     assert title.exit_code == 1 and "unknown field {nope}" in title.output
+
+
+def test_a_clip_whose_short_fails_is_kept(project):
+    """No face-cam box and none to be found (a grey picture): the clip is cut and logged, one line
+    says why it has no short, and the stream goes on."""
+    source = burst_vod(project / "grey.mkv", 4.0, (1.0, 2.0), width=160, height=90)
+    result = CliRunner().invoke(cli, ["live", str(source), "--idle", "0.3", "--scorer", "loudness",
+                                      "--no-reel", "--shorts", "--shorts-size", "90x160"])
+    assert result.exit_code == 0, result.output
+    assert "live: no short of clip 01: no face found" in result.output and ".live-" not in result.output
+    [row] = [json.loads(line) for line in (project / "output" / "grey" / "highlights.jsonl").read_text()
+             .splitlines()]
+    assert "short" not in row and (project / "output" / "grey" / row["file"]).exists()
+    assert not (project / "output" / "grey" / "shorts").exists() or \
+        not list((project / "output" / "grey" / "shorts").iterdir())

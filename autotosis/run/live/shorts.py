@@ -47,7 +47,10 @@ class ShortMaker:
                  peak_time: float, target: Path) -> list[str]:
         """Write the short of `local` (seconds of `joined`) to `target` atomically; notes to show."""
         notes = []
-        box, detected = shorts_lib.facecam_for(joined, self.facecam, self.config.layout)
+        try:
+            box, detected = shorts_lib.facecam_for(joined, self.facecam, self.config.layout)
+        except AutotosisError as exc:  # said of the clip, not of the temporary file it was found in
+            raise AutotosisError(str(exc).replace(f"{joined}: ", "")) from None
         if detected:  # found on this clip's pieces: the next clips use the same box
             self.facecam = box
             notes.append(detected.replace(str(joined), f"clip {number:02d}"))

@@ -23,45 +23,63 @@ DARK_GREY, BRIGHT_GREY = 30, 220
 QUICK = ["--pad-before", "1", "--pad-after", "1", "--merge-gap", "1"]
 
 
-def bright_vod(path: Path, seconds: float = 12.0) -> Path:
-    """Dark frames, bright in BRIGHT, over quiet room noise."""
+Colour = tuple[int, int, int]
+DARK, LIGHT = (DARK_GREY,) * 3, (BRIGHT_GREY,) * 3
+RED, BLUE, GREY = (220, 40, 40), (40, 40, 220), (110, 110, 110)
+
+
+def coloured_vod(path: Path, spans: dict[Colour, tuple[float, float]], ground: Colour,
+                 seconds: float = 12.0) -> Path:
+    """Frames of one colour, `ground`, but in each span its own, over quiet room noise."""
     rng = np.random.default_rng(3)
     audio = 0.01 * rng.standard_normal(round(seconds * SR))
     times = np.arange(round(seconds * FPS)) / FPS
-    frames = (np.full((H, W, 3), BRIGHT_GREY if BRIGHT[0] <= t < BRIGHT[1] else DARK_GREY, np.uint8)
-              for t in times)
+    colours = (next((c for c, (a, b) in spans.items() if a <= t < b), ground) for t in times)
+    frames = (np.full((H, W, 3), colour, np.uint8) for colour in colours)
     return media.encode_frames(path, frames, FPS, audio=audio, sample_rate=SR, gop=FPS)
 
 
-def brightness_model(path: Path, labels: tuple[str, ...] = ("rage",)) -> Path:
-    """A real ResNet-18 checkpoint (random backbone) whose first head is sure of bright crops and
-    of nothing dark, and whose second (if any) the other way round: its heads are set from the
-    backbone's own features of a dark and a bright crop, so the score is known without training."""
+def bright_vod(path: Path, seconds: float = 12.0) -> Path:
+    """Dark frames, bright in BRIGHT."""
+    return coloured_vod(path, {LIGHT: BRIGHT}, DARK, seconds)
+
+
+def colour_model(path: Path, heads: dict[str, Colour], others: tuple[Colour, ...] = ()) -> Path:
+    """A real ResNet-18 checkpoint (random backbone) whose each head is sure of its colour's crops
+    and of no other colour's: the heads are solved from the backbone's own features of a crop of
+    each colour (logit +6 on its own, -6 on the rest), so the scores are known without training."""
     import torch
 
     from autotosis.learn.model import IMAGENET_MEAN, IMAGENET_STD, ModelMeta, build_model, save_checkpoint
 
     torch.manual_seed(0)
+    labels = tuple(heads)
     model = build_model(heads=len(labels)).eval()
     head, model.fc = model.fc, torch.nn.Identity()
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255
-    grey = torch.tensor([DARK_GREY, BRIGHT_GREY], dtype=torch.float32).view(2, 1, 1, 1).expand(2, 3, 32, 32)
+    colours = [*heads.values(), *others]
+    crops = torch.tensor(colours, dtype=torch.float32).view(-1, 3, 1, 1).expand(-1, 3, 32, 32)
     with torch.no_grad():
-        dark, bright = model((grey - mean) / std)
-        direction = bright - dark
-        scale = 12.0 / float(direction @ direction)  # logits +6 bright, -6 dark
-        weight = scale * direction
-        bias = -float(weight @ (bright + dark)) / 2
+        features = model((crops - mean) / std)
+        solve = torch.linalg.pinv(torch.cat([features, torch.ones(len(colours), 1)], dim=1).double())
         for k in range(len(labels)):
-            sign = 1.0 if k == 0 else -1.0
-            head.weight[k] = sign * weight
-            head.bias[k] = sign * bias
+            wanted = torch.tensor([6.0 if j == k else -6.0 for j in range(len(colours))], dtype=torch.float64)
+            weights = solve @ wanted
+            head.weight[k] = weights[:-1].float()
+            head.bias[k] = float(weights[-1])
     model.fc = head
     meta = ModelMeta(size=32, fps=2.0, threshold=0.5, facecam=(0.0, 0.0, 1.0, 1.0), label=labels[0],
                      labels=labels if len(labels) > 1 else ())
     save_checkpoint(path, model, meta)
     return path
+
+
+def brightness_model(path: Path, labels: tuple[str, ...] = ("rage",)) -> Path:
+    """The first head sure of bright crops, the second (if any) of dark ones."""
+    if len(labels) == 1:
+        return colour_model(path, {labels[0]: LIGHT}, (DARK,))
+    return colour_model(path, {labels[0]: LIGHT, labels[1]: DARK})
 
 
 @pytest.fixture
@@ -138,12 +156,28 @@ def test_live_labels_from_a_profile_choose_the_head_compile_chooses(project):
     assert all(not (BRIGHT[0] < r["start"] + 1 and r["end"] - 1 < BRIGHT[1]) for r in rows)  # the dark
 
     recording = project / "rec" / "two.mkv"
-    for labels, message in (("rage,laugh", "live mode scores one label"),
-                            ("pog", "scores rage, laugh; not pog (--labels)")):
-        bad = CliRunner().invoke(cli, ["live", str(recording), "--idle", "0.3", "--model", str(model),
-                                       "--labels", labels, "--out", str(project / "bad")])
-        assert bad.exit_code == 1 and message in bad.output and "Traceback" not in bad.output, bad.output
-    tiny = bright_vod(project / "src" / "tiny.mkv", 2.0)  # no need to follow a whole stream again
-    first = CliRunner().invoke(cli, ["live", str(tiny), "--idle", "0.3", "--model", str(model),
-                                     "--scorer", "model", "--no-reel", "--out", str(project / "first")])
-    assert first.exit_code == 0 and "scoring rage only (the model(s) also score laugh" in first.output
+    bad = CliRunner().invoke(cli, ["live", str(recording), "--idle", "0.3", "--model", str(model),
+                                   "--labels", "pog", "--out", str(project / "bad")])
+    assert bad.exit_code == 1 and "scores rage, laugh; not pog (--labels)" in bad.output, bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_live_scores_every_label_as_compile_does(project):
+    """No --labels on a two-head checkpoint: both heads are scored, each selected with its own
+    threshold, and the clips and the end's segments are labelled as compile labels them."""
+    model = colour_model(project / "models" / "reactions.pt", {"rage": RED, "laugh": BLUE}, (GREY,))
+    source = coloured_vod(project / "src" / "both.mkv", {RED: (2.0, 4.5), BLUE: (6.5, 9.0)}, GREY)
+    live, compiled, _ = live_then_compile(project, source,
+                                               ["--model", str(model), "--scorer", "model", *QUICK])
+    for label in ("rage", "laugh"):
+        assert_same_scores(live / "scores.csv", compiled / "scores.csv", label)
+    ours = segments(live)
+    assert ours == segments(compiled) and {label for _, _, label in ours} == {"rage", "laugh"}
+    options = json.loads((live / "options.json").read_text())
+    assert options["labels"] == ["rage", "laugh"] and set(options["thresholds"]) == {"rage", "laugh"}
+    rows = [json.loads(line) for line in (live / "highlights.jsonl").read_text().splitlines()]
+    rows.sort(key=lambda r: r["start"])
+    assert [r["label"] for r in rows] == [label for _, _, label in ours]  # a clip per segment, as labelled
+    for row, (start, end, _) in zip(rows, ours, strict=True):
+        assert abs(row["start"] - start) <= 0.6 and abs(row["end"] - end) <= 0.6
+        assert row["file"].startswith("clips/") and f"-{row['label']}-" in row["file"]

@@ -107,9 +107,10 @@ def report(result: LiveResult) -> None:
               help="A newer recording in the same folder continues the stream (OBS's file splitting).")
 @click.option("--model", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
               help="Checkpoint to score with (default: the newest models/*.pt; none: loudness only). "
-              "Repeat it as for compile: the one with the --labels head scores.")
-@click.option("--labels", callback=labels_callback, metavar="NAME",
-              help="The model's head to score (live scores one; default: the first model's first).")
+              "Repeat it as for compile: each scores its own labels (its own decode of the stream).")
+@click.option("--labels", callback=labels_callback,
+              help="Reactions to find, e.g. rage,laugh: heads of the model(s), each selected with its own "
+              "threshold, clips labelled (default: every label the models know).")
 @click.option("--scorer", metavar="SIGNALS",
               help="What picks the moments: model, loudness, fused (both), with +chat to add chat "
               "(default: model if there is one, else loudness; +chat when --chat is given).")

@@ -96,6 +96,7 @@ def _finish(session: Session) -> LiveResult:
     assert info is not None
     loud, model = signals.loudness(), signals.model()
     score = signals.score(final=True)
+    label_scores = signals.label_scores(final=True)  # several labels: selected as compile selects them
     if len(score) == 0:
         return result
     scorer = signals_lib.scorer_name(signals.signals)
@@ -105,6 +106,11 @@ def _finish(session: Session) -> LiveResult:
     if meta:
         resolved.update(model=str(Path(meta["path"]).absolute()), facecam=list(meta["box"]), fps=meta["fps"],
                         label=session.label)
+        if len(meta["thresholds"]) > 1:
+            resolved.update(labels=list(meta["thresholds"]), thresholds=meta["thresholds"])
+        if len(meta["models"]) > 1:
+            resolved["models"] = [{"model": str(Path(m.path).absolute()), "facecam": list(m.box),
+                                   "labels": list(m.heads)} for m in meta["models"]]
     chat = session.chat
     if chat is not None:
         resolved["chat"] = {**chat.config.to_dict(), **chat.source, "format": chat.format,
@@ -114,7 +120,8 @@ def _finish(session: Session) -> LiveResult:
     resolved["weights"] = signals_lib.resolve_weights(signals.signals, session.options.fuse_weight,
                                                       session.options.weights)
     scored = Scored(info, score, loud, model, scorer, meta.get("path"), session.label, meta.get("threshold"),
-                    None, resolved, tuple(session.notes), signals.chat_seen)
+                    None, resolved, tuple(session.notes), signals.chat_seen, label_scores,
+                    meta.get("thresholds", {}))
     opts = session.options
     compile_options = CompileOptions(vod=vod, out_dir=session.folder, model=meta.get("path"), scorer=scorer,
                                      loudness=opts.loudness, select=opts.select, fuse_weight=opts.fuse_weight,

@@ -29,7 +29,7 @@ from autotosis.run.live import clips as clips_lib
 from autotosis.run.live import usage
 from autotosis.run.live.chat import CHAT_LOG, LiveChat
 from autotosis.run.live.follow import Follower, wait_for
-from autotosis.run.live.score import LiveSignals, choose_label, loudness_reader, model_reader
+from autotosis.run.live.score import LiveSignals, load_models, loudness_reader, model_reader
 from autotosis.run.live.shorts import FOLDER as SHORTS
 from autotosis.run.live.shorts import ShortMaker
 from autotosis.signals import chat as chat_lib
@@ -46,8 +46,8 @@ class LiveOptions:
     idle: float = 30.0  # seconds without growth that end the stream
     follow_dir: bool = False  # a newer recording in the same folder continues the stream (OBS splitting)
     model: Path | None = None  # the face-cam model; None: loudness only
-    more_models: tuple[Path, ...] = ()  # --model given again: the one with the --labels head is used
-    labels: tuple[str, ...] | None = None  # --labels: one head to score; None: the first model's first
+    more_models: tuple[Path, ...] = ()  # --model given again: each scores its own labels, as in compile
+    labels: tuple[str, ...] | None = None  # --labels: the heads to score; None: every head of the models
     scorer: str | None = None  # model | loudness | fused (model+loudness); None: see signals.choose_signals
     facecam: media.Box | None = None  # None: the checkpoint's box
     fps: float | None = None  # model samples per second; None: the model's own
@@ -129,6 +129,7 @@ class Session:
         self.notes: list[str] = []
         self.signals: LiveSignals | None = None
         self.config = select_lib.SelectConfig()
+        self.configs: dict[str, select_lib.SelectConfig] = {}  # per label
         self.label = "loud"
         self.model_meta: dict = {}
         self.render_cpu = 0.0
@@ -165,36 +166,29 @@ class Session:
         if signals == ("chat",):
             raise AutotosisError("--scorer chat: live mode needs loudness or the model beside chat (their "
                                  "timeline is the stream's clock); use loudness+chat")
-        threshold, enter = None, select_lib.SelectConfig().enter
+        thresholds: dict[str, float] = {}
         if "model" in signals:
             assert opts.model is not None
-            import torch
-
-            from autotosis.learn.model import load_classifier
-
-            torch.set_num_threads(1)  # one core at most: the streamer's PC runs the game and OBS too
-            path, data, meta, self.label = choose_label(opts.model, opts.more_models, opts.labels, self.note)
-            classifier = load_classifier(path, data=data)
-            threshold = meta.threshold_for(self.label)
-            box = opts.facecam if opts.facecam is not None else meta.facecam
-            if box is None:
-                raise AutotosisError(f"{path}: has no face-cam box; pass --facecam x0,y0,x1,y1")
-            fps = opts.fps or float(meta.fps)
-            self.model_meta = {"classifier": classifier, "box": box, "fps": fps, "size": meta.size,
-                               "threshold": threshold, "path": path}
-            if signals == ("model",):
-                enter = threshold
+            models, thresholds, fps = load_models(opts.model, opts.more_models, opts.labels, opts.facecam)
+            self.label = next(iter(thresholds))
+            self.model_meta = {"models": models, "box": models[0].box, "fps": opts.fps or fps,
+                               "threshold": thresholds[self.label], "thresholds": thresholds,
+                               "path": models[0].path}
         weights = (signals_lib.resolve_weights(signals, opts.fuse_weight, opts.weights)
                    if len(signals) > 1 else {})
         if self.chat is not None and "chat" not in signals:
             self.note(f"chat: not used (--scorer {signals_lib.scorer_name(signals)})")
             self.chat = None
-        self.signals = LiveSignals(opts.loudness.window, signals, threshold or 0.5, weights, chat=self.chat)
+        self.signals = LiveSignals(opts.loudness.window, signals, thresholds, weights, chat=self.chat)
         if self.chat is not None:
             self.chat.start()
         overrides = {k: v for k, v in opts.select.items() if v is not None}
-        overrides.setdefault("enter", enter)
-        self.config = dataclasses.replace(select_lib.SelectConfig(), **overrides)
+        default = select_lib.SelectConfig()
+        self.configs = {  # as compile's selection_config: each label's own threshold on the model alone
+            name: dataclasses.replace(default, **{
+                "enter": threshold if signals == ("model",) else default.enter, **overrides})
+            for name, threshold in (thresholds or {self.label: 0.0}).items()}
+        self.config = self.configs[self.label]
         if opts.shorts is not None:  # the model's box (or --facecam), else found on the first clip
             box = self.model_meta["box"] if self.model_meta else opts.facecam
             self.shorts = ShortMaker(opts.shorts, box, source_name(opts.source), opts.render.audio_track)
@@ -226,7 +220,7 @@ class Session:
         opts, signals = self.options, self.signals.signals
         out: queue.Queue = queue.Queue()
         readers = []
-        consumers = 1 + ("loudness" in signals) + ("model" in signals)
+        consumers = 1 + ("loudness" in signals) + len(self.model_meta.get("models", []))
         follower = self._follower = Follower(path, consumers, opts.idle, opts.follow_dir)
         with media.FFmpegProcess(self.buffer.args_for_next_file(offset, opts.buffer_seconds),
                                  stdin=True, stdout=False) as buffer_proc:
@@ -235,13 +229,9 @@ class Session:
             if "loudness" in signals:
                 track, _ = loudness_lib.choose_track(info, opts.loudness.track)
                 readers.append(loudness_reader(opts.loudness, track.index, follower.attach, out))
-            if "model" in signals:
-                m = self.model_meta
-                classifier = m["classifier"]
-                label = self.label
-                readers.append(model_reader(info, m["fps"], m["box"], m["size"],
-                                            lambda images: classifier.predict(images, label), follower.attach,
-                                            out))
+            for model in self.model_meta.get("models", []):  # one decode each, at its own box and size
+                readers.append(model_reader(info, self.model_meta["fps"], model.box, model.size,
+                                            model.predict, follower.attach, out))
             follower.start()
             running = len(readers)
             next_update = time.monotonic()
@@ -289,40 +279,46 @@ class Session:
         assert self.signals is not None
         if self.chat is not None:
             self.chat.poll(self._clock(final))
-        score = self.signals.score(final)
-        if len(score) == 0:
-            return
-        if final:
-            duration = max(self.signals.edge(), float(score.times[-1]))
-            unbudgeted = dataclasses.replace(self.config, max_length=None, top=None)
-            state = online_lib.Online(select_lib.select_segments(score, unbudgeted, duration), 0.0)
-        else:
-            settled = None
-            if self.chat is not None:  # chat has not yet reacted to the last few seconds
-                settled = min(online_lib.settled_until(score, self.config),
-                              self.chat.known_until(self.signals.edge()))
-            state = online_lib.online(score, self.config, settled)
-        keep_from = state.keep_from
-        covered = self.buffer.covered_until()
-        for seg in state.final:
-            if any(min(seg.end, c.end) > max(seg.start, c.start) for c in self.clips):
-                continue  # cut already, by this run or an earlier one
-            if seg.end > covered + 0.05 and not final:
-                keep_from = min(keep_from, seg.start)  # wait for the buffer to hold its end
-                continue
-            try:
-                self._cut(seg, score)
-            except AutotosisError as exc:
-                if not final:
-                    raise
-                self.note(f"live: could not cut {seg.start:.1f}-{seg.end:.1f}s at the end: {exc}")
+        scores = self.signals.label_scores(final) or {self.label: self.signals.score(final)}
+        keep_from, covered = float("inf"), self.buffer.covered_until()
+        for label, score in scores.items():
+            if len(score) == 0:
+                return
+            config = self.configs[label]
+            if final:
+                duration = max(self.signals.edge(), float(score.times[-1]))
+                unbudgeted = dataclasses.replace(config, max_length=None, top=None)
+                state = online_lib.Online(select_lib.select_segments(score, unbudgeted, duration), 0.0)
+            else:
+                settled = None
+                if self.chat is not None:  # chat has not yet reacted to the last few seconds
+                    settled = min(online_lib.settled_until(score, config),
+                                  self.chat.known_until(self.signals.edge()))
+                state = online_lib.online(score, config, settled)
+            keep_from = min(keep_from, state.keep_from)
+            for seg in state.final:
+                if any(min(seg.end, c.end) > max(seg.start, c.start) for c in self.clips if c.label == label):
+                    continue  # cut already, by this run or an earlier one
+                if seg.end > covered + 0.05 and not final:
+                    keep_from = min(keep_from, seg.start)  # wait for the buffer to hold its end
+                    continue
+                # as compile's select_labelled: a highlight starting inside another label's starts at its end
+                start = max([c.end for c in self.clips if c.start <= seg.start < c.end], default=seg.start)
+                if seg.end - start < max(config.min_event, 0.5):
+                    continue
+                try:
+                    self._cut(dataclasses.replace(seg, start=start), score, label)
+                except AutotosisError as exc:
+                    if not final:
+                        raise
+                    self.note(f"live: could not cut {seg.start:.1f}-{seg.end:.1f}s at the end: {exc}")
         if not final:
             self.buffer.prune(keep_from - self.options.buffer_seconds)
             self.events.status(self.status())
 
-    def _cut(self, seg: Segment, score: Timeline) -> None:
+    def _cut(self, seg: Segment, score: Timeline, label: str) -> None:
         number = len(self.clips) + 1
-        name = clips_lib.clip_name(number, self.label, seg.start)
+        name = clips_lib.clip_name(number, label, seg.start)
         target = self.folder / "clips" / name
         before_cpu, before = usage.ended_children(), time.monotonic()
         short = ""
@@ -331,19 +327,19 @@ class Session:
             nonlocal short
             assert self.shorts is not None
             peak = peak_time(seg, score)
-            own = f"{SHORTS}/{Highlight(number - 1, seg, self.label, peak).slug}.mp4"  # compile's name
+            own = f"{SHORTS}/{Highlight(number - 1, seg, label, peak).slug}.mp4"  # compile's name
             try:
-                for message in self.shorts(joined, local, seg.start, number, self.label,
+                for message in self.shorts(joined, local, seg.start, number, label,
                                            peak - seg.start + local.start, self.folder / own):
                     self.note(message)
                 short = own
             except AutotosisError as exc:  # the clip is kept; the stream goes on
                 self.note(f"live: no short of clip {number:02d}: {exc}")
 
-        clips_lib.cut_clip(self.buffer, seg, target, self.options.render, score, self.label,
+        clips_lib.cut_clip(self.buffer, seg, target, self.options.render, score, label,
                            make_short if self.shorts is not None else None)
         self.render_cpu += usage.ended_children() - before_cpu
-        clip = clips_lib.Clip(seg.start, seg.end, self.label, seg.peak, f"clips/{name}", short)
+        clip = clips_lib.Clip(seg.start, seg.end, label, seg.peak, f"clips/{name}", short)
         clips_lib.append_log(self.folder, clip)
         self.clips.append(clip)
         self.events.clip(clip, time.monotonic() - before)

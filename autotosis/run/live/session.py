@@ -2,9 +2,10 @@
 
 The session follows the recording (follow.py), folds each signal's new values into the
 score (score.py; chat.py's messages too when there is chat), asks pick/online.py which
-highlights are final, cuts each one from the replay buffer as soon as the buffer holds it
-(clips.py), and when the stream ends (the source ends, `--idle`, Ctrl-C) writes what
-compile writes, from the score it built.
+highlights are final (per label, with several), cuts each one from the replay buffer as
+soon as the buffer holds it (clips.py; its short too with --shorts, shorts.py), and when
+the stream ends (the source ends, `--idle`, Ctrl-C) writes what compile writes, from the
+score it built.
 """
 
 from __future__ import annotations
@@ -128,7 +129,6 @@ class Session:
         self.files: list[Path] = []
         self.notes: list[str] = []
         self.signals: LiveSignals | None = None
-        self.config = select_lib.SelectConfig()
         self.configs: dict[str, select_lib.SelectConfig] = {}  # per label
         self.label = "loud"
         self.model_meta: dict = {}
@@ -188,7 +188,6 @@ class Session:
             name: dataclasses.replace(default, **{
                 "enter": threshold if signals == ("model",) else default.enter, **overrides})
             for name, threshold in (thresholds or {self.label: 0.0}).items()}
-        self.config = self.configs[self.label]
         if opts.shorts is not None:  # the model's box (or --facecam), else found on the first clip
             box = self.model_meta["box"] if self.model_meta else opts.facecam
             self.shorts = ShortMaker(opts.shorts, box, source_name(opts.source), opts.render.audio_track)

@@ -267,3 +267,22 @@ def test_live_ui_shows_each_clip_as_it_is_cut(browser, early_shout, project):  #
         if live.poll() is None:
             live.kill()
             live.wait()
+
+
+def test_a_clip_with_a_short_links_it(tmp_path):
+    """--shorts: the clip's card carries its short's URL, which the server serves."""
+    folder = clips_folder(tmp_path, 1)
+    (folder / "shorts").mkdir()
+    (folder / "shorts" / "02-loud-20s.mp4").write_bytes(b"\0" * 512)
+    app, feed = live_app(folder)
+    live = LiveServer(app)
+    try:
+        feed.clip(Clip(20.0, 24.0, "loud", 0.9, "clips/02-loud-0m20s.mp4", "shorts/02-loud-20s.mp4"), 1.0)
+        cards = [json.loads(e["data"]) for e in read_events(live.url, app.token,
+                                                             until=lambda e: len(clip_ids(e)) == 2)]
+        assert "short" not in cards[0] and cards[1]["short"] == "/media/output/vod/shorts/02-loud-20s.mp4"
+        with urllib.request.urlopen(live.url.rstrip("/") + cards[1]["short"], timeout=10) as response:
+            assert response.status == 200 and len(response.read()) == 512
+    finally:
+        feed.close()
+        live.close()

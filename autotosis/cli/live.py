@@ -17,8 +17,9 @@ from typing import Any
 
 import click
 
-from autotosis.cli.options import SELECT_FIELDS, facecam_box, selection_options
+from autotosis.cli.options import SELECT_FIELDS, facecam_box, labels_callback, selection_options
 from autotosis.cli.serve import app_in_background, wait_for_ctrl_c
+from autotosis.cli.shorts import shorts_config, shorts_options
 from autotosis.core.errors import AutotosisError
 from autotosis.core.timecode import format_time
 from autotosis.publish.reel import RenderConfig
@@ -53,7 +54,8 @@ class Terminal(LiveEvents):
         self.clear()
         replaces = f"  replaces {', '.join(Path(f).name for f in clip.replaces)}" if clip.replaces else ""
         click.echo(f"clip {clip.file}  {format_time(clip.start, 1)} - {format_time(clip.end, 1)}  "
-                   f"{clip.label} peak {clip.peak:.2f}  (cut in {render_seconds:.1f}s){replaces}")
+                   f"{clip.label} peak {clip.peak:.2f}  (cut in {render_seconds:.1f}s){replaces}"
+                   + (f"  short {clip.short}" if clip.short else ""))
 
     def status(self, status: Status) -> None:
         line = (f"live {format_time(status.edge, 0)}  behind {status.delay:.1f}s  "
@@ -89,8 +91,11 @@ class Both(LiveEvents):
 def report(result: LiveResult) -> None:
     """What the stream left: its clips, what following it cost, the reel."""
     wall = max(result.wall, 1e-6)
-    click.echo(f"stream ended ({result.ended}): {len(result.clips)} clip(s) in {result.folder / 'clips'}; "
-               f"cpu {result.follow_cpu / wall:.2f} cores following, {result.render_cpu:.0f}s cutting clips")
+    shorts = sum(1 for clip in result.clips if clip.short)
+    click.echo(f"stream ended ({result.ended}): {len(result.clips)} clip(s) in {result.folder / 'clips'}"
+               + (f", {shorts} short(s) in {result.folder / 'shorts'}" if shorts else "")
+               + f"; cpu {result.follow_cpu / wall:.2f} cores following, "
+               f"{result.render_cpu:.0f}s cutting clips")
     if "reel" in result.files:
         click.echo(f"reel: {result.files['reel']} ({len(result.segments)} highlight(s)); sidecars beside it")
 
@@ -101,8 +106,12 @@ def report(result: LiveResult) -> None:
               help="Seconds without the recording growing that end the stream.")
 @click.option("--follow-dir", is_flag=True,
               help="A newer recording in the same folder continues the stream (OBS's file splitting).")
-@click.option("--model", type=click.Path(path_type=Path, dir_okay=False),
-              help="Checkpoint to score with (default: the newest models/*.pt; none: loudness only).")
+@click.option("--model", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
+              help="Checkpoint to score with (default: the newest models/*.pt; none: loudness only). "
+              "Repeat it as for compile: each scores its own labels (its own decode of the stream).")
+@click.option("--labels", callback=labels_callback,
+              help="Reactions to find, e.g. rage,laugh: heads of the model(s), each selected with its own "
+              "threshold, clips labelled (default: every label the models know).")
 @click.option("--scorer", metavar="SIGNALS",
               help="What picks the moments: model, loudness, fused (both), with +chat to add chat "
               "(default: model if there is one, else loudness; +chat when --chat is given).")
@@ -132,6 +141,9 @@ def report(result: LiveResult) -> None:
 @click.option("--no-overlay", is_flag=True, help="No caption (label, live score, stream time).")
 @click.option("--reel-audio", default="0", show_default=True, metavar="N|NAME",
               help="Audio track clips and the reel keep.")
+@click.option("--shorts", "make_shorts", is_flag=True,
+              help="Also make each clip's vertical short as it is cut (output/<name>/shorts/).")
+@shorts_options
 @click.option("--no-reel", is_flag=True, help="Only clips: no reel and sidecars at the end of the stream.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Output folder (default: output/<source name>/).")
@@ -139,11 +151,13 @@ def report(result: LiveResult) -> None:
               "the review of the finished output.")
 @click.option("--ui-port", type=int, default=0, help="Port for --ui (default: any free one).")
 @click.option("--no-browser", is_flag=True, help="With --ui, only print the URL.")
-def live_command(source: str, idle: float, follow_dir: bool, model: Path | None, scorer: str | None,
+def live_command(source: str, idle: float, follow_dir: bool, model: tuple[Path, ...],
+                 labels: tuple[str, ...] | None, scorer: str | None,
                  fuse_weight: float, weights: str | None, chat: str | None, chat_server: str | None,
                  chat_delay: float | None, chat_reactions: str | None, audio_track: str, facecam: Any,
                  fps: float | None, preset: str, crf: int, no_overlay: bool, reel_audio: str, no_reel: bool,
-                 out_dir: Path | None, ui: bool, ui_port: int, no_browser: bool, **select: Any) -> None:
+                 out_dir: Path | None, ui: bool, ui_port: int, no_browser: bool, make_shorts: bool,
+                 asr_model: str | None, **select: Any) -> None:
     """Cut each highlight into output/<name>/clips/ while the stream still runs.
 
     SOURCE is a recording OBS is still writing (MKV, FLV, MPEG-TS) or a stream URL ffmpeg
@@ -158,23 +172,27 @@ def live_command(source: str, idle: float, follow_dir: bool, model: Path | None,
     autotosis live rtmp://127.0.0.1:1935/live/key --model models/me.pt
     autotosis live "recordings/2024-05-01 20-00-00.mkv" --chat twitch:mychannel
     autotosis live rec/stream.mkv --ui
+    autotosis live rec/stream.mkv --shorts --layout stack --shorts-max 30
     """
     if facecam == "auto":
         raise AutotosisError("--facecam auto: live mode cannot look for the face first; give x0,y0,x1,y1 "
                              "or leave it out to use the model's box")
-    if model is None and (scorer is None or "model" in parse_scorer(scorer)):
-        model = default_model()
+    models = list(model)
+    if not models and (scorer is None or "model" in parse_scorer(scorer)):
+        models = [found] if (found := default_model()) is not None else []
+    shorts = shorts_config(select, 1, preset)  # takes the shorts options out of `select`
     chat_config = ChatConfig(delay=chat_delay)
     if chat_reactions:
         chat_config = ChatConfig(delay=chat_delay, reactions=parse_reactions(chat_reactions))
     options = LiveOptions(
-        source=source, out_dir=out_dir, idle=idle, follow_dir=follow_dir, model=model, scorer=scorer,
+        source=source, out_dir=out_dir, idle=idle, follow_dir=follow_dir, model=models[0] if models else None,
+        more_models=tuple(models[1:]), labels=labels, scorer=scorer,
         facecam=facecam, fps=fps, fuse_weight=fuse_weight, weights=parse_weights(weights),
         chat=chat, chat_server=chat_server, chat_config=chat_config,
         loudness=LoudnessConfig(track=audio_track),
         select={field: select[option] for option, field in SELECT_FIELDS.items()},
-        render=RenderConfig(preset=preset, crf=crf, overlay=not no_overlay, jobs=1),
-        reel_audio=reel_audio, reel=not no_reel,
+        render=RenderConfig(preset=preset, crf=crf, overlay=not no_overlay, jobs=1, captions=shorts.captions),
+        reel_audio=reel_audio, reel=not no_reel, shorts=shorts if make_shorts else None,
     )
     terminal = Terminal()
     with contextlib.ExitStack() as stack:

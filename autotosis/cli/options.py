@@ -63,7 +63,8 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         raise click.BadParameter(str(exc)) from None
 
 
-def _labels(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+def labels_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+    """`--labels`: "a,b" or a TOML list, each a valid label name."""
     if value is None:
         return None
     names = tuple(n for n in re.split(r"[\s,'\"\[\]()]+", str(value)) if n)  # "a,b" or a TOML list
@@ -99,7 +100,7 @@ scoring_options = _stack(
     ),
     click.option(
         "--labels",
-        callback=_labels,
+        callback=labels_callback,
         help="Reactions to find, e.g. rage,laugh: heads of the model, each selected with its own "
         "threshold into one reel (default: every label the model knows).",
     ),

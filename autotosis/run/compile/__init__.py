@@ -38,6 +38,8 @@ from autotosis.run.compile.scoring import (
     CHAT_HINT,
     LOUDNESS_HINT,
     Scored,
+    chosen_labels,
+    read_models,
     scan_hints,
     score_vod,
     write_columns,
@@ -46,7 +48,7 @@ from autotosis.run.compile.scoring import (
 
 __all__ = [
     "CHAT_DELAY_SLACK", "CHAT_HINT", "FUSE_WEIGHT", "LOUDNESS_HINT", "SCORERS", "CompileEvents",
-    "CompileOptions", "CompileResult", "Scored", "compile_vod", "default_model", "on_frames", "output_dir",
-    "publish_scored", "rerender", "scan_hints", "score_vod", "select_highlights", "selection_config",
-    "write_columns", "write_scores",
+    "CompileOptions", "CompileResult", "Scored", "chosen_labels", "compile_vod", "default_model", "on_frames",
+    "output_dir", "publish_scored", "read_models", "rerender", "scan_hints", "score_vod", "select_highlights",
+    "selection_config", "write_columns", "write_scores",
 ]

@@ -139,8 +139,8 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
     thresholds: dict[str, float] = {}
     if "model" in signals:
         assert model_path is not None
-        used = _models([model_path, *options.more_models])
-        chosen = _chosen_labels(model_path if len(used) == 1 else "--model",
+        used = read_models([model_path, *options.more_models])
+        chosen = chosen_labels(model_path if len(used) == 1 else "--model",
                                 tuple(h for _, _, meta in used for h in meta.heads), options.labels)
         used = [m for m in used if set(m[2].heads) & set(chosen)]  # a model no chosen label needs is not run
         model_path = used[0][0]
@@ -207,7 +207,7 @@ def score_vod(options: CompileOptions, events: CompileEvents | None = None,
                   resolved, tuple(notes), chat, label_scores, thresholds)
 
 
-def _models(paths: list[Path]) -> list[tuple[Path, bytes, ModelMeta]]:
+def read_models(paths: list[Path]) -> list[tuple[Path, bytes, ModelMeta]]:
     """(path, bytes, metadata) of each checkpoint, read once; ModelError when two score one label."""
     from autotosis.learn.model import load_checkpoint, read_checkpoint
 
@@ -240,7 +240,7 @@ def _facecam(vod: Path, given: media.Box | Literal["auto"] | None, own: media.Bo
     return guess.box
 
 
-def _chosen_labels(model: Path | str, heads: tuple[str, ...],
+def chosen_labels(model: Path | str, heads: tuple[str, ...],
                    asked: tuple[str, ...] | None) -> tuple[str, ...]:
     """The heads `--labels` asks for, in the order asked; every head when not asked."""
     if not asked:

@@ -4,8 +4,9 @@ The compile pipeline fed by a growing source: `follow` reads a recording as it i
 (or one `media.record_args` writes from a stream URL) into the ffmpegs that need it, `score`
 turns their output into the signals compile uses (`chat` adds chat's, from a growing log
 or a Twitch channel), `pick.online` says which highlights are final, `clips` cuts each
-from a replay buffer and logs it in highlights.jsonl, `session` runs that loop, and `end`
-writes compile's own outputs when the stream ends. `usage` reads what it all costs in CPU.
+from a replay buffer and logs it in highlights.jsonl (`shorts` makes its vertical short),
+`session` runs that loop, and `end` writes compile's own outputs when the stream ends.
+`usage` reads what it all costs in CPU.
 Callers import the package: `from autotosis.run.live import run_live`.
 """
 

@@ -6,9 +6,9 @@ deleted, so the buffer stays a minute or so whatever the stream's length, and a 
 from a few small finished files instead of the recording still being written.
 
 highlights.jsonl is the live run's state: one JSON object a line per clip already on disk
-(start, end, label, peak, file; and `replaces`, the clips a later moment joined into this
-one), appended and flushed as each clip lands. A rerun on the same source reads it back and
-cuts nothing it lists again.
+(start, end, label, peak, file; `short` with --shorts; `replaces`, the clips a later moment
+joined into this one), appended and flushed as each clip lands. A rerun on the same source
+reads it back and cuts (or shortens) nothing it lists again.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -28,6 +29,7 @@ from autotosis import media
 from autotosis.core.errors import AutotosisError
 from autotosis.core.fsutil import atomic_write_text, write_error
 from autotosis.core.timeline import Segment, Timeline
+from autotosis.publish import captions as captions_lib
 from autotosis.publish import reel as render_lib
 
 LOG = "highlights.jsonl"
@@ -43,11 +45,14 @@ class Clip:
     label: str
     peak: float
     file: str  # relative to the output folder: clips/NN-label-m-ss.mp4
+    short: str = ""  # its vertical short (--shorts), shorts/NN-label-m-ss.mp4; "" when none
     replaces: tuple[str, ...] = ()  # earlier clips of this highlight, cut before a later moment joined it
 
     def to_json(self) -> str:
         row = {"start": round(self.start, 3), "end": round(self.end, 3), "label": self.label,
                "peak": round(self.peak, 4), "file": self.file}
+        if self.short:
+            row["short"] = self.short
         if self.replaces:
             row["replaces"] = list(self.replaces)
         return json.dumps(row)
@@ -70,7 +75,8 @@ def read_log(folder: Path) -> list[Clip]:
         try:
             row = json.loads(line)
             clips.append(Clip(float(row["start"]), float(row["end"]), str(row["label"]),
-                              float(row["peak"]), str(row["file"]), tuple(map(str, row.get("replaces", ())))))
+                              float(row["peak"]), str(row["file"]), str(row.get("short") or ""),
+                              tuple(map(str, row.get("replaces", ())))))
         except (ValueError, KeyError, TypeError):
             if number == len(lines):
                 break
@@ -88,6 +94,23 @@ def append_log(folder: Path, clip: Clip) -> None:
             os.fsync(handle.fileno())
     except OSError as exc:
         raise (write_error(exc, path) or exc) from None
+
+
+# A highlight that overlaps clips already cut is cut again only when it reaches this much
+# further than they do (a later moment joined it); smaller moves (chat's delay re-estimated
+# under a cut clip) leave the clip as it is.
+GROWN = 1.0
+
+
+def overlapping(clips: list[Clip], segment: Segment, label: str) -> list[Clip]:
+    """The clips of `label` already cut that share a moment with `segment`."""
+    return [c for c in clips if c.label == label and min(segment.end, c.end) > max(segment.start, c.start)]
+
+
+def grown(segment: Segment, clips: list[Clip]) -> bool:
+    """Whether `segment` reaches GROWN seconds past the clips it overlaps: a moment joined it."""
+    return (segment.start < min(c.start for c in clips) - GROWN
+            or segment.end > max(c.end for c in clips) + GROWN)
 
 
 def clip_name(number: int, label: str, start: float) -> str:
@@ -174,21 +197,23 @@ class Ahead:
         return bool(self.parts) and abs(segment.start - self.start) < 1e-6 and self.end < segment.end - 0.01
 
 
+Opened = tuple[Segment, str, Timeline]  # an open highlight, its label and the score it is captioned with
+
 # An open highlight is encoded ahead in parts of at least AHEAD_STEP seconds, up to
 # AHEAD_MARGIN before where its end stands now (its end only moves later while it is open).
 AHEAD_STEP = 2.0
 AHEAD_MARGIN = 1.0
 
 
-def encode_ahead(buffer: ReplayBuffer, aheads: dict[float, Ahead], opened: list[Segment], covered: float,
-                 fps: Fraction, render: render_lib.RenderConfig, scores: Timeline, label: str) -> None:
+def encode_ahead(buffer: ReplayBuffer, aheads: dict[float, Ahead], opened: list[Opened], covered: float,
+                 fps: Fraction, render: render_lib.RenderConfig) -> None:
     """Encode what the buffer holds (up to `covered`) of each open highlight, a few seconds at
     a time, into `aheads` (by start), so its clip is only its last seconds away when it closes.
     Parts of a highlight no longer open (it joined an earlier clip, or faded) are deleted."""
-    for start in [s for s in aheads if not any(abs(seg.start - s) < 1e-6 for seg in opened)]:
+    for start in [s for s in aheads if not any(abs(seg.start - s) < 1e-6 for seg, _, _ in opened)]:
         for part in aheads.pop(start).parts:
             part.unlink(missing_ok=True)
-    for seg in opened:
+    for seg, label, scores in opened:
         ahead = aheads.setdefault(seg.start, Ahead(seg.start, seg.start, []))
         end = frame_after(ahead.start, min(covered, seg.end - AHEAD_MARGIN), fps)
         if end - ahead.end < AHEAD_STEP:
@@ -213,8 +238,8 @@ class AheadEncoder:
         self._job: threading.Thread | None = None
         self._error: BaseException | None = None
 
-    def start(self, opened: list[Segment], covered: float, fps: Fraction, render: render_lib.RenderConfig,
-              scores: Timeline, label: str) -> None:
+    def start(self, opened: list[Opened], covered: float, fps: Fraction,
+              render: render_lib.RenderConfig) -> None:
         """Encode ahead on what is known now, unless the last round is still running."""
         if self._job is not None and self._job.is_alive():
             return
@@ -222,7 +247,7 @@ class AheadEncoder:
 
         def run() -> None:
             try:
-                encode_ahead(self.buffer, self.aheads, opened, covered, fps, render, scores, label)
+                encode_ahead(self.buffer, self.aheads, opened, covered, fps, render)
             except BaseException as exc:  # raised on the session's thread, by wait()
                 self._error = exc
 
@@ -249,43 +274,52 @@ def frame_after(start: float, until: float, fps: Fraction) -> float:
     return start + int((until - start) * fps) / fps
 
 
+def join_span(buffer: ReplayBuffer, segment: Segment, joined: Path) -> tuple[media.VideoInfo, float]:
+    """Stream-copy the buffer pieces `segment` spans into `joined`; returns its probe and where
+    the segment starts in it: on the first frame at or after its start (a cut between two
+    frames would leave its first frame slot empty, one frame short)."""
+    pieces = buffer.span(segment.start, segment.end)
+    starts = [media.probe(piece.path).start for piece in pieces]
+    listing = joined.with_suffix(".txt")
+    listing.write_text(media.join_list([p.path for p in pieces], starts), encoding="utf-8")
+    media.run(media.join_args(listing, joined), joined, pieces[0].path)
+    info = media.probe(joined)
+    fps = Fraction(info.fps)
+    at = buffer.local_time(pieces[0], segment.start, starts[0]) + info.start  # -ss counts from the start
+    at = info.video_start + math.ceil((at - info.video_start) * fps - 1e-6) / fps
+    return info, at - info.start
+
+
 def encode_part(buffer: ReplayBuffer, segment: Segment, output: Path, render: render_lib.RenderConfig,
                 scores: Timeline | None, label: str) -> bool:
     """Encode `segment` (stream seconds) from the replay buffer into the reel piece `output`:
     the buffer pieces it spans are joined by stream copy, then cut to the frame and encoded as a
     reel piece is, with the reel's caption (label, live score, stream time). Returns whether
     it has sound."""
-    pieces = buffer.span(segment.start, segment.end)
-    starts = [media.probe(piece.path).start for piece in pieces]
     with tempfile.TemporaryDirectory(prefix=".part-", dir=output.parent) as tmp:
-        listing, joined = Path(tmp) / "join.txt", Path(tmp) / "join.mkv"
-        listing.write_text(media.join_list([p.path for p in pieces], starts), encoding="utf-8")
-        media.run(media.join_args(listing, joined), joined, pieces[0].path)
-        info = media.probe(joined)
+        joined = Path(tmp) / "join.mkv"
+        info, local = join_span(buffer, segment, joined)
         track = min(render.audio_track, max(0, len(info.audio_tracks) - 1))
         encoding = media.PieceEncoding(fps=str(info.fps), preset=render.preset, crf=render.crf,
                                        audio=info.has_audio, audio_track=track)
-        fps = Fraction(info.fps)
-        # On the first frame at or after the start (-ss counts from the file's start): a cut
-        # between two frames would leave its first frame slot empty, one frame short.
-        at = buffer.local_time(pieces[0], segment.start, starts[0]) + info.start
-        at = info.video_start + math.ceil((at - info.video_start) * fps - 1e-6) / fps
-        local = at - info.start
-        frames = max(1, round((segment.end - segment.start) * fps))
+        frames = max(1, round((segment.end - segment.start) * Fraction(info.fps)))
         subtitles = None
-        if render.overlay:
+        if render.overlay and captions_lib.shows_label(render.captions):
             subtitles = Path(tmp) / "caption.ass"
             caption = render_lib.caption_ass(segment, scores, label, info.width, info.height)
             atomic_write_text(subtitles, caption)
         media.run(media.piece_args(joined, local, frames, output, encoding, subtitles, render_lib.fonts_dir(),
-                                   media.seek_lead(info)), output, pieces[0].path)
+                                   media.seek_lead(info)), output, joined)
     return encoding.audio
 
 
 def cut_clip(buffer: ReplayBuffer, segment: Segment, target: Path, render: render_lib.RenderConfig,
-             scores: Timeline | None, label: str, ahead: Ahead | None = None) -> Path:
+             scores: Timeline | None, label: str, ahead: Ahead | None = None,
+             also: Callable[[Path, Segment], None] | None = None) -> Path:
     """Cut `segment` (stream seconds) from the replay buffer into `target` atomically: what
-    `ahead` has not encoded yet is encoded (encode_part), and joined after its parts."""
+    `ahead` has not encoded yet is encoded (encode_part), and joined after its parts. `also`
+    is then given the buffer pieces of the whole segment, joined, and the segment in their
+    seconds (the clip's short is made from them)."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -296,4 +330,8 @@ def cut_clip(buffer: ReplayBuffer, segment: Segment, target: Path, render: rende
         last = Path(tmp) / "last.mkv"
         audio = encode_part(buffer, rest, last, render, scores, label)
         media.concat([*parts, last], target, audio)  # AAC sound, written atomically
+        if also is not None:
+            joined = Path(tmp) / "whole.mkv"
+            _, local = join_span(buffer, segment, joined)
+            also(joined, Segment(local, local + segment.end - segment.start, segment.peak, segment.mean))
     return target

@@ -4,7 +4,10 @@ what compile writes from the score the stream built.
 At the end, the highlights still open are final (the stream will not go on), so they are
 cut too; then the reel and every sidecar are written by compile's own `publish_scored` from
 a `Scored` made of the live timelines, which are the ones compile measures on the finished
-file: segments.json is compile's selection to within a sample.
+file: segments.json is compile's selection to within a sample. The shorts are the one
+exception: each clip's was made as it was cut, into the shorts/ folder compile writes, so
+they are not rendered a second time (`autotosis shorts output/<name> --force` remakes them
+from the finished recording, e.g. with speech captions).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from autotosis.core.errors import AutotosisError
 from autotosis.core.fsutil import exclusive
 from autotosis.core.paths import OUTPUT_DIR
 from autotosis.run.compile import CompileOptions, Scored, publish_scored
+from autotosis.run.live import shorts as shorts_lib
 from autotosis.run.live.session import LiveEvents, LiveOptions, LiveResult, Session, source_name
 from autotosis.signals import fuse as signals_lib
 
@@ -41,6 +45,8 @@ def run_live(options: LiveOptions, events: LiveEvents | None = None) -> LiveResu
     if not is_url and Path(source).is_dir():
         raise AutotosisError(f"{source}: is a folder; give the recording file (with --follow-dir to follow "
                              "the files OBS splits it into)")
+    if options.shorts is not None:
+        shorts_lib.check(options.shorts)
     folder = output_folder(options)
     with exclusive(folder, "another autotosis live or compile"):
         session = Session(options, folder, events)
@@ -90,6 +96,7 @@ def _finish(session: Session) -> LiveResult:
     assert info is not None
     loud, model = signals.loudness(), signals.model()
     score = signals.score(final=True)
+    label_scores = signals.label_scores(final=True)  # several labels: selected as compile selects them
     if len(score) == 0:
         return result
     scorer = signals_lib.scorer_name(signals.signals)
@@ -99,14 +106,22 @@ def _finish(session: Session) -> LiveResult:
     if meta:
         resolved.update(model=str(Path(meta["path"]).absolute()), facecam=list(meta["box"]), fps=meta["fps"],
                         label=session.label)
+        if len(meta["thresholds"]) > 1:
+            resolved.update(labels=list(meta["thresholds"]), thresholds=meta["thresholds"])
+        if len(meta["models"]) > 1:
+            resolved["models"] = [{"model": str(Path(m.path).absolute()), "facecam": list(m.box),
+                                   "labels": list(m.heads)} for m in meta["models"]]
     chat = session.chat
     if chat is not None:
         resolved["chat"] = {**chat.config.to_dict(), **chat.source, "format": chat.format,
                             "delay": chat.delay}
+    if session.options.shorts is not None:  # made clip by clip; not rendered again below
+        resolved["shorts"] = session.options.shorts.to_dict()
     resolved["weights"] = signals_lib.resolve_weights(signals.signals, session.options.fuse_weight,
                                                       session.options.weights)
     scored = Scored(info, score, loud, model, scorer, meta.get("path"), session.label, meta.get("threshold"),
-                    None, resolved, tuple(session.notes), signals.chat_seen)
+                    None, resolved, tuple(session.notes), signals.chat_seen, label_scores,
+                    meta.get("thresholds", {}))
     opts = session.options
     compile_options = CompileOptions(vod=vod, out_dir=session.folder, model=meta.get("path"), scorer=scorer,
                                      loudness=opts.loudness, select=opts.select, fuse_weight=opts.fuse_weight,

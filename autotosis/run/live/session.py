@@ -2,9 +2,10 @@
 
 The session follows the recording (follow.py), folds each signal's new values into the
 score (score.py; chat.py's messages too when there is chat), asks pick/online.py which
-highlights are final, cuts each one from the replay buffer as soon as the buffer holds it
-(clips.py), and when the stream ends (the source ends, `--idle`, Ctrl-C) writes what
-compile writes, from the score it built.
+highlights are final (per label, with several), cuts each one from the replay buffer as
+soon as the buffer holds it (clips.py; its short too with --shorts, shorts.py), and when
+the stream ends (the source ends, `--idle`, Ctrl-C) writes what compile writes, from the
+score it built.
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ from autotosis.core.errors import AutotosisError, MediaError
 from autotosis.core.timeline import Segment, Timeline
 from autotosis.pick import online as online_lib
 from autotosis.pick import select as select_lib
+from autotosis.pick.highlights import Highlight, peak_time
 from autotosis.publish import reel as render_lib
+from autotosis.publish import shorts as shorts_lib
 from autotosis.run.live import clips as clips_lib
 from autotosis.run.live import usage
 from autotosis.run.live.chat import CHAT_LOG, LiveChat
 from autotosis.run.live.follow import Follower, wait_for
-from autotosis.run.live.score import LiveSignals, loudness_reader, model_reader
+from autotosis.run.live.score import LiveSignals, load_models, loudness_reader, model_reader
+from autotosis.run.live.shorts import FOLDER as SHORTS
+from autotosis.run.live.shorts import ShortMaker
 from autotosis.signals import chat as chat_lib
 from autotosis.signals import fuse as signals_lib
 from autotosis.signals import loudness as loudness_lib
@@ -43,6 +48,8 @@ class LiveOptions:
     idle: float = 30.0  # seconds without growth that end the stream
     follow_dir: bool = False  # a newer recording in the same folder continues the stream (OBS splitting)
     model: Path | None = None  # the face-cam model; None: loudness only
+    more_models: tuple[Path, ...] = ()  # --model given again: each scores its own labels, as in compile
+    labels: tuple[str, ...] | None = None  # --labels: the heads to score; None: every head of the models
     scorer: str | None = None  # model | loudness | fused (model+loudness); None: see signals.choose_signals
     facecam: media.Box | None = None  # None: the checkpoint's box
     fps: float | None = None  # model samples per second; None: the model's own
@@ -58,6 +65,7 @@ class LiveOptions:
     buffer_seconds: float = 2.0  # replay buffer pieces: a clip is cut at most this long after it closes
     update_every: float = 1.0  # seconds between selection updates (and status lines)
     reel: bool = True  # write the reel and compile's sidecars when the stream ends
+    shorts: shorts_lib.ShortsConfig | None = None  # also each clip's vertical short, into shorts/
 
 
 @dataclass(frozen=True)
@@ -110,16 +118,6 @@ def _readable(path: Path) -> bool:
         return False
 
 
-# A highlight that overlaps clips already cut is cut again only when it reaches this much
-# further than they do (a later moment joined it); smaller moves (chat's delay re-estimated
-# under a cut clip) leave the clip as it is.
-GROWN = 1.0
-
-
-def _grown(seg: Segment, clips: list[clips_lib.Clip]) -> bool:
-    return seg.start < min(c.start for c in clips) - GROWN or seg.end > max(c.end for c in clips) + GROWN
-
-
 class Session:
     """One live run (see the module docstring). `run()` follows; `finish()` writes the end."""
 
@@ -132,7 +130,7 @@ class Session:
         self.files: list[Path] = []
         self.notes: list[str] = []
         self.signals: LiveSignals | None = None
-        self.config = select_lib.SelectConfig()
+        self.configs: dict[str, select_lib.SelectConfig] = {}  # per label
         self.label = "loud"
         self.model_meta: dict = {}
         self.render_cpu = 0.0
@@ -143,6 +141,7 @@ class Session:
         self._follower: Follower | None = None
         self.ahead = clips_lib.AheadEncoder(self.buffer)
         self.fps = Fraction(30)  # the recording's frame rate (parts are counted in its frames)
+        self.shorts: ShortMaker | None = None
         # a chat log is read, or a twitch: spec checked, now: bad chat fails before the stream is followed
         self.chat = LiveChat(options.chat, options.chat_config, self.note, options.chat_server,
                              log=folder / CHAT_LOG) if options.chat else None
@@ -171,36 +170,31 @@ class Session:
         if signals == ("chat",):
             raise AutotosisError("--scorer chat: live mode needs loudness or the model beside chat (their "
                                  "timeline is the stream's clock); use loudness+chat")
-        threshold, enter = None, select_lib.SelectConfig().enter
+        thresholds: dict[str, float] = {}
         if "model" in signals:
             assert opts.model is not None
-            import torch
-
-            from autotosis.learn.model import load_classifier
-
-            torch.set_num_threads(1)  # one core at most: the streamer's PC runs the game and OBS too
-            classifier = load_classifier(opts.model)
-            meta = classifier.meta
-            self.label, threshold = meta.label, meta.threshold_for(meta.label)
-            box = opts.facecam if opts.facecam is not None else meta.facecam
-            if box is None:
-                raise AutotosisError(f"{opts.model}: has no face-cam box; pass --facecam x0,y0,x1,y1")
-            fps = opts.fps or float(meta.fps)
-            self.model_meta = {"classifier": classifier, "box": box, "fps": fps, "size": meta.size,
-                               "threshold": threshold, "path": opts.model}
-            if signals == ("model",):
-                enter = threshold
+            models, thresholds, fps = load_models(opts.model, opts.more_models, opts.labels, opts.facecam)
+            self.label = next(iter(thresholds))
+            self.model_meta = {"models": models, "box": models[0].box, "fps": opts.fps or fps,
+                               "threshold": thresholds[self.label], "thresholds": thresholds,
+                               "path": models[0].path}
         weights = (signals_lib.resolve_weights(signals, opts.fuse_weight, opts.weights)
                    if len(signals) > 1 else {})
         if self.chat is not None and "chat" not in signals:
             self.note(f"chat: not used (--scorer {signals_lib.scorer_name(signals)})")
             self.chat = None
-        self.signals = LiveSignals(opts.loudness.window, signals, threshold or 0.5, weights, chat=self.chat)
+        self.signals = LiveSignals(opts.loudness.window, signals, thresholds, weights, chat=self.chat)
         if self.chat is not None:
             self.chat.start()
         overrides = {k: v for k, v in opts.select.items() if v is not None}
-        overrides.setdefault("enter", enter)
-        self.config = dataclasses.replace(select_lib.SelectConfig(), **overrides)
+        default = select_lib.SelectConfig()
+        self.configs = {  # as compile's selection_config: each label's own threshold on the model alone
+            name: dataclasses.replace(default, **{
+                "enter": threshold if signals == ("model",) else default.enter, **overrides})
+            for name, threshold in (thresholds or {self.label: 0.0}).items()}
+        if opts.shorts is not None:  # the model's box (or --facecam), else found on the first clip
+            box = self.model_meta["box"] if self.model_meta else opts.facecam
+            self.shorts = ShortMaker(opts.shorts, box, source_name(opts.source), opts.render.audio_track)
         self.note("live: scoring with " + signals_lib.scorer_name(signals) +
                   (f", {len(self.clips)} clip(s) already cut by an earlier run" if self.clips else ""))
         return info
@@ -229,7 +223,7 @@ class Session:
         opts, signals = self.options, self.signals.signals
         out: queue.Queue = queue.Queue()
         readers = []
-        consumers = 1 + ("loudness" in signals) + ("model" in signals)
+        consumers = 1 + ("loudness" in signals) + len(self.model_meta.get("models", []))
         follower = self._follower = Follower(path, consumers, opts.idle, opts.follow_dir)
         with media.FFmpegProcess(self.buffer.args_for_next_file(offset, opts.buffer_seconds),
                                  stdin=True, stdout=False) as buffer_proc:
@@ -238,11 +232,9 @@ class Session:
             if "loudness" in signals:
                 track, _ = loudness_lib.choose_track(info, opts.loudness.track)
                 readers.append(loudness_reader(opts.loudness, track.index, follower.attach, out))
-            if "model" in signals:
-                m = self.model_meta
-                classifier = m["classifier"]
-                readers.append(model_reader(info, m["fps"], m["box"], m["size"],
-                                            lambda images: classifier.predict(images), follower.attach, out))
+            for model in self.model_meta.get("models", []):  # one decode each, at its own box and size
+                readers.append(model_reader(info, self.model_meta["fps"], model.box, model.size,
+                                            model.predict, follower.attach, out))
             follower.start()
             running = len(readers)
             next_update = time.monotonic()
@@ -292,49 +284,75 @@ class Session:
             self.ahead.wait()  # nothing encodes from the buffer once the end begins
         if self.chat is not None:
             self.chat.poll(self._clock(final))
-        score = self.signals.score(final)
-        if len(score) == 0:
-            return
-        if final:
-            duration = max(self.signals.edge(), float(score.times[-1]))
-            unbudgeted = dataclasses.replace(self.config, max_length=None, top=None)
-            found = select_lib.select_segments(score, unbudgeted, duration)
-            state = online_lib.Online(found, 0.0, found)
-        else:
-            settled = None
-            if self.chat is not None:  # chat has not yet reacted to the last few seconds
-                settled = min(online_lib.settled_until(score, self.config),
-                              self.chat.known_until(self.signals.edge()))
-            state = online_lib.online(score, self.config, settled)
-        keep_from = state.keep_from
-        covered = self.buffer.covered_until()
-        for seg in state.final if final else state.closed:
-            joined = [c for c in self.clips if min(seg.end, c.end) > max(seg.start, c.start)]
-            if joined and not _grown(seg, joined):
-                continue  # cut already, by this run or an earlier one
-            if seg.end > covered + 0.05 and not final:
-                keep_from = min(keep_from, seg.start)  # wait for the buffer to hold its end
-                continue
-            try:
-                self._cut(seg, score, tuple(c.file for c in joined), self.ahead.take(seg.start))
-            except AutotosisError as exc:
-                if not final:
-                    raise
-                self.note(f"live: could not cut {seg.start:.1f}-{seg.end:.1f}s at the end: {exc}")
+        scores = self.signals.label_scores(final) or {self.label: self.signals.score(final)}
+        keep_from, covered = float("inf"), self.buffer.covered_until()
+        opened: list[tuple[Segment, str, Timeline]] = []
+        for label, score in scores.items():
+            if len(score) == 0:
+                return
+            config = self.configs[label]
+            if final:
+                duration = max(self.signals.edge(), float(score.times[-1]))
+                unbudgeted = dataclasses.replace(config, max_length=None, top=None)
+                found = select_lib.select_segments(score, unbudgeted, duration)
+                state = online_lib.Online(found, 0.0, found)
+            else:
+                settled = None
+                if self.chat is not None:  # chat has not yet reacted to the last few seconds
+                    settled = min(online_lib.settled_until(score, config),
+                                  self.chat.known_until(self.signals.edge()))
+                state = online_lib.online(score, config, settled)
+            keep_from = min(keep_from, state.keep_from)
+            opened += [(seg, label, score) for seg in state.open]
+            for seg in state.closed:
+                joined = clips_lib.overlapping(self.clips, seg, label)
+                if joined and not clips_lib.grown(seg, joined):
+                    continue  # cut already, by this run or an earlier one
+                if seg.end > covered + 0.05 and not final:
+                    keep_from = min(keep_from, seg.start)  # wait for the buffer to hold its end
+                    continue
+                # as compile's select_labelled: a highlight starting inside another label's starts at its end
+                start = max([c.end for c in self.clips if c.label != label and c.start <= seg.start < c.end],
+                            default=seg.start)
+                if seg.end - start < max(config.min_event, 0.5):
+                    continue
+                try:
+                    self._cut(dataclasses.replace(seg, start=start), score, label,
+                              tuple(c.file for c in joined), self.ahead.take(seg.start))
+                except AutotosisError as exc:
+                    if not final:
+                        raise
+                    self.note(f"live: could not cut {seg.start:.1f}-{seg.end:.1f}s at the end: {exc}")
         if not final:
-            self.ahead.start(state.open, covered, self.fps, self.options.render, score, self.label)
+            self.ahead.start(opened, covered, self.fps, self.options.render)
             self.buffer.prune(keep_from - self.options.buffer_seconds)
             self.events.status(self.status())
 
-    def _cut(self, seg: Segment, score: Timeline, replaces: tuple[str, ...] = (),
+    def _cut(self, seg: Segment, score: Timeline, label: str, replaces: tuple[str, ...] = (),
              ahead: clips_lib.Ahead | None = None) -> None:
         number = len(self.clips) + 1
-        name = clips_lib.clip_name(number, self.label, seg.start)
+        name = clips_lib.clip_name(number, label, seg.start)
         target = self.folder / "clips" / name
         before_cpu, before = usage.ended_children(), time.monotonic()
-        clips_lib.cut_clip(self.buffer, seg, target, self.options.render, score, self.label, ahead)
+        short = ""
+
+        def make_short(joined: Path, local: Segment) -> None:
+            nonlocal short
+            assert self.shorts is not None
+            peak = peak_time(seg, score)
+            own = f"{SHORTS}/{Highlight(number - 1, seg, label, peak).slug}.mp4"  # compile's name
+            try:
+                for message in self.shorts(joined, local, seg.start, number, label,
+                                           peak - seg.start + local.start, self.folder / own):
+                    self.note(message)
+                short = own
+            except AutotosisError as exc:  # the clip is kept; the stream goes on
+                self.note(f"live: no short of clip {number:02d}: {exc}")
+
+        clips_lib.cut_clip(self.buffer, seg, target, self.options.render, score, label, ahead,
+                           make_short if self.shorts is not None else None)
         self.render_cpu += usage.ended_children() - before_cpu
-        clip = clips_lib.Clip(seg.start, seg.end, self.label, seg.peak, f"clips/{name}", replaces)
+        clip = clips_lib.Clip(seg.start, seg.end, label, seg.peak, f"clips/{name}", short, replaces)
         clips_lib.append_log(self.folder, clip)
         self.clips.append(clip)
         self.events.clip(clip, time.monotonic() - before)

@@ -14,7 +14,8 @@ function card(c) {
       el("span", { class: "span grow" }, `${fmtTime(c.start, 1)} – ${fmtTime(c.end, 1)}`),
       el("span", { class: "muted" }, c.label)),
     el("div", { class: "row score" }, "peak ", el("b", {}, c.peak.toFixed(2)),
-      ` · ${(c.end - c.start).toFixed(1)} s`));
+      ` · ${(c.end - c.start).toFixed(1)} s`,
+      c.short ? el("a", { class: "short", href: c.short, target: "_blank" }, " · short") : null));
 }
 
 function addClip(c) {

@@ -1,0 +1,85 @@
+"""`autotosis live --shorts`: each clip's vertical short is made as the clip is cut, from the
+same stream seconds, named as compile names it, listed in highlights.jsonl, never made twice."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from media_support import burst_vod, decoded, play
+
+from autotosis import media
+from autotosis.cli.main import cli
+
+QUICK = ["--scorer", "loudness", "--pad-before", "2", "--merge-gap", "1"]
+SHORTS = ["--shorts", "--shorts-size", "90x160", "--layout", "facecam", "--facecam", "0,0,1,1",
+          "--preset", "ultrafast"]
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def test_live_shorts_are_made_as_each_clip_is_cut(project):
+    # 18 s, a shout at 0:03-0:05.5; every frame one grey, 3 levels brighter than the one before
+    shout = burst_vod(project / "src" / "shout.mkv", 18.0, (3.0, 5.5), width=160, height=90)
+    growing = project / "rec" / "shout.mkv"
+    growing.parent.mkdir()
+    player = play(shout, growing)
+    finished: list[float] = []
+    threading.Thread(target=lambda: finished.append(player.wait() * 0 + time.time()), daemon=True).start()
+    result = CliRunner().invoke(cli, ["live", str(growing), "--idle", "1.5", *QUICK, *SHORTS])
+    assert result.exit_code == 0, result.output
+    out = project / "output" / "shout"
+    rows = [json.loads(line) for line in (out / "highlights.jsonl").read_text().splitlines()]
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["short"] == f"shorts/01-loud-{int(row['start'])}s.mp4"  # compile's name for it
+    short = out / row["short"]
+    assert f"short {row['short']}" in result.output and "1 short(s) in" in result.output
+    assert short.stat().st_mtime < finished[0]  # made while the recording was still being written
+    assert sorted(p.name for p in (out / "shorts").iterdir()) == [short.name]  # not again at the end
+    info = media.probe(short)
+    assert (info.width, info.height) == (90, 160)
+    assert info.duration == pytest.approx(row["end"] - row["start"], abs=0.15)
+    first = decoded(short)[0][60:100, 10:80].mean()  # the stream fitted in the middle: its own grey
+    assert first == pytest.approx(3 * round(row["start"] * 10) % 255, abs=4)  # the clip's first frame
+    options = json.loads((out / "options.json").read_text())
+    assert options["shorts"]["size"] == [90, 160] and options["shorts"]["layout"] == "facecam"
+
+    made = short.stat().st_mtime_ns
+    again = CliRunner().invoke(cli, ["live", str(growing), "--idle", "0.3", *QUICK, *SHORTS])
+    assert again.exit_code == 0, again.output
+    assert short.stat().st_mtime_ns == made
+    assert sorted(p.name for p in (out / "shorts").iterdir()) == [short.name]  # resume: nothing remade
+
+
+def test_live_shorts_bad_options_are_one_line(project):
+    source = burst_vod(project / "s.mkv", 2.0, (0.5, 1.0), width=160, height=90)
+    speech = CliRunner().invoke(cli, ["live", str(source), "--idle", "0.3", "--shorts", "--captions", "both"])
+    assert speech.exit_code == 1 and "live shorts show no words said" in speech.output
+    assert "Traceback" not in speech.output and not (project / "output" / "s").exists()
+    title = CliRunner().invoke(cli, ["live", str(source), "--idle", "0.3", "--shorts", "--title", "{nope}"])
+    assert title.exit_code == 1 and "unknown field {nope}" in title.output
+
+
+def test_a_clip_whose_short_fails_is_kept(project):
+    """No face-cam box and none to be found (a grey picture): the clip is cut and logged, one line
+    says why it has no short, and the stream goes on."""
+    source = burst_vod(project / "grey.mkv", 4.0, (1.0, 2.0), width=160, height=90)
+    result = CliRunner().invoke(cli, ["live", str(source), "--idle", "0.3", "--scorer", "loudness",
+                                      "--no-reel", "--shorts", "--shorts-size", "90x160"])
+    assert result.exit_code == 0, result.output
+    assert "live: no short of clip 01: no face found" in result.output and ".live-" not in result.output
+    [row] = [json.loads(line) for line in (project / "output" / "grey" / "highlights.jsonl").read_text()
+             .splitlines()]
+    assert "short" not in row and (project / "output" / "grey" / row["file"]).exists()
+    assert not (project / "output" / "grey" / "shorts").exists() or \
+        not list((project / "output" / "grey" / "shorts").iterdir())

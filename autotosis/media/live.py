@@ -12,6 +12,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from autotosis.media.runner import arg_path
 
@@ -76,10 +77,18 @@ def join_args(list_file: Path, output: Path) -> list[str]:
             arg_path(output)]
 
 
+def is_playlist(url: str) -> bool:
+    """An HLS playlist URL (path ending .m3u8, whatever the query says)."""
+    return urlsplit(url).path.lower().endswith((".m3u8", ".m3u"))
+
+
 def record_args(url: str, output: Path) -> list[str]:
     """Record a stream URL to a Matroska file that grows as it plays, flushed packet by packet
     so a follower sees it at once. `rtmp://` is listened on (the encoder connects to us);
-    an `srt://` URL says listener or caller itself (`?mode=listener`)."""
+    an `srt://` URL says listener or caller itself (`?mode=listener`). An HLS playlist that is
+    still growing is read from its first listed segment (ffmpeg's default starts 3 from the
+    end, as a player does) and re-read until #EXT-X-ENDLIST."""
     listen = ["-listen", "1"] if url.startswith(("rtmp://", "rtmps://")) else []
-    return [*listen, "-i", url, "-map", "0:v:0?", "-map", "0:a?", "-c", "copy", "-flush_packets", "1",
-            "-f", "matroska", arg_path(output)]
+    playlist = ["-live_start_index", "0"] if is_playlist(url) else []
+    return [*listen, *playlist, "-i", url, "-map", "0:v:0?", "-map", "0:a?", "-c", "copy",
+            "-flush_packets", "1", "-f", "matroska", arg_path(output)]

@@ -49,7 +49,8 @@ def run_live(options: LiveOptions, events: LiveEvents | None = None) -> LiveResu
         try:
             if is_url:
                 path.unlink(missing_ok=True)
-                recorder = media.FFmpegProcess(media.record_args(source, path), stdout=False)
+                recorder = session.recorder = media.FFmpegProcess(media.record_args(source, path),
+                                                                  stdout=False)
                 session.note(f"live: recording {source} to {path}")
             try:
                 session.run(path)

@@ -130,6 +130,7 @@ class Session:
         self.follow_cpu = 0.0
         self._lead = float("-inf")  # the most the edge was ever ahead of the clock (see status)
         self._follower: Follower | None = None
+        self.recorder: media.FFmpegProcess | None = None  # the ffmpeg recording a stream URL (end.py)
         # a chat log is read, or a twitch: spec checked, now: bad chat fails before the stream is followed
         self.chat = LiveChat(options.chat, options.chat_config, self.note, options.chat_server,
                              log=folder / CHAT_LOG) if options.chat else None
@@ -143,7 +144,9 @@ class Session:
     def _prepare(self, path: Path) -> media.VideoInfo:
         """Probe the first recording and choose the signals, the model and the thresholds."""
         opts = self.options
-        if not wait_for(path, opts.idle, _readable, self.stop):
+        if not wait_for(path, opts.idle, self._usable, self.stop):
+            if self.recorder is not None:
+                raise AutotosisError(f"{opts.source}: no stream arrived within --idle {opts.idle:g}s")
             raise AutotosisError(f"{path}: no readable recording appeared within --idle {opts.idle:g}s")
         info = media.probe(path)
         if info.has_audio:  # the track clips and the reel keep, as compile chooses it
@@ -191,6 +194,18 @@ class Session:
                   (f", {len(self.clips)} clip(s) already cut by an earlier run" if self.clips else ""))
         return info
 
+    def _usable(self, path: Path) -> bool:
+        """The recording's header is readable; a recorder that exited first says why (one line)."""
+        if path.exists() and path.stat().st_size > 0 and _readable(path):
+            return True
+        if self.recorder is not None and self.recorder.proc.poll() is not None:
+            self.recorder.finish(self.options.source)  # its stderr as a MediaError
+            raise AutotosisError(f"{self.options.source}: the stream ended before it started")
+        return False
+
+    def _recorder_done(self) -> bool:
+        return self.recorder is not None and self.recorder.proc.poll() is not None
+
     # ------------------------------------------------------------ following
 
     def run(self, path: Path) -> None:
@@ -216,7 +231,8 @@ class Session:
         out: queue.Queue = queue.Queue()
         readers = []
         consumers = 1 + ("loudness" in signals) + ("model" in signals)
-        follower = self._follower = Follower(path, consumers, opts.idle, opts.follow_dir)
+        follower = self._follower = Follower(path, consumers, opts.idle, opts.follow_dir,
+                                             source_done=self._recorder_done if self.recorder else None)
         with media.FFmpegProcess(self.buffer.args_for_next_file(offset, opts.buffer_seconds),
                                  stdin=True, stdout=False) as buffer_proc:
             assert buffer_proc.proc.stdin is not None

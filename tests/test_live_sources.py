@@ -1,0 +1,108 @@
+"""`autotosis live` on stream URLs, each served or pushed on 127.0.0.1 by a real ffmpeg playing a
+file in real time (`-re`): a growing HLS playlist over http, rtmp:// and srt:// listened on."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from media_support import burst_vod
+
+from autotosis import media
+from autotosis.cli.main import cli
+from autotosis.core.timeline import Timeline
+
+QUICK = ["--scorer", "loudness", "--pad-before", "2", "--merge-gap", "1"]
+
+
+@pytest.fixture(scope="module")
+def shout(tmp_path_factory) -> Path:
+    """10 s of room noise with a 2 s shout at 0:03, tiny (160x90) so pushing it costs nothing."""
+    return burst_vod(tmp_path_factory.mktemp("sources") / "shout.mkv", 10.0, (3.0, 5.0), width=160, height=90)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A folder served over http on 127.0.0.1: (folder, base URL)."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None: ...
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def push(source: Path, *output: str, delay: float = 0.0) -> subprocess.Popen:
+    """ffmpeg playing `source` in real time into `output` (after `delay` s, so a listener is up)."""
+    time.sleep(delay)
+    return subprocess.Popen([media.ffmpeg_bin(), "-v", "error", "-re", "-i", str(source), "-c", "copy",
+                             *output], stdin=subprocess.DEVNULL)
+
+
+def wait_segments(playlist: Path, count: int, seconds: float = 10.0) -> None:
+    """Until the playlist lists `count` segments: live then starts late, as it would on a stream
+    already running (and ffmpeg's default of starting 3 segments from the end would lose some)."""
+    end = time.monotonic() + seconds
+    while not playlist.exists() or playlist.read_text().count("#EXTINF") < count:
+        assert time.monotonic() < end, f"{playlist} never listed {count} segments"
+        time.sleep(0.05)
+
+
+def assert_like_compile(project: Path, out: Path, burst: tuple[float, float]) -> list[dict]:
+    """One clip around the shout, and segments/loudness equal to compile's on the recorded stream."""
+    rows = [json.loads(line) for line in (out / "highlights.jsonl").read_text().splitlines()]
+    assert len(rows) == 1 and (out / rows[0]["file"]).exists()
+    assert rows[0]["start"] <= burst[0] + 0.5 and rows[0]["end"] >= burst[1] - 0.5
+    for name in ("reel.mp4", "segments.json", "loudness.csv"):
+        assert (out / name).stat().st_size > 0, name
+    compiled = CliRunner().invoke(cli, ["compile", str(out / "stream.mkv"), *QUICK,
+                                        "--out", str(project / "compiled")])
+    assert compiled.exit_code == 0, compiled.output
+    ours = json.loads((out / "segments.json").read_text())["segments"]
+    theirs = json.loads((project / "compiled" / "segments.json").read_text())["segments"]
+    assert len(ours) == len(theirs) == 1
+    for a, b in zip(ours, theirs, strict=True):  # within one loudness sample (0.5 s)
+        assert abs(a["start"] - b["start"]) <= 0.5 and abs(a["end"] - b["end"]) <= 0.5
+    live_scores = Timeline.from_csv(out / "loudness.csv")
+    compile_scores = Timeline.from_csv(project / "compiled" / "loudness.csv")
+    assert abs(len(live_scores) - len(compile_scores)) <= 1
+    n = min(len(live_scores), len(compile_scores))
+    assert abs(live_scores.values[:n] - compile_scores.values[:n]).max() < 1e-3
+    return rows
+
+
+@pytest.mark.parametrize("window", [0, 6], ids=["event", "sliding"])
+def test_growing_hls_playlist_is_followed_to_its_endlist(shout, project, served, window):
+    """ffmpeg writes the playlist and its segments as a streaming server does (the whole event, or
+    a sliding window of 6); live follows the URL while it grows and ends at #EXT-X-ENDLIST."""
+    folder, base = served
+    started = time.monotonic()
+    player = push(shout, "-f", "hls", "-hls_time", "1", "-hls_list_size", str(window),
+                  "-hls_flags", "temp_file", str(folder / "stream.m3u8"))
+    wait_segments(folder / "stream.m3u8", 5)
+    result = CliRunner().invoke(cli, ["live", f"{base}/stream.m3u8", "--idle", "8", *QUICK])
+    player.wait(10)
+    assert result.exit_code == 0, result.output
+    assert "stream ended (source ended)" in result.output  # the ENDLIST, not --idle
+    assert time.monotonic() - started < 10.0 + 6.0
+    out = project / "output" / "stream"
+    rows = assert_like_compile(project, out, (3.0, 5.0))
+    assert media.probe(out / "stream.mkv").duration == pytest.approx(10.0, abs=1.2)  # nothing skipped
+    assert f"clip {rows[0]['file']}" in result.output

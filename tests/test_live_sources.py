@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import socket
 import subprocess
 import threading
 import time
@@ -106,3 +107,60 @@ def test_growing_hls_playlist_is_followed_to_its_endlist(shout, project, served,
     rows = assert_like_compile(project, out, (3.0, 5.0))
     assert media.probe(out / "stream.mkv").duration == pytest.approx(10.0, abs=1.2)  # nothing skipped
     assert f"clip {rows[0]['file']}" in result.output
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listen_and_push(scheme: str, port: int) -> tuple[str, list[str]]:
+    """The URL live listens on, and the pusher's output arguments (OBS's server + stream key)."""
+    if scheme == "rtmp":
+        url = f"rtmp://127.0.0.1:{port}/live/key"
+        return url, ["-f", "flv", url]
+    return f"srt://127.0.0.1:{port}?mode=listener", ["-f", "mpegts", f"srt://127.0.0.1:{port}?mode=caller"]
+
+
+@pytest.mark.parametrize("scheme", ["rtmp", "srt"])
+def test_pushed_stream_is_listened_for_and_ends_with_the_pusher(shout, project, scheme):
+    """An encoder (OBS, here ffmpeg -re) connects to live's rtmp:// or srt:// listener and pushes
+    10 s; the clip is cut while it streams and the reel written as soon as the pusher leaves."""
+    kind = socket.SOCK_DGRAM if scheme == "srt" else socket.SOCK_STREAM
+    url, output = listen_and_push(scheme, free_port(kind))
+    pushers: list[subprocess.Popen] = []
+    timer = threading.Timer(1.0, lambda: pushers.append(push(shout, *output)))
+    timer.start()
+    started = time.monotonic()
+    try:
+        result = CliRunner().invoke(cli, ["live", url, "--idle", "8", *QUICK, "--out", "out"])
+    finally:
+        timer.join()
+        for pusher in pushers:
+            pusher.kill()
+    assert result.exit_code == 0, result.output
+    assert "stream ended (source ended)" in result.output  # the pusher left: no --idle wait
+    assert time.monotonic() - started < 1.0 + 10.0 + 6.0
+    rows = assert_like_compile(project, project / "out", (3.0, 5.0))
+    assert f"clip {rows[0]['file']}" in result.output
+
+
+@pytest.mark.parametrize("scheme", ["rtmp", "srt"])
+def test_listener_errors_are_one_line(project, scheme):
+    """Nobody connects within --idle; the port is taken by another listener."""
+    kind = socket.SOCK_DGRAM if scheme == "srt" else socket.SOCK_STREAM
+    url, _ = listen_and_push(scheme, free_port(kind))
+    started = time.monotonic()
+    alone = CliRunner().invoke(cli, ["live", url, "--idle", "1.5", "--scorer", "loudness", "--out", "a"])
+    assert alone.exit_code == 1 and time.monotonic() - started < 6.0
+    assert alone.output.strip().splitlines()[-1] == f"Error: {url}: no stream arrived within --idle 1.5s"
+    with socket.socket(socket.AF_INET, kind) as taken:
+        taken.bind(("127.0.0.1", 0))
+        if kind == socket.SOCK_STREAM:
+            taken.listen()
+        url, _ = listen_and_push(scheme, taken.getsockname()[1])
+        busy = CliRunner().invoke(cli, ["live", url, "--idle", "5", "--scorer", "loudness", "--out", "b"])
+    assert busy.exit_code == 1 and "Traceback" not in busy.output, busy.output
+    last = busy.output.strip().splitlines()[-1]
+    assert last == f"Error: {url}: Address already in use", busy.output

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from autotosis import media
 from autotosis.core.errors import AutotosisError, MediaError
@@ -94,9 +95,10 @@ class LiveResult:
 
 
 def source_name(source: str) -> str:
-    """What output/<name>/ is called: the file's stem, or the URL's last path part."""
+    """What output/<name>/ is called: the file's stem, or the URL's last path part ("stream"
+    when it has none, as srt://host:port)."""
     if source.startswith(media.URL_SCHEMES):
-        tail = source.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        tail = urlsplit(source).path.rstrip("/").rsplit("/", 1)[-1]
         return Path(tail).stem or "stream"
     return Path(source).stem
 

@@ -82,13 +82,17 @@ def is_playlist(url: str) -> bool:
     return urlsplit(url).path.lower().endswith((".m3u8", ".m3u"))
 
 
-def record_args(url: str, output: Path) -> list[str]:
+def record_args(url: str, output: Path, headers: dict[str, str] | None = None) -> list[str]:
     """Record a stream URL to a Matroska file that grows as it plays, flushed packet by packet
     so a follower sees it at once. `rtmp://` is listened on (the encoder connects to us);
     an `srt://` URL says listener or caller itself (`?mode=listener`). An HLS playlist that is
     still growing is read from its first listed segment (ffmpeg's default starts 3 from the
-    end, as a player does) and re-read until #EXT-X-ENDLIST."""
-    listen = ["-listen", "1"] if url.startswith(("rtmp://", "rtmps://")) else []
-    playlist = ["-live_start_index", "0"] if is_playlist(url) else []
-    return [*listen, *playlist, "-i", url, "-map", "0:v:0?", "-map", "0:a?", "-c", "copy",
+    end, as a player does) and re-read until #EXT-X-ENDLIST. `headers` (the site's User-Agent,
+    Referer, ... as yt-dlp gives them) go with every http request, the playlist's segments too."""
+    before = ["-listen", "1"] if url.startswith(("rtmp://", "rtmps://")) else []
+    if headers and url.startswith(("http://", "https://")):
+        before = ["-headers", "".join(f"{k}: {v}\r\n" for k, v in headers.items())]
+    if is_playlist(url):
+        before.extend(["-live_start_index", "0"])
+    return [*before, "-i", url, "-map", "0:v:0?", "-map", "0:a?", "-c", "copy",
             "-flush_packets", "1", "-f", "matroska", arg_path(output)]

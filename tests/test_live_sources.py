@@ -164,3 +164,39 @@ def test_listener_errors_are_one_line(project, scheme):
     assert busy.exit_code == 1 and "Traceback" not in busy.output, busy.output
     last = busy.output.strip().splitlines()[-1]
     assert last == f"Error: {url}: Address already in use", busy.output
+
+
+PAGE = """<!doctype html><html><head><title>Someone live</title></head><body>
+<video controls autoplay><source src="{src}" type="{kind}"></video></body></html>"""
+
+
+def test_channel_page_is_resolved_by_yt_dlp_to_its_live_playlist(shout, project, served):
+    """A page with a player (yt-dlp's generic extractor, no mock) whose stream is a growing HLS
+    playlist: live asks yt-dlp for the stream, then follows it to its #EXT-X-ENDLIST."""
+    folder, base = served
+    (folder / "channel.html").write_text(PAGE.format(src="live/stream.m3u8", kind="application/x-mpegURL"))
+    (folder / "live").mkdir()
+    player = push(shout, "-f", "hls", "-hls_time", "1", "-hls_list_size", "0", "-hls_flags", "temp_file",
+                  str(folder / "live" / "stream.m3u8"))
+    wait_segments(folder / "live" / "stream.m3u8", 2)
+    result = CliRunner().invoke(cli, ["live", f"{base}/channel.html", "--idle", "8", *QUICK])
+    player.wait(10)
+    assert result.exit_code == 0, result.output
+    assert f"live: {base}/channel.html is live (Someone live" in result.output
+    assert f"recording {base}/live/stream.m3u8 to" in result.output
+    assert "stream ended (source ended)" in result.output
+    out = project / "output" / "channel"
+    assert_like_compile(project, out, (3.0, 5.0))
+    assert media.probe(out / "stream.mkv").duration == pytest.approx(10.0, abs=1.2)
+
+
+def test_page_without_a_live_stream_is_one_line(shout, project, served):
+    folder, base = served
+    (folder / "vod.mp4").write_bytes(shout.read_bytes())
+    (folder / "vod.html").write_text(PAGE.format(src="vod.mp4", kind="video/mp4"))
+    for page, message in [("vod.html", "not a live stream (yt-dlp found mp4 video, not live HLS"),
+                          ("gone", "no live stream (Unable to download webpage: HTTP Error 404")]:
+        result = CliRunner().invoke(cli, ["live", f"{base}/{page}", "--idle", "2", "--scorer", "loudness"])
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        last = result.output.strip().splitlines()[-1]
+        assert last.startswith(f"Error: {base}/{page}: {message}"), result.output

@@ -19,6 +19,7 @@ from autotosis.core.errors import AutotosisError
 from autotosis.core.fsutil import exclusive
 from autotosis.core.paths import OUTPUT_DIR
 from autotosis.run.compile import CompileOptions, Scored, publish_scored
+from autotosis.run.live.resolve import needs_resolving, resolve_live
 from autotosis.run.live.session import LiveEvents, LiveOptions, LiveResult, Session, source_name
 from autotosis.signals import fuse as signals_lib
 
@@ -49,9 +50,14 @@ def run_live(options: LiveOptions, events: LiveEvents | None = None) -> LiveResu
         try:
             if is_url:
                 path.unlink(missing_ok=True)
-                recorder = session.recorder = media.FFmpegProcess(media.record_args(source, path),
+                stream, headers = source, None
+                if needs_resolving(source):  # a channel or a page: yt-dlp finds its live stream
+                    found = resolve_live(source)
+                    stream, headers = found.url, found.headers
+                    session.note(f"live: {source} is live" + (f" ({found.title})" if found.title else ""))
+                recorder = session.recorder = media.FFmpegProcess(media.record_args(stream, path, headers),
                                                                   stdout=False)
-                session.note(f"live: recording {source} to {path}")
+                session.note(f"live: recording {stream} to {path}")
             try:
                 session.run(path)
             except KeyboardInterrupt:

@@ -109,6 +109,21 @@ def test_growing_hls_playlist_is_followed_to_its_endlist(shout, project, served,
     assert f"clip {rows[0]['file']}" in result.output
 
 
+def test_hls_playlist_that_stops_growing_ends_after_idle(shout, project, served):
+    """A stream that died without #EXT-X-ENDLIST: ffmpeg keeps re-reading the playlist, so it is
+    --idle without a new byte that ends the stream, with what was recorded kept."""
+    folder, base = served
+    media.run(["-i", str(shout), "-c", "copy", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0",
+               str(folder / "stream.m3u8")])
+    playlist = folder / "stream.m3u8"
+    playlist.write_text(playlist.read_text().replace("#EXT-X-ENDLIST\n", ""))
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["live", f"{base}/stream.m3u8", "--idle", "2", *QUICK])
+    assert result.exit_code == 0, result.output
+    assert "stream ended (idle)" in result.output and time.monotonic() - started < 15.0
+    assert_like_compile(project, project / "output" / "stream", (3.0, 5.0))
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))

@@ -94,5 +94,13 @@ def record_args(url: str, output: Path, headers: dict[str, str] | None = None) -
         before = ["-headers", "".join(f"{k}: {v}\r\n" for k, v in headers.items())]
     if is_playlist(url):
         before.extend(["-live_start_index", "0"])
-    return [*before, "-i", url, "-map", "0:v:0?", "-map", "0:a?", "-c", "copy",
-            "-flush_packets", "1", "-f", "matroska", arg_path(output)]
+    # A Matroska cluster reaches the file only when the next one starts: 1 s clusters (not 5 s)
+    # keep the follower close behind, and lose at most a second when a stalled stream is cut off.
+    return [*before, "-i", url, "-map", "0:v:0?", "-map", "0:a?", "-c", "copy", "-flush_packets", "1",
+            "-cluster_time_limit", "1000", "-f", "matroska", arg_path(output)]
+
+
+def close_args(recording: Path, output: Path) -> list[str]:
+    """Stream-copy a recording whose writer was killed (no length, no index written) into a
+    proper file: compile and the review can then seek in it like in any other."""
+    return ["-i", arg_path(recording), "-map", "0", "-c", "copy", arg_path(output)]

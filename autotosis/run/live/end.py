@@ -66,8 +66,24 @@ def run_live(options: LiveOptions, events: LiveEvents | None = None) -> LiveResu
             if session.chat is not None:
                 session.chat.close()  # what it received is taken in by the last update
             if recorder is not None:
+                cut_off = recorder.proc.poll() is None  # --idle on a stalled stream, or an error
                 recorder.__exit__()
+                if cut_off:
+                    _close_recording(session, path)
         return _finish(session)
+
+
+def _close_recording(session: Session, path: Path) -> None:
+    """Give a recording its killed recorder did not close its length and index (see close_args)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    closed = path.with_name(f".closing-{path.name}")
+    try:
+        media.run(media.close_args(path, closed), output=closed, source=path)
+        closed.replace(path)
+    except AutotosisError as exc:
+        closed.unlink(missing_ok=True)
+        session.note(f"live: {path} left as recorded ({exc})")
 
 
 def _finish(session: Session) -> LiveResult:
@@ -77,7 +93,9 @@ def _finish(session: Session) -> LiveResult:
     signals = session.signals
     if signals is None:
         return result
-    info = media.probe(session.files[0]) if len(session.files) == 1 else None
+    info = media.probe(session.files[0], growing=True) if len(session.files) == 1 else None
+    if info is not None and info.duration <= 0:  # a stream recording cut off before it was closed
+        info = dataclasses.replace(info, duration=signals.edge())
     if info is not None:
         signals.duration = info.duration  # chat's timeline spans the file, as compile's does
     session.update(final=True)

@@ -105,7 +105,7 @@ def source_name(source: str) -> str:
 
 def _readable(path: Path) -> bool:
     try:
-        media.probe(path)
+        media.probe(path, growing=True)
         return True
     except MediaError:
         return False
@@ -150,7 +150,7 @@ class Session:
             if self.recorder is not None:
                 raise AutotosisError(f"{opts.source}: no stream arrived within --idle {opts.idle:g}s")
             raise AutotosisError(f"{path}: no readable recording appeared within --idle {opts.idle:g}s")
-        info = media.probe(path)
+        info = media.probe(path, growing=True)
         if info.has_audio:  # the track clips and the reel keep, as compile chooses it
             reel_track, _ = loudness_lib.choose_track(info, opts.reel_audio)
             opts = self.options = dataclasses.replace(
@@ -224,7 +224,7 @@ class Session:
             offset = max(self.signals.edge(), self.buffer.covered_until())
             self.note(f"live: {path.name} ended at {offset:.1f}s; following {following.name}")
             path = following
-            info = media.probe(path)
+            info = media.probe(path, growing=True)
             self.signals.offset = offset
 
     def _follow_file(self, path: Path, info: media.VideoInfo, offset: float) -> tuple[str, Path | None]:

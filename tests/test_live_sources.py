@@ -19,8 +19,26 @@ from media_support import burst_vod
 from autotosis import media
 from autotosis.cli.main import cli
 from autotosis.core.timeline import Timeline
+from autotosis.run.live import source_name
+from autotosis.run.live.resolve import needs_resolving
 
 QUICK = ["--scorer", "loudness", "--pad-before", "2", "--merge-gap", "1"]
+
+
+@pytest.mark.parametrize(("url", "before", "name", "page"), [
+    ("http://h/live/stream.m3u8?token=1", ["-live_start_index", "0"], "stream", False),
+    ("rtmp://127.0.0.1:1935/live/key", ["-listen", "1"], "key", False),
+    ("srt://127.0.0.1:9000?mode=listener", [], "stream", False),
+    ("https://www.twitch.tv/someone", [], "someone", True),
+    ("https://cdn.example/vod.mp4", [], "vod", False),
+])
+def test_what_each_url_gets(url, before, name, page):
+    """The recorder's input options, the output folder's name, and whether yt-dlp is asked first."""
+    args = media.record_args(url, Path("out.mkv"))
+    assert args[: args.index("-i")] == before and args[args.index("-i") + 1] == url
+    assert source_name(url) == name and needs_resolving(url) is page
+    with_headers = media.record_args(url, Path("out.mkv"), {"Referer": "https://x/"})
+    assert ("-headers" in with_headers) is url.startswith("http")
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ def test_parts_encoded_ahead_join_into_the_clip_a_single_cut_makes(buffer, tmp_p
     fps = media.probe(buffer.pieces()[0].path).fps
     # The buffer grows, the end is not known yet: a part once 2 s more are held, 1 s short of the end.
     for covered, end_so_far in ((3.0, 4.0), (5.6, 7.0), (7.0, 8.0), (8.4, 9.0)):
-        encode_ahead(buffer, aheads, [Segment(seg.start, end_so_far)], covered, fps, render, None, "loud")
+        encode_ahead(buffer, aheads, [(Segment(seg.start, end_so_far), "loud", None)], covered, fps, render)
     ahead = aheads[seg.start]
     assert len(ahead.parts) == 2 and ahead.end == pytest.approx(seg.start + 59 / 10)  # 35 + 24 frames
     assert ahead.fits(seg)
@@ -58,8 +58,8 @@ def test_parts_of_a_highlight_no_longer_open_are_deleted(buffer):
     aheads: dict = {}
     fps = media.probe(buffer.pieces()[0].path).fps
     render = RenderConfig(overlay=False)
-    encode_ahead(buffer, aheads, [Segment(1.0, 6.0)], 4.5, fps, render, None, "loud")
+    encode_ahead(buffer, aheads, [(Segment(1.0, 6.0), "loud", None)], 4.5, fps, render)
     parts = aheads[1.0].parts
     assert parts and all(p.exists() for p in parts)
-    encode_ahead(buffer, aheads, [], 6.0, fps, render, None, "loud")  # it joined an earlier clip
+    encode_ahead(buffer, aheads, [], 6.0, fps, render)  # it joined an earlier clip
     assert aheads == {} and not any(p.exists() for p in parts)

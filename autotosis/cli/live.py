@@ -103,7 +103,8 @@ def report(result: LiveResult) -> None:
 @click.command(name="live")
 @click.argument("source")
 @click.option("--idle", type=click.FloatRange(0, min_open=True), default=30.0, show_default=True,
-              help="Seconds without the recording growing that end the stream.")
+              help="Seconds without the recording growing that end the stream (and that a "
+              "listener waits for the encoder to connect).")
 @click.option("--follow-dir", is_flag=True,
               help="A newer recording in the same folder continues the stream (OBS's file splitting).")
 @click.option("--model", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
@@ -160,8 +161,9 @@ def live_command(source: str, idle: float, follow_dir: bool, model: tuple[Path, 
                  asr_model: str | None, **select: Any) -> None:
     """Cut each highlight into output/<name>/clips/ while the stream still runs.
 
-    SOURCE is a recording OBS is still writing (MKV, FLV, MPEG-TS) or a stream URL ffmpeg
-    reads (an HLS .m3u8 over http, srt://...?mode=listener, rtmp:// to listen on). Each
+    SOURCE is a recording OBS is still writing (MKV, FLV, MPEG-TS), a stream URL ffmpeg
+    reads (an HLS .m3u8 over http, srt://...?mode=listener and rtmp://host:port/app/key to
+    listen on for OBS), or a channel or page URL whose live stream yt-dlp finds. Each
     highlight is cut as soon as it is final and listed in highlights.jsonl; when the stream
     ends (the source ends, --idle, Ctrl-C) the reel and compile's sidecars are written. Run it
     again on the same source to resume: no clip is cut twice.
@@ -170,6 +172,8 @@ def live_command(source: str, idle: float, follow_dir: bool, model: tuple[Path, 
     autotosis live "recordings/2024-05-01 20-00-00.mkv" --follow-dir
     autotosis live http://127.0.0.1:8080/live/stream.m3u8 --idle 60
     autotosis live rtmp://127.0.0.1:1935/live/key --model models/me.pt
+    autotosis live "srt://127.0.0.1:9000?mode=listener"
+    autotosis live https://www.twitch.tv/mychannel
     autotosis live "recordings/2024-05-01 20-00-00.mkv" --chat twitch:mychannel
     autotosis live rec/stream.mkv --ui
     autotosis live rec/stream.mkv --shorts --layout stack --shorts-max 30

@@ -12,6 +12,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from autotosis.media.runner import arg_path
 
@@ -81,10 +82,30 @@ def join_args(list_file: Path, output: Path) -> list[str]:
             arg_path(output)]
 
 
-def record_args(url: str, output: Path) -> list[str]:
+def is_playlist(url: str) -> bool:
+    """An HLS playlist URL (path ending .m3u8, whatever the query says)."""
+    return urlsplit(url).path.lower().endswith((".m3u8", ".m3u"))
+
+
+def record_args(url: str, output: Path, headers: dict[str, str] | None = None) -> list[str]:
     """Record a stream URL to a Matroska file that grows as it plays, flushed packet by packet
     so a follower sees it at once. `rtmp://` is listened on (the encoder connects to us);
-    an `srt://` URL says listener or caller itself (`?mode=listener`)."""
-    listen = ["-listen", "1"] if url.startswith(("rtmp://", "rtmps://")) else []
-    return [*listen, "-i", url, "-map", "0:v:0?", "-map", "0:a?", "-c", "copy", "-flush_packets", "1",
-            "-f", "matroska", arg_path(output)]
+    an `srt://` URL says listener or caller itself (`?mode=listener`). An HLS playlist that is
+    still growing is read from its first listed segment (ffmpeg's default starts 3 from the
+    end, as a player does) and re-read until #EXT-X-ENDLIST. `headers` (the site's User-Agent,
+    Referer, ... as yt-dlp gives them) go with every http request, the playlist's segments too."""
+    before = ["-listen", "1"] if url.startswith(("rtmp://", "rtmps://")) else []
+    if headers and url.startswith(("http://", "https://")):
+        before = ["-headers", "".join(f"{k}: {v}\r\n" for k, v in headers.items())]
+    if is_playlist(url):
+        before.extend(["-live_start_index", "0"])
+    # A Matroska cluster reaches the file only when the next one starts: 1 s clusters (not 5 s)
+    # keep the follower close behind, and lose at most a second when a stalled stream is cut off.
+    return [*before, "-i", url, "-map", "0:v:0?", "-map", "0:a?", "-c", "copy", "-flush_packets", "1",
+            "-cluster_time_limit", "1000", "-f", "matroska", arg_path(output)]
+
+
+def close_args(recording: Path, output: Path) -> list[str]:
+    """Stream-copy a recording whose writer was killed (no length, no index written) into a
+    proper file: compile and the review can then seek in it like in any other."""
+    return ["-i", arg_path(recording), "-map", "0", "-c", "copy", arg_path(output)]

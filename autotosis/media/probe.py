@@ -84,8 +84,11 @@ def _rotation(stream: dict) -> int:
     return int(tag) % 360 if tag and tag.lstrip("-").isdigit() else 0
 
 
-def probe(path: Path | str) -> VideoInfo:
-    """Read duration, size, frame rate and streams; a clear MediaError for anything unusable."""
+def probe(path: Path | str, growing: bool = False) -> VideoInfo:
+    """Read duration, size, frame rate and streams; a clear MediaError for anything unusable.
+
+    `growing`: a recording still being written (live), whose header may not say its length
+    yet (a stream with no known end): duration 0 then, instead of an error."""
     p = check_readable_file(path)
     try:
         data = ffmpeg.probe(arg_path(p), cmd=ffprobe_bin())
@@ -115,9 +118,9 @@ def probe(path: Path | str) -> VideoInfo:
             continue
     if duration is None or duration <= 0:
         frames = int(video.get("nb_frames", 0) or 0)
-        if frames <= 0:
+        if frames <= 0 and not growing:
             raise MediaError(f"{p}: cannot tell the video's duration (file may be incomplete)")
-        duration = frames / float(fps)
+        duration = max(frames, 0) / float(fps)
     rotation = _rotation(video)
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
     if width <= 0 or height <= 0:

@@ -66,6 +66,8 @@ def explain(stderr: str, path: Path | str | None = None) -> str:
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     errors = [ln for ln in lines if "rror" in ln or "nvalid" in ln or "failed" in ln.lower()]
     last = (errors or lines or ["ffmpeg failed with no message"])[-1]
+    if prefix and last.startswith(prefix):
+        prefix = ""  # ffmpeg named it already ("rtmp://...: Address already in use")
     return prefix + last[:300]
 
 # What ffmpeg reads that is not a file: its stdin (a recording fed by `autotosis live`) or a URL.

@@ -34,6 +34,11 @@ class _Quiet:
     def error(self, message: str) -> None: ...
 
 
+def quiet_logger() -> _Quiet:
+    """A logger that keeps yt-dlp silent (for callers outside this module, as live's resolver)."""
+    return _Quiet()
+
+
 def ydl_options(folder: Path, progress: Progress | None) -> dict[str, Any]:
     """yt-dlp's options for every download: quiet, resuming, "<title> [<id>]" names in `folder`."""
     def hook(status: dict) -> None:

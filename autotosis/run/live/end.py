@@ -23,7 +23,9 @@ from autotosis.core.fsutil import exclusive
 from autotosis.core.paths import OUTPUT_DIR
 from autotosis.run.compile import CompileOptions, Scored, publish_scored
 from autotosis.run.live import shorts as shorts_lib
-from autotosis.run.live.session import LiveEvents, LiveOptions, LiveResult, Session, source_name
+from autotosis.run.live.options import LiveEvents, LiveOptions, LiveResult, source_name
+from autotosis.run.live.resolve import needs_resolving, resolve_live
+from autotosis.run.live.session import Session
 from autotosis.signals import fuse as signals_lib
 
 
@@ -55,8 +57,14 @@ def run_live(options: LiveOptions, events: LiveEvents | None = None) -> LiveResu
         try:
             if is_url:
                 path.unlink(missing_ok=True)
-                recorder = media.FFmpegProcess(media.record_args(source, path), stdout=False)
-                session.note(f"live: recording {source} to {path}")
+                stream, headers = source, None
+                if needs_resolving(source):  # a channel or a page: yt-dlp finds its live stream
+                    found = resolve_live(source)
+                    stream, headers = found.url, found.headers
+                    session.note(f"live: {source} is live" + (f" ({found.title})" if found.title else ""))
+                recorder = session.recorder = media.FFmpegProcess(media.record_args(stream, path, headers),
+                                                                  stdout=False)
+                session.note(f"live: recording {stream} to {path}")
             try:
                 session.run(path)
             except KeyboardInterrupt:
@@ -65,8 +73,24 @@ def run_live(options: LiveOptions, events: LiveEvents | None = None) -> LiveResu
             if session.chat is not None:
                 session.chat.close()  # what it received is taken in by the last update
             if recorder is not None:
+                cut_off = recorder.proc.poll() is None  # --idle on a stalled stream, or an error
                 recorder.__exit__()
+                if cut_off:
+                    _close_recording(session, path)
         return _finish(session)
+
+
+def _close_recording(session: Session, path: Path) -> None:
+    """Give a recording its killed recorder did not close its length and index (see close_args)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    closed = path.with_name(f".closing-{path.name}")
+    try:
+        media.run(media.close_args(path, closed), output=closed, source=path)
+        closed.replace(path)
+    except AutotosisError as exc:
+        closed.unlink(missing_ok=True)
+        session.note(f"live: {path} left as recorded ({exc})")
 
 
 def _finish(session: Session) -> LiveResult:
@@ -76,7 +100,9 @@ def _finish(session: Session) -> LiveResult:
     signals = session.signals
     if signals is None:
         return result
-    info = media.probe(session.files[0]) if len(session.files) == 1 else None
+    info = media.probe(session.files[0], growing=True) if len(session.files) == 1 else None
+    if info is not None and info.duration <= 0:  # a stream recording cut off before it was closed
+        info = dataclasses.replace(info, duration=signals.edge())
     if info is not None:
         signals.duration = info.duration  # chat's timeline spans the file, as compile's does
     session.update(final=True)

@@ -5,7 +5,8 @@ each ffmpeg that needs the stream (replay buffer, loudness, face-cam frames): on
 the disk, no seeking, so a file still being written is never re-read from its start.
 When nothing new comes it waits; the recording has ended when it has not grown for
 `idle` seconds, or (`follow_dir`) when a newer recording appeared in the same folder
-(OBS's automatic file splitting) and this one has stopped growing.
+(OBS's automatic file splitting) and this one has stopped growing, or (`source_done`) when
+the ffmpeg recording a stream URL has exited and everything it wrote has been handed over.
 """
 
 from __future__ import annotations
@@ -38,12 +39,15 @@ def newer_recording(current: Path) -> Path | None:
 class Follower:
     """Feeds one growing recording to ffmpeg stdins on a thread; see the module docstring.
 
-    `ended` says why it stopped: "idle", "split" (a newer file took over), "stopped" or
-    "error: ..."; `grew_at` is the clock time the file last grew.
+    `ended` says why it stopped: "idle", "split" (a newer file took over), "source ended"
+    (`source_done()` said the writer is gone), "stopped" or "error: ..."; `grew_at` is the
+    clock time the file last grew.
     """
 
-    def __init__(self, path: Path, pipes: int, idle: float, follow_dir: bool, poll: float = 0.2):
+    def __init__(self, path: Path, pipes: int, idle: float, follow_dir: bool, poll: float = 0.2,
+                 source_done: Callable[[], bool] | None = None):
         self.path, self.idle, self.follow_dir, self.poll = path, idle, follow_dir, poll
+        self.source_done = source_done
         self.expected = pipes
         self.pipes: list[IO[bytes]] = []
         self.ready = threading.Event()
@@ -87,6 +91,7 @@ class Follower:
                     pipe.close()  # end of input: each ffmpeg flushes and exits
 
     def _feed(self, handle: IO[bytes]) -> str:
+        writer_gone = False  # seen before the last read: that read had all the writer wrote
         while not self.stop.is_set():
             data = handle.read(CHUNK)
             if data:
@@ -97,6 +102,11 @@ class Follower:
                 self.grew_at = time.monotonic()
                 continue
             self.caught_up = True
+            if writer_gone:
+                return "source ended"
+            if self.source_done is not None and self.source_done():
+                writer_gone = True
+                continue  # read once more: what it wrote just before exiting
             quiet = time.monotonic() - self.grew_at
             if self.follow_dir and quiet >= SPLIT_QUIET:
                 self.next_file = newer_recording(self.path)
@@ -110,14 +120,15 @@ class Follower:
 
 def wait_for(path: Path, idle: float, usable: Callable[[Path], bool], stop: threading.Event) -> bool:
     """Wait until `usable(path)` (the recording exists and ffprobe reads its header), at most
-    `idle` seconds without the file growing; False when it never became usable."""
+    `idle` seconds without the file growing; False when it never became usable. `usable`
+    is asked even before the file exists (it may raise: the writer failed)."""
     size, since = -1, time.monotonic()
     while not stop.is_set():
         try:
             now = path.stat().st_size
         except OSError:
             now = -1
-        if now > 0 and usable(path):
+        if usable(path):
             return True
         if now != size:
             size, since = now, time.monotonic()

@@ -15,7 +15,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -25,94 +24,21 @@ from autotosis.core.timeline import Segment, Timeline
 from autotosis.pick import online as online_lib
 from autotosis.pick import select as select_lib
 from autotosis.pick.highlights import Highlight, peak_time
-from autotosis.publish import reel as render_lib
-from autotosis.publish import shorts as shorts_lib
 from autotosis.run.live import clips as clips_lib
 from autotosis.run.live import usage
 from autotosis.run.live.chat import CHAT_LOG, LiveChat
 from autotosis.run.live.follow import Follower, wait_for
+from autotosis.run.live.options import LiveEvents, LiveOptions, Status, source_name
 from autotosis.run.live.score import LiveSignals, load_models, loudness_reader, model_reader
 from autotosis.run.live.shorts import FOLDER as SHORTS
 from autotosis.run.live.shorts import ShortMaker
-from autotosis.signals import chat as chat_lib
 from autotosis.signals import fuse as signals_lib
 from autotosis.signals import loudness as loudness_lib
 
 
-@dataclass
-class LiveOptions:
-    """Everything a live run needs, as plain values; the names mean what compile's mean."""
-
-    source: str  # a recording being written, or a stream URL (see media.URL_SCHEMES)
-    out_dir: Path | None = None  # None: output/<source stem>
-    idle: float = 30.0  # seconds without growth that end the stream
-    follow_dir: bool = False  # a newer recording in the same folder continues the stream (OBS splitting)
-    model: Path | None = None  # the face-cam model; None: loudness only
-    more_models: tuple[Path, ...] = ()  # --model given again: each scores its own labels, as in compile
-    labels: tuple[str, ...] | None = None  # --labels: the heads to score; None: every head of the models
-    scorer: str | None = None  # model | loudness | fused (model+loudness); None: see signals.choose_signals
-    facecam: media.Box | None = None  # None: the checkpoint's box
-    fps: float | None = None  # model samples per second; None: the model's own
-    loudness: loudness_lib.LoudnessConfig = field(default_factory=loudness_lib.LoudnessConfig)
-    select: dict = field(default_factory=dict)  # SelectConfig overrides; None values are ignored
-    fuse_weight: float = signals_lib.LOUDNESS_WEIGHT
-    weights: dict = field(default_factory=dict)  # per-signal weights (--weights), over the defaults
-    chat: str | None = None  # a chat log being written, or twitch:CHANNEL
-    chat_server: str | None = None  # HOST:PORT of Twitch's IRC server; None: Twitch's own
-    chat_config: chat_lib.ChatConfig = field(default_factory=chat_lib.ChatConfig)
-    render: render_lib.RenderConfig = field(default_factory=render_lib.RenderConfig)
-    reel_audio: str = "0"
-    buffer_seconds: float = 2.0  # replay buffer pieces: a clip is cut at most this long after it closes
-    update_every: float = 1.0  # seconds between selection updates (and status lines)
-    reel: bool = True  # write the reel and compile's sidecars when the stream ends
-    shorts: shorts_lib.ShortsConfig | None = None  # also each clip's vertical short, into shorts/
-
-
-@dataclass(frozen=True)
-class Status:
-    """The status line: how far the stream is scored, how far behind, what it costs."""
-
-    edge: float  # stream seconds scored
-    delay: float  # seconds the scoring is behind the recording (see Session.status)
-    cores: float  # CPU cores used since the last status by the follower, its ffmpegs and the model
-    clips: int
-    chat: int = -1  # chat messages taken in so far; -1: no chat
-
-
-class LiveEvents:
-    """What the CLI shows; library callers may ignore it."""
-
-    def note(self, message: str) -> None: ...
-    def clip(self, clip: clips_lib.Clip, render_seconds: float) -> None: ...
-    def status(self, status: Status) -> None: ...
-
-
-@dataclass
-class LiveResult:
-    """What a live run produced."""
-
-    folder: Path
-    clips: list[clips_lib.Clip]  # every clip on disk, earlier runs' included
-    segments: list[Segment]  # the final selection on the whole stream (what segments.json holds)
-    ended: str  # idle, interrupted, source ended, ...
-    files: dict[str, Path] = field(default_factory=dict)
-    follow_cpu: float = 0.0  # CPU seconds of following and scoring
-    render_cpu: float = 0.0  # CPU seconds of cutting clips
-    wall: float = 0.0
-    notes: list[str] = field(default_factory=list)
-
-
-def source_name(source: str) -> str:
-    """What output/<name>/ is called: the file's stem, or the URL's last path part."""
-    if source.startswith(media.URL_SCHEMES):
-        tail = source.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        return Path(tail).stem or "stream"
-    return Path(source).stem
-
-
 def _readable(path: Path) -> bool:
     try:
-        media.probe(path)
+        media.probe(path, growing=True)
         return True
     except MediaError:
         return False
@@ -142,6 +68,7 @@ class Session:
         self.ahead = clips_lib.AheadEncoder(self.buffer)
         self.fps = Fraction(30)  # the recording's frame rate (parts are counted in its frames)
         self.shorts: ShortMaker | None = None
+        self.recorder: media.FFmpegProcess | None = None  # the ffmpeg recording a stream URL (end.py)
         # a chat log is read, or a twitch: spec checked, now: bad chat fails before the stream is followed
         self.chat = LiveChat(options.chat, options.chat_config, self.note, options.chat_server,
                              log=folder / CHAT_LOG) if options.chat else None
@@ -155,9 +82,11 @@ class Session:
     def _prepare(self, path: Path) -> media.VideoInfo:
         """Probe the first recording and choose the signals, the model and the thresholds."""
         opts = self.options
-        if not wait_for(path, opts.idle, _readable, self.stop):
+        if not wait_for(path, opts.idle, self._usable, self.stop):
+            if self.recorder is not None:
+                raise AutotosisError(f"{opts.source}: no stream arrived within --idle {opts.idle:g}s")
             raise AutotosisError(f"{path}: no readable recording appeared within --idle {opts.idle:g}s")
-        info = media.probe(path)
+        info = media.probe(path, growing=True)
         self.fps = Fraction(info.fps)
         if info.has_audio:  # the track clips and the reel keep, as compile chooses it
             reel_track, _ = loudness_lib.choose_track(info, opts.reel_audio)
@@ -199,6 +128,18 @@ class Session:
                   (f", {len(self.clips)} clip(s) already cut by an earlier run" if self.clips else ""))
         return info
 
+    def _usable(self, path: Path) -> bool:
+        """The recording's header is readable; a recorder that exited first says why (one line)."""
+        if path.exists() and path.stat().st_size > 0 and _readable(path):
+            return True
+        if self.recorder is not None and self.recorder.proc.poll() is not None:
+            self.recorder.finish(self.options.source)  # its stderr as a MediaError
+            raise AutotosisError(f"{self.options.source}: the stream ended before it started")
+        return False
+
+    def _recorder_done(self) -> bool:
+        return self.recorder is not None and self.recorder.proc.poll() is not None
+
     # ------------------------------------------------------------ following
 
     def run(self, path: Path) -> None:
@@ -215,7 +156,7 @@ class Session:
             offset = max(self.signals.edge(), self.buffer.covered_until())
             self.note(f"live: {path.name} ended at {offset:.1f}s; following {following.name}")
             path = following
-            info = media.probe(path)
+            info = media.probe(path, growing=True)
             self.signals.offset = offset
 
     def _follow_file(self, path: Path, info: media.VideoInfo, offset: float) -> tuple[str, Path | None]:
@@ -224,7 +165,8 @@ class Session:
         out: queue.Queue = queue.Queue()
         readers = []
         consumers = 1 + ("loudness" in signals) + len(self.model_meta.get("models", []))
-        follower = self._follower = Follower(path, consumers, opts.idle, opts.follow_dir)
+        follower = self._follower = Follower(path, consumers, opts.idle, opts.follow_dir,
+                                             source_done=self._recorder_done if self.recorder else None)
         with media.FFmpegProcess(self.buffer.args_for_next_file(offset, opts.buffer_seconds),
                                  stdin=True, stdout=False) as buffer_proc:
             assert buffer_proc.proc.stdin is not None

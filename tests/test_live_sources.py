@@ -1,0 +1,235 @@
+"""`autotosis live` on stream URLs, each served or pushed on 127.0.0.1 by a real ffmpeg playing a
+file in real time (`-re`): a growing HLS playlist over http, rtmp:// and srt:// listened on."""
+
+from __future__ import annotations
+
+import functools
+import json
+import socket
+import subprocess
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from media_support import burst_vod
+
+from autotosis import media
+from autotosis.cli.main import cli
+from autotosis.core.timeline import Timeline
+from autotosis.run.live import source_name
+from autotosis.run.live.resolve import needs_resolving
+
+QUICK = ["--scorer", "loudness", "--pad-before", "2", "--merge-gap", "1"]
+
+
+@pytest.mark.parametrize(("url", "before", "name", "page"), [
+    ("http://h/live/stream.m3u8?token=1", ["-live_start_index", "0"], "stream", False),
+    ("rtmp://127.0.0.1:1935/live/key", ["-listen", "1"], "key", False),
+    ("srt://127.0.0.1:9000?mode=listener", [], "stream", False),
+    ("https://www.twitch.tv/someone", [], "someone", True),
+    ("https://cdn.example/vod.mp4", [], "vod", False),
+])
+def test_what_each_url_gets(url, before, name, page):
+    """The recorder's input options, the output folder's name, and whether yt-dlp is asked first."""
+    args = media.record_args(url, Path("out.mkv"))
+    assert args[: args.index("-i")] == before and args[args.index("-i") + 1] == url
+    assert source_name(url) == name and needs_resolving(url) is page
+    with_headers = media.record_args(url, Path("out.mkv"), {"Referer": "https://x/"})
+    assert ("-headers" in with_headers) is url.startswith("http")
+
+
+@pytest.fixture(scope="module")
+def shout(tmp_path_factory) -> Path:
+    """10 s of room noise with a 2 s shout at 0:03, tiny (160x90) so pushing it costs nothing."""
+    return burst_vod(tmp_path_factory.mktemp("sources") / "shout.mkv", 10.0, (3.0, 5.0), width=160, height=90)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A folder served over http on 127.0.0.1: (folder, base URL)."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None: ...
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def push(source: Path, *output: str, delay: float = 0.0) -> subprocess.Popen:
+    """ffmpeg playing `source` in real time into `output` (after `delay` s, so a listener is up)."""
+    time.sleep(delay)
+    return subprocess.Popen([media.ffmpeg_bin(), "-v", "error", "-re", "-i", str(source), "-c", "copy",
+                             *output], stdin=subprocess.DEVNULL)
+
+
+def wait_segments(playlist: Path, count: int, seconds: float = 10.0) -> None:
+    """Until the playlist lists `count` segments: live then starts late, as it would on a stream
+    already running (and ffmpeg's default of starting 3 segments from the end would lose some)."""
+    end = time.monotonic() + seconds
+    while not playlist.exists() or playlist.read_text().count("#EXTINF") < count:
+        assert time.monotonic() < end, f"{playlist} never listed {count} segments"
+        time.sleep(0.05)
+
+
+def assert_like_compile(project: Path, out: Path, burst: tuple[float, float]) -> list[dict]:
+    """One clip around the shout, and segments/loudness equal to compile's on the recorded stream."""
+    rows = [json.loads(line) for line in (out / "highlights.jsonl").read_text().splitlines()]
+    assert len(rows) == 1 and (out / rows[0]["file"]).exists()
+    assert rows[0]["start"] <= burst[0] + 0.5 and rows[0]["end"] >= burst[1] - 0.5
+    for name in ("reel.mp4", "segments.json", "loudness.csv"):
+        assert (out / name).stat().st_size > 0, name
+    compiled = CliRunner().invoke(cli, ["compile", str(out / "stream.mkv"), *QUICK,
+                                        "--out", str(project / "compiled")])
+    assert compiled.exit_code == 0, compiled.output
+    ours = json.loads((out / "segments.json").read_text())["segments"]
+    theirs = json.loads((project / "compiled" / "segments.json").read_text())["segments"]
+    assert len(ours) == len(theirs) == 1
+    for a, b in zip(ours, theirs, strict=True):  # within one loudness sample (0.5 s)
+        assert abs(a["start"] - b["start"]) <= 0.5 and abs(a["end"] - b["end"]) <= 0.5
+    live_scores = Timeline.from_csv(out / "loudness.csv")
+    compile_scores = Timeline.from_csv(project / "compiled" / "loudness.csv")
+    assert abs(len(live_scores) - len(compile_scores)) <= 1
+    n = min(len(live_scores), len(compile_scores))
+    assert abs(live_scores.values[:n] - compile_scores.values[:n]).max() < 1e-3
+    return rows
+
+
+@pytest.mark.parametrize("window", [0, 6], ids=["event", "sliding"])
+def test_growing_hls_playlist_is_followed_to_its_endlist(shout, project, served, window):
+    """ffmpeg writes the playlist and its segments as a streaming server does (the whole event, or
+    a sliding window of 6); live follows the URL while it grows and ends at #EXT-X-ENDLIST."""
+    folder, base = served
+    started = time.monotonic()
+    player = push(shout, "-f", "hls", "-hls_time", "1", "-hls_list_size", str(window),
+                  "-hls_flags", "temp_file", str(folder / "stream.m3u8"))
+    wait_segments(folder / "stream.m3u8", 5)
+    result = CliRunner().invoke(cli, ["live", f"{base}/stream.m3u8", "--idle", "20", *QUICK])
+    player.wait(10)
+    assert result.exit_code == 0, result.output
+    assert "stream ended (source ended)" in result.output  # the ENDLIST, not --idle
+    assert time.monotonic() - started < 10.0 + 12.0  # an --idle end would take 30 s or more
+    out = project / "output" / "stream"
+    rows = assert_like_compile(project, out, (3.0, 5.0))
+    assert media.probe(out / "stream.mkv").duration == pytest.approx(10.0, abs=1.2)  # nothing skipped
+    assert f"clip {rows[0]['file']}" in result.output
+
+
+def test_hls_playlist_that_stops_growing_ends_after_idle(shout, project, served):
+    """A stream that died without #EXT-X-ENDLIST: ffmpeg keeps re-reading the playlist, so it is
+    --idle without a new byte that ends the stream, with what was recorded kept."""
+    folder, base = served
+    media.run(["-i", str(shout), "-c", "copy", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0",
+               str(folder / "stream.m3u8")])
+    playlist = folder / "stream.m3u8"
+    playlist.write_text(playlist.read_text().replace("#EXT-X-ENDLIST\n", ""))
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["live", f"{base}/stream.m3u8", "--idle", "2", *QUICK])
+    assert result.exit_code == 0, result.output
+    assert "stream ended (idle)" in result.output and time.monotonic() - started < 15.0
+    assert_like_compile(project, project / "output" / "stream", (3.0, 5.0))
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listen_and_push(scheme: str, port: int) -> tuple[str, list[str]]:
+    """The URL live listens on, and the pusher's output arguments (OBS's server + stream key)."""
+    if scheme == "rtmp":
+        url = f"rtmp://127.0.0.1:{port}/live/key"
+        return url, ["-f", "flv", url]
+    return f"srt://127.0.0.1:{port}?mode=listener", ["-f", "mpegts", f"srt://127.0.0.1:{port}?mode=caller"]
+
+
+@pytest.mark.parametrize("scheme", ["rtmp", "srt"])
+def test_pushed_stream_is_listened_for_and_ends_with_the_pusher(shout, project, scheme):
+    """An encoder (OBS, here ffmpeg -re) connects to live's rtmp:// or srt:// listener and pushes
+    10 s; the clip is cut while it streams and the reel written as soon as the pusher leaves."""
+    kind = socket.SOCK_DGRAM if scheme == "srt" else socket.SOCK_STREAM
+    url, output = listen_and_push(scheme, free_port(kind))
+    pushers: list[subprocess.Popen] = []
+    timer = threading.Timer(1.0, lambda: pushers.append(push(shout, *output)))
+    timer.start()
+    started = time.monotonic()
+    try:
+        result = CliRunner().invoke(cli, ["live", url, "--idle", "20", *QUICK, "--out", "out"])
+    finally:
+        timer.join()
+        for pusher in pushers:
+            pusher.kill()
+    assert result.exit_code == 0, result.output
+    assert "stream ended (source ended)" in result.output  # the pusher left: no --idle wait
+    assert time.monotonic() - started < 1.0 + 10.0 + 12.0  # an --idle end: 31 s or more
+    rows = assert_like_compile(project, project / "out", (3.0, 5.0))
+    assert f"clip {rows[0]['file']}" in result.output
+
+
+@pytest.mark.parametrize("scheme", ["rtmp", "srt"])
+def test_listener_errors_are_one_line(project, scheme):
+    """Nobody connects within --idle; the port is taken by another listener."""
+    kind = socket.SOCK_DGRAM if scheme == "srt" else socket.SOCK_STREAM
+    url, _ = listen_and_push(scheme, free_port(kind))
+    started = time.monotonic()
+    alone = CliRunner().invoke(cli, ["live", url, "--idle", "1.5", "--scorer", "loudness", "--out", "a"])
+    assert alone.exit_code == 1 and time.monotonic() - started < 6.0
+    assert alone.output.strip().splitlines()[-1] == f"Error: {url}: no stream arrived within --idle 1.5s"
+    with socket.socket(socket.AF_INET, kind) as taken:
+        taken.bind(("127.0.0.1", 0))
+        if kind == socket.SOCK_STREAM:
+            taken.listen()
+        url, _ = listen_and_push(scheme, taken.getsockname()[1])
+        busy = CliRunner().invoke(cli, ["live", url, "--idle", "5", "--scorer", "loudness", "--out", "b"])
+    assert busy.exit_code == 1 and "Traceback" not in busy.output, busy.output
+    last = busy.output.strip().splitlines()[-1]
+    assert last == f"Error: {url}: Address already in use", busy.output
+
+
+PAGE = """<!doctype html><html><head><title>Someone live</title></head><body>
+<video controls autoplay><source src="{src}" type="{kind}"></video></body></html>"""
+
+
+def test_channel_page_is_resolved_by_yt_dlp_to_its_live_playlist(shout, project, served):
+    """A page with a player (yt-dlp's generic extractor, no mock) whose stream is a growing HLS
+    playlist: live asks yt-dlp for the stream, then follows it to its #EXT-X-ENDLIST."""
+    folder, base = served
+    (folder / "channel.html").write_text(PAGE.format(src="live/stream.m3u8", kind="application/x-mpegURL"))
+    (folder / "live").mkdir()
+    player = push(shout, "-f", "hls", "-hls_time", "1", "-hls_list_size", "0", "-hls_flags", "temp_file",
+                  str(folder / "live" / "stream.m3u8"))
+    wait_segments(folder / "live" / "stream.m3u8", 2)
+    result = CliRunner().invoke(cli, ["live", f"{base}/channel.html", "--idle", "20", *QUICK])
+    player.wait(10)
+    assert result.exit_code == 0, result.output
+    assert f"live: {base}/channel.html is live (Someone live" in result.output
+    assert f"recording {base}/live/stream.m3u8 to" in result.output
+    assert "stream ended (source ended)" in result.output
+    out = project / "output" / "channel"
+    assert_like_compile(project, out, (3.0, 5.0))
+    assert media.probe(out / "stream.mkv").duration == pytest.approx(10.0, abs=1.2)
+
+
+def test_page_without_a_live_stream_is_one_line(shout, project, served):
+    folder, base = served
+    (folder / "vod.mp4").write_bytes(shout.read_bytes())
+    (folder / "vod.html").write_text(PAGE.format(src="vod.mp4", kind="video/mp4"))
+    for page, message in [("vod.html", "not a live stream (yt-dlp found mp4 video, not live HLS"),
+                          ("gone", "no live stream (Unable to download webpage: HTTP Error 404")]:
+        result = CliRunner().invoke(cli, ["live", f"{base}/{page}", "--idle", "2", "--scorer", "loudness"])
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        last = result.output.strip().splitlines()[-1]
+        assert last.startswith(f"Error: {base}/{page}: {message}"), result.output

@@ -42,7 +42,8 @@ def test_tally_equals_the_full_rebuild_at_every_update(tmp_path):
             seen.append(message)
         edge = max(m.time for m in seen) - 2.5  # the scored edge lags the newest message
         for duration in (edge, edge + 10.0):
-            _same(tally.timeline(duration), chat_timeline(sorted(seen, key=lambda m: m.time), duration, config))
+            full = chat_timeline(sorted(seen, key=lambda m: m.time), duration, config)
+            _same(tally.timeline(duration), full)
     final = 410.0
     tally.timeline(final).to_csv(tmp_path / "live.csv")
     chat_timeline(messages, final, config).to_csv(tmp_path / "compile.csv")

@@ -36,8 +36,8 @@ class ChatTally:
         self.pasted: Counter[tuple[int, str]] = Counter()
         # step index -> (author key, weight, pasted key or None) of each message in that step
         self.bins: dict[int, list[tuple[str, float, tuple[int, str] | None]]] = defaultdict(list)
-        self.sent: Counter[int] = Counter()
-        self.chatters: dict[int, float] = {}  # window start -> weighted chatters (all messages)
+        self.sent = np.zeros(0)  # messages per step
+        self.chatters = np.zeros(0)  # weighted chatters per window start (all messages so far)
         self.dirty: set[int] = set()
         self.count = 0  # messages taken in
 
@@ -56,9 +56,18 @@ class ChatTally:
                 last = int((key[0] + 1) * config.window // config.step) + 1
                 for other in range(first, last + 1):
                     self._touch(other)
-        self.sent[index] += 1
+        if index >= 0:
+            self._grow(index + 1)
+            self.sent[index] += 1
         self.bins[index].append((message.author.lower() or f"?{index}", weight, key))
         self._touch(index)
+
+    def _grow(self, size: int) -> None:
+        """Room for `size` steps, doubled as the stream goes so growing stays rare."""
+        if size > len(self.sent):
+            size = max(size, 2 * len(self.sent), 64)
+            self.sent = np.concatenate([self.sent, np.zeros(size - len(self.sent))])
+            self.chatters = np.concatenate([self.chatters, np.zeros(size - len(self.chatters))])
 
     def _touch(self, index: int) -> None:
         self.dirty.update(range(max(0, index - self.per_window + 1), index + 1))
@@ -78,17 +87,13 @@ class ChatTally:
         """`chat_timeline(messages so far, duration, config)`, without weighing them all again."""
         config = self.config
         for start in self.dirty:
+            self._grow(start + 1)
             self.chatters[start] = self._window(start, 1 << 62)
         self.dirty.clear()
         count = max(1, int(np.ceil(duration / config.step)))
-        chatters = np.zeros(count)
-        sent = np.zeros(count)
-        for start, value in self.chatters.items():
-            if start < count:
-                chatters[start] = value
-        for index, number in self.sent.items():
-            if 0 <= index < count:
-                sent[index] = number
+        self._grow(count)
+        chatters = self.chatters[:count].copy()
+        sent = self.sent[:count]
         for start in range(max(0, count - self.per_window + 1), count):  # windows cut by the end
             chatters[start] = self._window(start, count)
         per_window = self.per_window

@@ -1,10 +1,11 @@
 """Chat beside a live stream: messages from a growing log or a Twitch channel, as compile weighs them.
 
 `LiveChat` gathers the messages on the stream's clock (a log's own times; a Twitch message's
-arrival, put on the clock by the session once the recording is caught up), builds compile's
-chat timeline from everything seen so far, and moves it by chat's delay: `--chat-delay`, or
-compile's estimate against the model or loudness, redone every DELAY_EVERY seconds as the
-stream goes (one line when it changes by DELAY_CHANGE or more) and once more at the end.
+arrival, put on the clock by the session once the recording is caught up), keeps compile's
+chat timeline up to date message by message (ChatTally: each weighed once, only the windows
+it touches recounted), and moves it by chat's delay: `--chat-delay`, or compile's estimate
+against the model or loudness, redone every DELAY_EVERY seconds as the stream goes (one line
+when it changes by DELAY_CHANGE or more) and once more at the end.
 A Twitch channel's messages are kept, timed, in the output folder's chat.log as they come,
 so a rerun on the same stream resumes them and compile can read them afterwards.
 """
@@ -36,6 +37,7 @@ class LiveChat:
                  backoff: tuple[float, float] = irc.BACKOFF, log: Path | None = None):
         self.spec, self.config, self.note = spec, config, note
         self.messages: list[chat_lib.ChatMessage] = []
+        self.tally = chat_lib.ChatTally(config)  # chat's timeline, kept up to date per message
         self.arrivals: queue.Queue = queue.Queue()  # (monotonic arrival, message) from Twitch
         self.delay = config.delay if config.delay is not None else chat_lib.DEFAULT_DELAY
         self.reference = ""  # the signal the delay was last estimated against
@@ -78,7 +80,7 @@ class LiveChat:
         stream seconds) is known, the ones from well before the stream began dropped."""
         if self.tail is not None:
             found, problems = self.tail.read()
-            self.messages += found
+            self._take(found)
             self.format = self.tail.format or self.format
             for problem in problems:
                 key = problem.split(":", 1)[0] if "cannot read" in problem else problem
@@ -93,8 +95,13 @@ class LiveChat:
                 return
             moment = clock(at)
             if moment >= -self.config.window:  # the clock is the scored edge, a little behind the stream
-                self.messages.append(dataclasses.replace(message, time=max(0.0, moment)))
+                self._take([dataclasses.replace(message, time=max(0.0, moment))])
                 self._keep(self.messages[-1])
+
+    def _take(self, found: list[chat_lib.ChatMessage]) -> None:
+        self.messages += found
+        for message in found:
+            self.tally.add(message)
 
     def _resume(self, log: Path) -> None:
         """Take back the messages an earlier run on this stream kept (same recording, same clock)."""
@@ -103,7 +110,7 @@ class LiveChat:
         except ChatError as exc:
             self.note(f"chat: {exc}; not resumed")
             return
-        self.messages += found
+        self._take(found)
         self.note(f"chat: {len(found)} messages from an earlier run ({log.name})")
 
     def _keep(self, message: chat_lib.ChatMessage) -> None:
@@ -123,8 +130,7 @@ class LiveChat:
                  ) -> chat_lib.ChatTimeline:
         """Chat's timeline over `duration` stream seconds, moved by its delay; the delay is
         estimated again against `parts` (model, else loudness) when it is time to, or `final`."""
-        messages = sorted(self.messages, key=lambda m: m.time)
-        raw = chat_lib.chat_timeline(messages, duration, self.config)
+        raw = self.tally.timeline(duration)  # as chat_timeline on every message, without redoing it
         if self.config.delay is None and (final or time.monotonic() - self._estimated_at >= DELAY_EVERY):
             self._estimated_at = time.monotonic()
             self._estimate(raw, parts)

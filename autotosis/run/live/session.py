@@ -11,6 +11,7 @@ score it built.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import queue
 import threading
 import time
@@ -143,7 +144,17 @@ class Session:
     # ------------------------------------------------------------ following
 
     def run(self, path: Path) -> None:
-        """Follow `path` (and, with --follow-dir, the recordings that continue it) to the end."""
+        """Follow `path` (and, with --follow-dir, the recordings that continue it) to the end; a
+        full disk under the output folder is said as such, naming the folder, not the source."""
+        try:
+            self._run(path)
+        except (MediaError, OSError) as exc:
+            if "disk full" not in str(exc) and getattr(exc, "errno", None) != errno.ENOSPC:
+                raise
+            raise AutotosisError(f"{self.folder}: no space left on device; the {len(self.clips)} clip(s) "
+                                 "already cut are kept: free some space and run again to resume") from None
+
+    def _run(self, path: Path) -> None:
         info = self._prepare(path)
         offset = 0.0
         while True:

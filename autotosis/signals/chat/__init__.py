@@ -7,6 +7,7 @@ and estimates how far chat lags it. Callers import the package: `from autotosis.
 `chat.read_chat(...)`; the names below are its public ones.
 """
 
+from autotosis.signals.chat.incremental import ChatTally
 from autotosis.signals.chat.replay import (
     CHAT_SUFFIXES,
     LINE_FORMATS,
@@ -46,6 +47,6 @@ __all__ = [
     "ALL_CAPS", "BOTS", "BURST_RATIO_LOG2", "BURST_SLOPE_LOG2", "CAPS", "CHATTER_WEIGHT", "CHAT_SUFFIXES",
     "DEFAULT_DELAY", "DEFAULT_PATTERNS", "DEFAULT_REACTIONS", "DELAY_RANGE", "LETTERS", "LINE_FORMATS",
     "LOG_LINE", "MIN_DELAY_CORRELATION", "NOTICE", "REACTION_WEIGHT", "ChatConfig", "ChatMessage",
-    "ChatReplay", "ChatTail", "ChatTimeline", "chat_timeline", "estimate_delay", "find_chat", "line_format",
-    "message_weight", "parse_lines", "parse_reactions", "read_chat",
+    "ChatReplay", "ChatTail", "ChatTally", "ChatTimeline", "chat_timeline", "estimate_delay", "find_chat",
+    "line_format", "message_weight", "parse_lines", "parse_reactions", "read_chat",
 ]

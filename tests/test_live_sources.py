@@ -15,14 +15,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from media_support import burst_vod
+from test_live import QUICK, assert_ends_like_compile
 
 from autotosis import media
 from autotosis.cli.main import cli
-from autotosis.core.timeline import Timeline
 from autotosis.run.live import source_name
 from autotosis.run.live.resolve import needs_resolving
-
-QUICK = ["--scorer", "loudness", "--pad-before", "2", "--merge-gap", "1"]
 
 
 @pytest.mark.parametrize(("url", "before", "name", "page"), [
@@ -91,19 +89,7 @@ def assert_like_compile(project: Path, out: Path, burst: tuple[float, float]) ->
     assert rows[0]["start"] <= burst[0] + 0.5 and rows[0]["end"] >= burst[1] - 0.5
     for name in ("reel.mp4", "segments.json", "loudness.csv"):
         assert (out / name).stat().st_size > 0, name
-    compiled = CliRunner().invoke(cli, ["compile", str(out / "stream.mkv"), *QUICK,
-                                        "--out", str(project / "compiled")])
-    assert compiled.exit_code == 0, compiled.output
-    ours = json.loads((out / "segments.json").read_text())["segments"]
-    theirs = json.loads((project / "compiled" / "segments.json").read_text())["segments"]
-    assert len(ours) == len(theirs) == 1
-    for a, b in zip(ours, theirs, strict=True):  # within one loudness sample (0.5 s)
-        assert abs(a["start"] - b["start"]) <= 0.5 and abs(a["end"] - b["end"]) <= 0.5
-    live_scores = Timeline.from_csv(out / "loudness.csv")
-    compile_scores = Timeline.from_csv(project / "compiled" / "loudness.csv")
-    assert abs(len(live_scores) - len(compile_scores)) <= 1
-    n = min(len(live_scores), len(compile_scores))
-    assert abs(live_scores.values[:n] - compile_scores.values[:n]).max() < 1e-3
+    assert_ends_like_compile(out, out / "stream.mkv", project / "compiled", samples_apart=1)
     return rows
 
 

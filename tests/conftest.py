@@ -18,3 +18,12 @@ def browser():
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """A fresh project folder as the working directory, with its own cache (a test module may
+    define its own `project` with more in it)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
+    return tmp_path

@@ -20,13 +20,6 @@ def vod(tmp_path_factory) -> Path:
     return burst_vod(tmp_path_factory.mktemp("compile") / "my vod.mp4", 40.0, BURST)
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
-    return tmp_path
-
-
 def test_loudness_only_compile_finds_the_burst(vod, project):
     result = CliRunner().invoke(cli, ["compile", str(vod), "--url", "https://youtu.be/x"])
     assert result.exit_code == 0, result.output

@@ -39,13 +39,6 @@ def shout(tmp_path_factory) -> Path:
 QUICK = ["--scorer", "loudness", "--pad-before", "2", "--merge-gap", "1"]
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
-    return tmp_path
-
-
 def assert_ends_like_compile(out: Path, recording: Path, compiled: Path, samples_apart: int = 0) -> None:
     """Live's end (`out`) against `compile` on the finished `recording` with the same options:
     one highlight each, within one loudness sample (0.5 s), the same loudness timeline (to

@@ -82,13 +82,6 @@ def brightness_model(path: Path, labels: tuple[str, ...] = ("rage",)) -> Path:
     return colour_model(path, {labels[0]: LIGHT, labels[1]: DARK})
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
-    return tmp_path
-
-
 def live_then_compile(project: Path, source: Path, args: list[str]) -> tuple[Path, Path, str]:
     """Live on `source` written in real time, then compile (every sample) on the finished file."""
     growing = project / "rec" / source.name

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -18,13 +17,6 @@ from autotosis.cli.main import cli
 QUICK = ["--scorer", "loudness", "--pad-before", "2", "--merge-gap", "1"]
 SHORTS = ["--shorts", "--shorts-size", "90x160", "--layout", "facecam", "--facecam", "0,0,1,1",
           "--preset", "ultrafast"]
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
-    return tmp_path
 
 
 def test_live_shorts_are_made_as_each_clip_is_cut(project):

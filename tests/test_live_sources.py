@@ -46,13 +46,6 @@ def shout(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
-    return tmp_path
-
-
-@pytest.fixture
 def served(tmp_path):
     """A folder served over http on 127.0.0.1: (folder, base URL)."""
     folder = tmp_path / "www"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from media_support import burst_vod
-from test_live import QUICK, ROOT, play, project  # noqa: F401  (a fixture)
+from test_live import QUICK, ROOT, play
 from web_support import LiveServer, save_screenshot
 
 from autotosis.run.live import LOG, Clip, Status
@@ -198,7 +198,7 @@ def test_page_reconnects_without_duplicating_cards(browser, tmp_path):
 
 
 @pytest.mark.browser
-def test_live_ui_shows_each_clip_as_it_is_cut(browser, early_shout, project):  # noqa: F811
+def test_live_ui_shows_each_clip_as_it_is_cut(browser, early_shout, project):
     """`live --ui` on a recording written in real time: the card of the highlight appears on the open
     page while the recording still grows (pushed, no reload) and plays its clip; at the end the page
     links to the review of the finished output, served by the same server until Ctrl-C."""

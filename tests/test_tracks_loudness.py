@@ -42,13 +42,6 @@ COMPRESSED = (
 )
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AUTOTOSIS_CACHE", str(tmp_path / "cache"))
-    return tmp_path
-
-
 def test_probe_lists_every_track_with_its_title(obs_vod):
     info = media.probe(obs_vod)
     assert [(t.index, t.title, t.codec) for t in info.audio_tracks] == [

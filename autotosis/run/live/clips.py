@@ -330,6 +330,8 @@ def cut_clip(buffer: ReplayBuffer, segment: Segment, target: Path, render: rende
         last = Path(tmp) / "last.mkv"
         audio = encode_part(buffer, rest, last, render, scores, label)
         media.concat([*parts, last], target, audio)  # AAC sound, written atomically
+        for part in ahead.parts if ahead is not None else []:
+            part.unlink(missing_ok=True)  # used (or not fitting): a long stream keeps no parts behind
         if also is not None:
             joined = Path(tmp) / "whole.mkv"
             _, local = join_span(buffer, segment, joined)

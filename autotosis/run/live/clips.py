@@ -132,6 +132,7 @@ class ReplayBuffer:
         self.folder = folder
         self.lists: list[tuple[Path, float]] = []  # (CSV list, offset) per recording file
         self.origins: dict[int, float] = {}  # file index -> its pieces' first timestamp
+        self._firsts: dict[Path, float] = {}  # a finished piece's first timestamp, probed once
         self.next_number = 0
         self.gone: set[Path] = set()
 
@@ -151,11 +152,18 @@ class ReplayBuffer:
         for index, (listing, offset) in enumerate(self.lists):
             listed = media.read_buffer_list(listing, offset)
             if listed and index not in self.origins:
-                self.origins[index] = media.probe(listed[0].path).start
+                self.origins[index] = self.first_timestamp(listed[0])
             origin = self.origins.get(index, 0.0)
             found += [media.BufferPiece(p.path, p.start - origin, p.end - origin) for p in listed
                       if p.path not in self.gone]
         return found
+
+    def first_timestamp(self, piece: media.BufferPiece) -> float:
+        """The piece's first timestamp on its own clock (a finished piece never changes: probed once;
+        every part of a clip encoded ahead joins the same pieces)."""
+        if piece.path not in self._firsts:
+            self._firsts[piece.path] = media.probe(piece.path).start
+        return self._firsts[piece.path]
 
     def local_time(self, piece: media.BufferPiece, stream_seconds: float, piece_start: float) -> float:
         """Where `stream_seconds` falls in `piece` (its first timestamp `piece_start`), in its seconds."""
@@ -173,6 +181,7 @@ class ReplayBuffer:
             if piece.end < keep_from:
                 piece.path.unlink(missing_ok=True)
                 self.gone.add(piece.path)
+                self._firsts.pop(piece.path, None)
 
     def span(self, start: float, end: float) -> list[media.BufferPiece]:
         pieces = [p for p in self.pieces() if p.end > start and p.start < end]
@@ -279,7 +288,7 @@ def join_span(buffer: ReplayBuffer, segment: Segment, joined: Path) -> tuple[med
     the segment starts in it: on the first frame at or after its start (a cut between two
     frames would leave its first frame slot empty, one frame short)."""
     pieces = buffer.span(segment.start, segment.end)
-    starts = [media.probe(piece.path).start for piece in pieces]
+    starts = [buffer.first_timestamp(piece) for piece in pieces]
     listing = joined.with_suffix(".txt")
     listing.write_text(media.join_list([p.path for p in pieces], starts), encoding="utf-8")
     media.run(media.join_args(listing, joined), joined, pieces[0].path)

@@ -46,12 +46,17 @@ FACECAM = "0.7,0.6,1,1"
 
 def make_stream(path: Path, width: int, height: int, fps: int, seconds: float, every: float,
                 shout: float, preset: str) -> Path:
-    """The test pattern with a talking voice and its shouts (media.shouts_graph)."""
+    """The test pattern with a talking voice and its shouts (media.shouts_graph); one made
+    before with the same settings (`--streams`) is used again."""
+    path = path.with_name(f"{path.stem}-{seconds:g}s-{every:g}-{shout:g}-{preset}{path.suffix}")
+    if path.exists():
+        return path
     picture = path.with_name(f".{path.stem}.picture.mkv")
     media.make_lavfi_vod(picture, seconds, width, height, fps, preset=preset, gop_seconds=2.0, sound=False)
-    media.run(media.replace_audio_args(picture, media.shouts_graph(seconds, every, shout), path), path)
+    partial = path.with_name(f".{path.name}")
+    media.run(media.replace_audio_args(picture, media.shouts_graph(seconds, every, shout), partial), partial)
     picture.unlink()
-    return path
+    return partial.replace(path)
 
 
 def untrained_model(path: Path) -> Path:
@@ -111,13 +116,15 @@ def start_live(source: Path, growing: Path, out: Path, model: Path, loop: int = 
     return player, live
 
 
-def run_one(work: Path, width: int, height: int, fps: int, seconds: float, every: float,
+def run_one(work: Path, streams: Path, width: int, height: int, fps: int, seconds: float, every: float,
             shout: float, preset: str, model: Path, extra: tuple[str, ...] = ()) -> dict:
-    source = make_stream(work / f"src-{height}p{fps}.mkv", width, height, fps, seconds, every, shout, preset)
+    source = make_stream(streams / f"src-{width}x{height}p{fps}.mkv", width, height, fps, seconds, every,
+                         shout, preset)
     growing = work / "rec" / f"stream-{height}p{fps}.mkv"
     out = work / "out" / growing.stem
     player, live = start_live(source, growing, out, model, extra=extra)
     started = time.time()
+    print("STARTED", started, file=sys.stderr)
     memory, marks = [], []
     while live.poll() is None:
         memory.append((round(time.time() - started), round(_rss_mb(live.pid), 1)))
@@ -150,10 +157,11 @@ def run_one(work: Path, width: int, height: int, fps: int, seconds: float, every
             "live_says": summary, "rss_mb": memory[::6]}
 
 
-def run_memory(work: Path, minutes: list[float], width: int, height: int, fps: int, preset: str,
-               model: Path) -> dict:
+def run_memory(work: Path, streams: Path, minutes: list[float], width: int, height: int, fps: int,
+               preset: str, model: Path) -> dict:
     """Streams of each length side by side; the live processes' resident memory every minute."""
-    piece = make_stream(work / "piece.mkv", width, height, fps, 60.0, 60.0, 3.0, preset)
+    piece = make_stream(streams / f"piece-{width}x{height}p{fps}.mkv", width, height, fps, 60.0, 60.0, 3.0,
+                        preset)
     runs = {m: start_live(piece, work / "rec" / f"mem-{m:g}.mkv", work / "out" / f"mem-{m:g}", model,
                           loop=round(m) - 1) for m in minutes}
     started = time.time()
@@ -180,20 +188,24 @@ def main() -> None:
     parser.add_argument("--preset", default="veryfast", help="x264 preset of the played stream")
     parser.add_argument("--model", type=Path, help="a trained checkpoint (default: an untrained one)")
     parser.add_argument("--memory", metavar="A,B", help="minutes of two streams played side by side")
+    parser.add_argument("--streams", type=Path, help="a folder keeping the generated streams for the next "
+                        "run (generating 150 s of 1080p60 takes minutes)")
     parser.add_argument("--live-args", default="", help="more options for `autotosis live`, e.g. "
                         "\"--preset superfast\" (how its clips are encoded)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="live-bench-") as tmp:
         model = args.model or untrained_model(Path(tmp) / "untrained.pt")
+        streams = args.streams or Path(tmp)
+        streams.mkdir(parents=True, exist_ok=True)
         for spec in args.sizes.split(","):
             size, fps = spec.split("@")
             width, height = (int(v) for v in size.split("x"))
             if args.memory:
                 minutes = [float(m) for m in args.memory.split(",")]
-                row = run_memory(Path(tmp), minutes, width, height, int(fps), args.preset, model)
+                row = run_memory(Path(tmp), streams, minutes, width, height, int(fps), args.preset, model)
             else:
-                row = run_one(Path(tmp), width, height, int(fps), args.seconds, args.every, args.shout,
-                              args.preset, model, tuple(args.live_args.split()))
+                row = run_one(Path(tmp), streams, width, height, int(fps), args.seconds, args.every,
+                              args.shout, args.preset, model, tuple(args.live_args.split()))
             print(json.dumps({spec: row} if args.memory else row), flush=True)
 
 

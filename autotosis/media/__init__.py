@@ -47,6 +47,7 @@ from autotosis.media.live import (
     join_list,
     read_buffer_list,
     record_args,
+    written_until,
 )
 from autotosis.media.probe import AudioTrack, VideoInfo, probe
 from autotosis.media.runner import (
@@ -167,4 +168,5 @@ __all__ = [
     "span_preview_args",
     "still_args",
     "tracks_vod_args",
+    "written_until",
 ]

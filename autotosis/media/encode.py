@@ -138,13 +138,14 @@ def concat_args(list_file: Path | str, output: Path | str, audio: bool = True) -
     return [*args, "-movflags", "+faststart", arg_path(output)]
 
 
-def concat(pieces: Sequence[Path | str], output: Path | str, audio: bool = True) -> Path:
-    """Join encoded pieces into `output` atomically with the concat demuxer."""
+def concat(pieces: Sequence[Path | str], output: Path | str, audio: bool = True,
+           background: bool = False) -> Path:
+    """Join encoded pieces into `output` atomically with the concat demuxer (`background`: see run)."""
     target = Path(output)
     with tempfile.TemporaryDirectory(prefix="autotosis-") as tmp, atomic_path(target) as part:
         list_file = Path(tmp) / "pieces.txt"
         list_file.write_text(concat_list(pieces), encoding="utf-8")
-        run(concat_args(list_file, part, audio), part, target)
+        run(concat_args(list_file, part, audio), part, target, background)
     return target
 
 

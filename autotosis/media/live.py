@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from autotosis.media.runner import arg_path
+from autotosis.media.runner import arg_path, ffprobe_bin
 
 STDIN = "pipe:0"
 # Stream URLs ffmpeg reads itself; anything else is a file (or a folder, with --follow-dir).
@@ -36,11 +37,35 @@ def buffer_args(folder: Path, first: int, list_file: Path, seconds: float, sourc
 
     Timestamps are kept as in the recording, so the list says which stream seconds each
     piece holds. Copying costs next to nothing: no decode, no encode.
+
+    A piece is finished only when the next keyframe arrives (2 s later from OBS), so the
+    piece still being written is read too (`written_until`): its Matroska clusters are cut
+    every 0.2 s (not at its one keyframe) and each reaches the disk as it closes.
     """
     return ["-i", arg_path(source), "-map", "0:v:0?", "-map", "0:a?", "-c", "copy", "-f", "segment",
             "-segment_time", f"{seconds:g}", "-reset_timestamps", "0", "-segment_start_number", str(first),
             "-segment_list", arg_path(list_file), "-segment_list_type", "csv",
+            "-segment_format_options", "cluster_time_limit=200:flush_packets=1",
             arg_path(folder / "%06d.mkv")]
+
+
+def written_until(path: Path) -> float | None:
+    """How far (its own timestamps) every stream of a buffer piece still being written has
+    reached on disk; None when it holds no packet yet or cannot be read. Told by decode
+    timestamps: a frame shown before the last one decoded is on disk, B-frames or not.
+    ffprobe reads packet headers only: a few milliseconds for a 2 s piece."""
+    done = subprocess.run([ffprobe_bin(), "-v", "error", "-show_entries",
+                           "packet=stream_index,dts_time,duration_time", "-of", "csv=p=0", arg_path(path)],
+                          capture_output=True, text=True, errors="replace")
+    reached: dict[str, float] = {}
+    for line in done.stdout.splitlines():
+        parts = line.strip().split(",")
+        try:
+            end = float(parts[1]) + float(parts[2])
+        except (IndexError, ValueError):
+            continue  # no timestamp (N/A), or a line cut short
+        reached[parts[0]] = max(reached.get(parts[0], end), end)
+    return min(reached.values()) if reached else None
 
 
 def read_buffer_list(list_file: Path, offset: float = 0.0) -> list[BufferPiece]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import os
 import queue
 import re
 import shutil
@@ -95,17 +96,39 @@ def check_readable_file(path: Path | str) -> Path:
         raise MediaError(f"{p}: file is empty (0 bytes)")
     return p
 
-def run(args: Sequence[str], output: Path | None = None, source: Path | str | None = None) -> str:
+# How much lower a background ffmpeg runs (nice): CPU goes to it only when nothing else wants it.
+BACKGROUND_NICE = 10
+
+
+def run(args: Sequence[str], output: Path | None = None, source: Path | str | None = None,
+        background: bool = False) -> str:
     """Run ffmpeg to completion; MediaError naming `source` (or `output`) on failure.
 
     Returns its stderr, where measuring filters (loudnorm, ebur128) print their results.
+    `background`: at a lower CPU priority (where the system has one), so that work which
+    must keep up (live scoring, and the game the streamer plays) goes first.
     """
     cmd = [ffmpeg_bin(), "-hide_banner", "-nostdin", "-nostats", "-y", *args]
-    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE)
-    stderr = proc.stderr.decode("utf-8", "replace")
+    with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE) as proc:
+        if background:
+            lower_priority(proc.pid)
+        try:
+            _, err = proc.communicate()
+        except BaseException:
+            proc.kill()
+            raise
+    stderr = err.decode("utf-8", "replace")
     _check(proc.returncode, stderr, output, source)
     return stderr
+
+
+def lower_priority(pid: int) -> None:
+    """Nice `pid` by BACKGROUND_NICE; the threads it starts from now on inherit it. Nothing
+    where the system has no nice (Windows) or forbids it."""
+    if hasattr(os, "setpriority"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0) + BACKGROUND_NICE)
 
 
 _INTERRUPTED = re.compile(r"received signal (2|15)\b")

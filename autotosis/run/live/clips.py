@@ -120,6 +120,11 @@ def clip_name(number: int, label: str, start: float) -> str:
     return f"{number:02d}-{safe}-{minutes}m{seconds:02d}s.mp4"
 
 
+# A clip cut from the piece still being written ends this far before what is on disk: its
+# last frame lasts past the clip's end (a frame at 4 fps), and its sound with it.
+WRITING_MARGIN = 0.25
+
+
 class ReplayBuffer:
     """The buffer pieces of each recording file this run follows, in stream order.
 
@@ -159,10 +164,10 @@ class ReplayBuffer:
         return found
 
     def first_timestamp(self, piece: media.BufferPiece) -> float:
-        """The piece's first timestamp on its own clock (a finished piece never changes: probed once;
-        every part of a clip encoded ahead joins the same pieces)."""
+        """The piece's first timestamp on its own clock (it never changes, not even while the piece
+        is still being written: probed once; every part of a clip encoded ahead joins the same pieces)."""
         if piece.path not in self._firsts:
-            self._firsts[piece.path] = media.probe(piece.path).start
+            self._firsts[piece.path] = media.probe(piece.path, growing=True).start
         return self._firsts[piece.path]
 
     def local_time(self, piece: media.BufferPiece, stream_seconds: float, piece_start: float) -> float:
@@ -170,10 +175,32 @@ class ReplayBuffer:
         index = int(piece.path.stem) // FILE_NUMBERS
         return stream_seconds - self.lists[index][1] + self.origins.get(index, 0.0) - piece_start
 
-    def covered_until(self) -> float:
-        """Stream seconds the finished pieces reach: a clip ending before this can be cut now."""
+    def writing(self) -> media.BufferPiece | None:
+        """The piece still being written, as far as every stream of it is on disk, less
+        WRITING_MARGIN; None before the recording file's first piece is finished (its clock is
+        not known yet)."""
+        if not self.lists or len(self.lists) - 1 not in self.origins:
+            return None
+        listing, offset = self.lists[-1]
+        listed = media.read_buffer_list(listing, offset)
+        if not listed:
+            return None
+        path = self.folder / f"{int(listed[-1].path.stem) + 1:06d}.mkv"
+        reached = media.written_until(path) if path.exists() else None
+        origin = self.origins[len(self.lists) - 1]
+        start = listed[-1].end - origin
+        if reached is None or reached + offset - origin - WRITING_MARGIN <= start:
+            return None
+        return media.BufferPiece(path, start, reached + offset - origin - WRITING_MARGIN)
+
+    def covered_until(self, writing: bool = False) -> float:
+        """Stream seconds the buffer reaches: a clip ending before this can be cut now. The
+        finished pieces, and with `writing` the piece still being written (an ffprobe: asked
+        only when a clip is waiting for it)."""
         pieces = self.pieces()
-        return pieces[-1].end if pieces else 0.0
+        reach = pieces[-1].end if pieces else 0.0
+        piece = self.writing() if writing else None
+        return max(reach, piece.end) if piece is not None else reach
 
     def prune(self, keep_from: float) -> None:
         """Delete the pieces that end before `keep_from`: nothing will be cut from them."""
@@ -184,7 +211,11 @@ class ReplayBuffer:
                 self._firsts.pop(piece.path, None)
 
     def span(self, start: float, end: float) -> list[media.BufferPiece]:
+        """The pieces that hold `start`-`end`: the finished ones, and the one still being written
+        when they end before `end`."""
         pieces = [p for p in self.pieces() if p.end > start and p.start < end]
+        if pieces and pieces[-1].end < end - 0.05 and (piece := self.writing()) is not None:
+            pieces.append(piece)
         if not pieces or pieces[0].start > start + 0.05 or pieces[-1].end < end - 0.05:
             have = f"{pieces[0].start:.1f}-{pieces[-1].end:.1f}" if pieces else "nothing"
             raise AutotosisError(f"{self.folder}: the replay buffer no longer holds {start:.1f}-{end:.1f}s "
@@ -194,47 +225,69 @@ class ReplayBuffer:
 
 @dataclass
 class Ahead:
-    """A highlight still open, encoded ahead in parts as the buffer grows (each part ends on a
-    frame counted from `start`), so that when it closes only its last seconds are left to encode."""
+    """A highlight still open, encoded ahead in parts as the buffer grows, so that when it
+    closes only its last seconds are left to encode. Each part holds the frames shown in its
+    span, so parts cut at any times join frame for frame."""
 
     start: float
     end: float  # where the last part ends, in stream seconds
     parts: list[Path]
 
+    def belongs(self, segment: Segment) -> bool:
+        """Whether these parts are of `segment`: they start at its start or later (the start of
+        a highlight still open can move earlier as the score around it settles)."""
+        return segment.start - 1e-6 <= self.start < segment.end
+
     def fits(self, segment: Segment) -> bool:
-        """Whether these parts open `segment`: it starts where they start and ends after them."""
-        return bool(self.parts) and abs(segment.start - self.start) < 1e-6 and self.end < segment.end - 0.01
+        """Whether these parts can make `segment`'s clip: they are of it and end before it."""
+        return bool(self.parts) and self.belongs(segment) and self.end < segment.end - 0.01
 
 
 Opened = tuple[Segment, str, Timeline]  # an open highlight, its label and the score it is captioned with
 
 # An open highlight is encoded ahead in parts of at least AHEAD_STEP seconds, up to
-# AHEAD_MARGIN before where its end stands now (its end only moves later while it is open).
+# AHEAD_MARGIN before where its end stands now (while the score there settles, its end can
+# still move a little earlier).
 AHEAD_STEP = 2.0
 AHEAD_MARGIN = 1.0
 
 
-def encode_ahead(buffer: ReplayBuffer, aheads: dict[float, Ahead], opened: list[Opened], covered: float,
-                 fps: Fraction, render: render_lib.RenderConfig) -> None:
-    """Encode what the buffer holds (up to `covered`) of each open highlight, a few seconds at
-    a time, into `aheads` (by start), so its clip is only its last seconds away when it closes.
-    Parts of a highlight no longer open (it joined an earlier clip, or faded) are deleted."""
-    for start in [s for s in aheads if not any(abs(seg.start - s) < 1e-6 for seg, _, _ in opened)]:
-        for part in aheads.pop(start).parts:
+def encode_ahead(buffer: ReplayBuffer, aheads: list[Ahead], opened: list[Opened], covered: float,
+                 render: render_lib.RenderConfig) -> None:
+    """Encode what the buffer holds (up to `covered`) of each open highlight, a part at a
+    time, into `aheads`, so its clip is only its last seconds away when it closes. Parts of a
+    highlight no longer open (it joined an earlier clip, or faded) are deleted."""
+    for ahead in [a for a in aheads if not any(a.belongs(seg) for seg, _, _ in opened)]:
+        aheads.remove(ahead)
+        for part in ahead.parts:
             part.unlink(missing_ok=True)
     for seg, label, scores in opened:
-        ahead = aheads.setdefault(seg.start, Ahead(seg.start, seg.start, []))
-        end = frame_after(ahead.start, min(covered, seg.end - AHEAD_MARGIN), fps)
-        if end - ahead.end < AHEAD_STEP:
-            continue
-        part = buffer.folder / "ahead" / f"{seg.start:.3f}-{len(ahead.parts):03d}.mkv"
+        ahead = next((a for a in aheads if a.belongs(seg)), None)
+        if ahead is None or not ahead.parts:
+            if ahead is not None:
+                aheads.remove(ahead)
+            ahead = Ahead(seg.start, seg.start, [])
+            aheads.append(ahead)
+        head = ahead.start > seg.start + 1e-6  # its start moved earlier: the seconds before its parts first
+        if head:
+            span = dataclasses.replace(seg, end=ahead.start)
+        else:
+            end = min(covered, seg.end - AHEAD_MARGIN)
+            if end - ahead.end < AHEAD_STEP:
+                continue
+            span = dataclasses.replace(seg, start=ahead.end, end=end)
+        part = buffer.folder / "ahead" / f"{span.start:.3f}-{span.end:.3f}.mkv"
         try:
             part.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise (write_error(exc, part.parent) or exc) from None
-        encode_part(buffer, dataclasses.replace(seg, start=ahead.end, end=end), part, render, scores, label)
-        ahead.parts.append(part)
-        ahead.end = end
+        encode_part(buffer, span, part, render, scores, label)
+        if head:
+            ahead.parts.insert(0, part)
+            ahead.start = span.start
+        else:
+            ahead.parts.append(part)
+            ahead.end = span.end
 
 
 class AheadEncoder:
@@ -243,12 +296,11 @@ class AheadEncoder:
 
     def __init__(self, buffer: ReplayBuffer):
         self.buffer = buffer
-        self.aheads: dict[float, Ahead] = {}  # open highlights' parts, by their start
+        self.aheads: list[Ahead] = []  # open highlights' parts
         self._job: threading.Thread | None = None
         self._error: BaseException | None = None
 
-    def start(self, opened: list[Opened], covered: float, fps: Fraction,
-              render: render_lib.RenderConfig) -> None:
+    def start(self, opened: list[Opened], covered: float, render: render_lib.RenderConfig) -> None:
         """Encode ahead on what is known now, unless the last round is still running."""
         if self._job is not None and self._job.is_alive():
             return
@@ -256,7 +308,7 @@ class AheadEncoder:
 
         def run() -> None:
             try:
-                encode_ahead(self.buffer, self.aheads, opened, covered, fps, render)
+                encode_ahead(self.buffer, self.aheads, opened, covered, render)
             except BaseException as exc:  # raised on the session's thread, by wait()
                 self._error = exc
 
@@ -272,53 +324,52 @@ class AheadEncoder:
         if error is not None:
             raise error
 
-    def take(self, start: float) -> Ahead | None:
-        """The parts encoded ahead for the highlight starting at `start`, now theirs to use."""
+    def take(self, segment: Segment) -> Ahead | None:
+        """The parts encoded ahead for the highlight `segment`, now its clip's to use."""
         self.wait()
-        return self.aheads.pop(start, None)
+        ahead = next((a for a in self.aheads if a.belongs(segment)), None)
+        if ahead is not None:
+            self.aheads.remove(ahead)
+        return ahead
 
 
-def frame_after(start: float, until: float, fps: Fraction) -> float:
-    """The last frame boundary, counted in whole frames from `start`, at or before `until`."""
-    return start + int((until - start) * fps) / fps
-
-
-def join_span(buffer: ReplayBuffer, segment: Segment, joined: Path) -> tuple[media.VideoInfo, float]:
-    """Stream-copy the buffer pieces `segment` spans into `joined`; returns its probe and where
-    the segment starts in it: on the first frame at or after its start (a cut between two
-    frames would leave its first frame slot empty, one frame short)."""
+def join_span(buffer: ReplayBuffer, segment: Segment, joined: Path) -> tuple[media.VideoInfo, float, int]:
+    """Stream-copy the buffer pieces `segment` spans into `joined`; returns its probe, where
+    the segment starts in it, and how many frames it holds: those shown in [start, end), so
+    the first is the first frame at or after its start (a cut between two frames would leave
+    its first frame slot empty, one frame short), and spans cut at any times join frame for frame."""
     pieces = buffer.span(segment.start, segment.end)
     starts = [buffer.first_timestamp(piece) for piece in pieces]
     listing = joined.with_suffix(".txt")
     listing.write_text(media.join_list([p.path for p in pieces], starts), encoding="utf-8")
-    media.run(media.join_args(listing, joined), joined, pieces[0].path)
+    media.run(media.join_args(listing, joined), joined, pieces[0].path, background=True)
     info = media.probe(joined)
     fps = Fraction(info.fps)
     at = buffer.local_time(pieces[0], segment.start, starts[0]) + info.start  # -ss counts from the start
-    at = info.video_start + math.ceil((at - info.video_start) * fps - 1e-6) / fps
-    return info, at - info.start
+    first = math.ceil((at - info.video_start) * fps - 1e-6)
+    last = math.ceil((at + segment.end - segment.start - info.video_start) * fps - 1e-6)
+    return info, info.video_start + first / fps - info.start, max(1, last - first)
 
 
 def encode_part(buffer: ReplayBuffer, segment: Segment, output: Path, render: render_lib.RenderConfig,
                 scores: Timeline | None, label: str) -> bool:
     """Encode `segment` (stream seconds) from the replay buffer into the reel piece `output`:
     the buffer pieces it spans are joined by stream copy, then cut to the frame and encoded as a
-    reel piece is, with the reel's caption (label, live score, stream time). Returns whether
-    it has sound."""
+    reel piece is, with the reel's caption (label, live score, stream time), below the
+    priority of following and scoring. Returns whether it has sound."""
     with tempfile.TemporaryDirectory(prefix=".part-", dir=output.parent) as tmp:
         joined = Path(tmp) / "join.mkv"
-        info, local = join_span(buffer, segment, joined)
+        info, local, frames = join_span(buffer, segment, joined)
         track = min(render.audio_track, max(0, len(info.audio_tracks) - 1))
         encoding = media.PieceEncoding(fps=str(info.fps), preset=render.preset, crf=render.crf,
                                        audio=info.has_audio, audio_track=track)
-        frames = max(1, round((segment.end - segment.start) * Fraction(info.fps)))
         subtitles = None
         if render.overlay and captions_lib.shows_label(render.captions):
             subtitles = Path(tmp) / "caption.ass"
             caption = render_lib.caption_ass(segment, scores, label, info.width, info.height)
             atomic_write_text(subtitles, caption)
         media.run(media.piece_args(joined, local, frames, output, encoding, subtitles, render_lib.fonts_dir(),
-                                   media.seek_lead(info)), output, joined)
+                                   media.seek_lead(info)), output, joined, background=True)
     return encoding.audio
 
 
@@ -333,16 +384,23 @@ def cut_clip(buffer: ReplayBuffer, segment: Segment, target: Path, render: rende
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise (write_error(exc, target.parent) or exc) from None
-    parts = ahead.parts if ahead is not None and ahead.fits(segment) else []
-    rest = dataclasses.replace(segment, start=ahead.end) if parts and ahead is not None else segment
+    parts = list(ahead.parts) if ahead is not None and ahead.fits(segment) else []
     with tempfile.TemporaryDirectory(prefix=".live-", dir=target.parent) as tmp:
+        if parts and ahead is not None:
+            if ahead.start > segment.start + 1e-6:  # it began earlier than its parts
+                parts.insert(0, Path(tmp) / "head.mkv")
+                head = dataclasses.replace(segment, end=ahead.start)
+                encode_part(buffer, head, parts[0], render, scores, label)
+            segment_rest = dataclasses.replace(segment, start=ahead.end)
+        else:
+            segment_rest = segment
         last = Path(tmp) / "last.mkv"
-        audio = encode_part(buffer, rest, last, render, scores, label)
-        media.concat([*parts, last], target, audio)  # AAC sound, written atomically
+        audio = encode_part(buffer, segment_rest, last, render, scores, label)
+        media.concat([*parts, last], target, audio, background=True)  # AAC sound, written atomically
         for part in ahead.parts if ahead is not None else []:
             part.unlink(missing_ok=True)  # used (or not fitting): a long stream keeps no parts behind
         if also is not None:
             joined = Path(tmp) / "whole.mkv"
-            _, local = join_span(buffer, segment, joined)
+            _, local, _ = join_span(buffer, segment, joined)
             also(joined, Segment(local, local + segment.end - segment.start, segment.peak, segment.mean))
     return target

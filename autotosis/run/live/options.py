@@ -41,7 +41,7 @@ class LiveOptions:
     render: render_lib.RenderConfig = field(default_factory=render_lib.RenderConfig)
     reel_audio: str = "0"
     buffer_seconds: float = 2.0  # replay buffer pieces: a clip is cut at most this long after it closes
-    update_every: float = 1.0  # seconds between selection updates (and status lines)
+    update_every: float = 0.5  # seconds between selection updates (and status lines), at least
     reel: bool = True  # write the reel and compile's sidecars when the stream ends
     shorts: shorts_lib.ShortsConfig | None = None  # also each clip's vertical short, into shorts/
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import queue
 import threading
 import time
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 
 from autotosis import media
@@ -67,7 +67,6 @@ class Session:
         self._lead = float("-inf")  # the most the edge was ever ahead of the clock (see status)
         self._follower: Follower | None = None
         self.ahead = clips_lib.AheadEncoder(self.buffer)
-        self.fps = Fraction(30)  # the recording's frame rate (parts are counted in its frames)
         self.shorts: ShortMaker | None = None
         self.recorder: media.FFmpegProcess | None = None  # the ffmpeg recording a stream URL (end.py)
         # a chat log is read, or a twitch: spec checked, now: bad chat fails before the stream is followed
@@ -88,7 +87,6 @@ class Session:
                 raise AutotosisError(f"{opts.source}: no stream arrived within --idle {opts.idle:g}s")
             raise AutotosisError(f"{path}: no readable recording appeared within --idle {opts.idle:g}s")
         info = media.probe(path, growing=True)
-        self.fps = Fraction(info.fps)
         if info.has_audio:  # the track clips and the reel keep, as compile chooses it
             reel_track, _ = loudness_lib.choose_track(info, opts.reel_audio)
             opts = self.options = dataclasses.replace(
@@ -189,11 +187,14 @@ class Session:
                 readers.append(model_reader(info, self.model_meta["fps"], model.box, model.size,
                                             model.predict, follower.attach, out))
             follower.start()
-            running = len(readers)
+            running, fresh = len(readers), False
             next_update = time.monotonic()
             while running:
                 try:
-                    kind, _, value = out.get(timeout=0.2)
+                    try:
+                        kind, _, value = out.get(timeout=0.1)
+                    except queue.Empty:
+                        kind = value = None
                     if kind == "levels":
                         self.signals.add_levels(value)
                     elif kind == "model":
@@ -206,11 +207,12 @@ class Session:
                             raise value
                         follower.stop.set()  # Ctrl-C reached its ffmpeg first: end the stream
                         self.ended = "interrupted"
-                    if time.monotonic() >= next_update:
-                        next_update = time.monotonic() + opts.update_every
+                    fresh = fresh or kind in ("levels", "model")
+                    # A recording arrives a cluster (2 s from OBS) at a time: what it brings is
+                    # read whole (the queue drained) before selection runs on it.
+                    if fresh and out.empty() and time.monotonic() >= next_update:
+                        next_update, fresh = time.monotonic() + opts.update_every, False
                         self.update(final=False)
-                except queue.Empty:
-                    continue
                 except KeyboardInterrupt:
                     if follower.stop.is_set():
                         raise  # a second Ctrl-C: stop at once
@@ -238,7 +240,9 @@ class Session:
         if self.chat is not None:
             self.chat.poll(self._clock(final))
         scores = self.signals.label_scores(final) or {self.label: self.signals.score(final)}
-        keep_from, covered = float("inf"), self.buffer.covered_until()
+        keep_from, finished = float("inf"), self.buffer.covered_until()
+        # with the piece still being written (an ffprobe): read when a clip or a part needs it
+        covered = functools.cache(lambda: self.buffer.covered_until(writing=True))
         opened: list[tuple[Segment, str, Timeline]] = []
         for label, score in scores.items():
             if len(score) == 0:
@@ -261,7 +265,7 @@ class Session:
                 joined = clips_lib.overlapping(self.clips, seg, label)
                 if joined and not clips_lib.grown(seg, joined):
                     continue  # cut already, by this run or an earlier one
-                if seg.end > covered + 0.05 and not final:
+                if not final and seg.end > finished + 0.05 and seg.end > covered() + 0.05:
                     keep_from = min(keep_from, seg.start)  # wait for the buffer to hold its end
                     continue
                 # as compile's select_labelled: a highlight starting inside another label's starts at its end
@@ -271,13 +275,13 @@ class Session:
                     continue
                 try:
                     self._cut(dataclasses.replace(seg, start=start), score, label,
-                              tuple(c.file for c in joined), self.ahead.take(seg.start))
+                              tuple(c.file for c in joined), self.ahead.take(seg))
                 except AutotosisError as exc:
                     if not final:
                         raise
                     self.note(f"live: could not cut {seg.start:.1f}-{seg.end:.1f}s at the end: {exc}")
         if not final:
-            self.ahead.start(opened, covered, self.fps, self.options.render)
+            self.ahead.start(opened, covered() if opened else finished, self.options.render)
             self.buffer.prune(keep_from - self.options.buffer_seconds)
             self.events.status(self.status())
 

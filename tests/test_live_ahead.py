@@ -85,7 +85,8 @@ def test_a_clip_is_cut_from_the_piece_still_being_written(tmp_path):
         proc.proc.stdin.write(data[: len(data) * 7 // 12])  # about 7 s: pieces 0-4 s finished, 4-8 s not
         proc.proc.stdin.flush()
         deadline = time.monotonic() + 20
-        while replay.covered_until(writing=True) < replay.covered_until() + 1.5 and time.monotonic() < deadline:
+        while replay.covered_until(writing=True) < replay.covered_until() + 1.5:
+            assert time.monotonic() < deadline, "the piece being written never got 1.5 s ahead"
             time.sleep(0.1)
         finished, reach = replay.covered_until(), replay.covered_until(writing=True)
         assert finished == pytest.approx(4.0, abs=0.3) and reach > finished + 1.5

@@ -262,10 +262,12 @@ def encode_ahead(buffer: ReplayBuffer, aheads: list[Ahead], opened: list[Opened]
         for part in ahead.parts:
             part.unlink(missing_ok=True)
     for seg, label, scores in opened:
-        ahead = next((a for a in aheads if a.belongs(seg)), None)
-        if ahead is None or not ahead.parts:
-            if ahead is not None:
-                aheads.remove(ahead)
+        found = next((a for a in aheads if a.belongs(seg)), None)
+        if found is not None and found.parts:
+            ahead = found
+        else:  # nothing encoded yet: from where it starts now
+            if found is not None:
+                aheads.remove(found)
             ahead = Ahead(seg.start, seg.start, [])
             aheads.append(ahead)
         head = ahead.start > seg.start + 1e-6  # its start moved earlier: the seconds before its parts first

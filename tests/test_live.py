@@ -115,6 +115,10 @@ def test_live_cuts_while_the_stream_runs_and_ends_like_compile(shout, project):
     for name in ("reel.mp4", "segments.json", "scores.csv", "loudness.csv", "chapters.txt", "reel.edl",
                  "reel.otio", "timeline.png", "options.json"):
         assert (out / name).stat().st_size > 0, name
+    # x264 signs its settings into the stream: the clip at --clip-preset (superfast: subme=1), the
+    # reel at --preset (veryfast: subme=2)
+    assert b" subme=1 " in clip.read_bytes() and b" subme=2 " not in clip.read_bytes()
+    assert b" subme=2 " in (out / "reel.mp4").read_bytes()
 
     assert_ends_like_compile(out, growing, project / "compiled")
 

@@ -25,11 +25,14 @@ from autotosis.core.timecode import format_time
 from autotosis.publish.reel import RenderConfig
 from autotosis.run.compile import FUSE_WEIGHT, default_model
 from autotosis.run.live import Clip, LiveEvents, LiveOptions, LiveResult, Status, output_folder, run_live
+from autotosis.run.live.options import CLIP_PRESET
 from autotosis.signals.chat import DELAY_RANGE, ChatConfig, parse_reactions
 from autotosis.signals.fuse import parse_scorer, parse_weights
 from autotosis.signals.loudness import LoudnessConfig
 
 R = RenderConfig()
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
+                "veryslow")
 STATUS_EVERY = 10.0
 
 
@@ -137,7 +140,9 @@ def report(result: LiveResult) -> None:
 @click.option("--fps", type=click.FloatRange(0, min_open=True), help="Samples scored per second "
               "(default: the model's).")
 @selection_options
-@click.option("--preset", default=R.preset, show_default=True, help="x264 preset for clips and the reel.")
+@click.option("--preset", default=R.preset, show_default=True, help="x264 preset for the reel at the end.")
+@click.option("--clip-preset", default=CLIP_PRESET, show_default=True, type=click.Choice(X264_PRESETS),
+              help="x264 preset for the clips and shorts cut during the stream (faster: out sooner).")
 @click.option("--crf", type=click.IntRange(0, 51), default=R.crf, show_default=True, help="x264 quality.")
 @click.option("--no-overlay", is_flag=True, help="No caption (label, live score, stream time).")
 @click.option("--reel-audio", default="0", show_default=True, metavar="N|NAME",
@@ -156,9 +161,9 @@ def live_command(source: str, idle: float, follow_dir: bool, model: tuple[Path, 
                  labels: tuple[str, ...] | None, scorer: str | None,
                  fuse_weight: float, weights: str | None, chat: str | None, chat_server: str | None,
                  chat_delay: float | None, chat_reactions: str | None, audio_track: str, facecam: Any,
-                 fps: float | None, preset: str, crf: int, no_overlay: bool, reel_audio: str, no_reel: bool,
-                 out_dir: Path | None, ui: bool, ui_port: int, no_browser: bool, make_shorts: bool,
-                 asr_model: str | None, **select: Any) -> None:
+                 fps: float | None, preset: str, clip_preset: str, crf: int, no_overlay: bool,
+                 reel_audio: str, no_reel: bool, out_dir: Path | None, ui: bool, ui_port: int,
+                 no_browser: bool, make_shorts: bool, asr_model: str | None, **select: Any) -> None:
     """Cut each highlight into output/<name>/clips/ while the stream still runs.
 
     SOURCE is a recording OBS is still writing (MKV, FLV, MPEG-TS), a stream URL ffmpeg
@@ -184,7 +189,7 @@ def live_command(source: str, idle: float, follow_dir: bool, model: tuple[Path, 
     models = list(model)
     if not models and (scorer is None or "model" in parse_scorer(scorer)):
         models = [found] if (found := default_model()) is not None else []
-    shorts = shorts_config(select, 1, preset)  # takes the shorts options out of `select`
+    shorts = shorts_config(select, 1, clip_preset)  # takes the shorts options out of `select`
     chat_config = ChatConfig(delay=chat_delay)
     if chat_reactions:
         chat_config = ChatConfig(delay=chat_delay, reactions=parse_reactions(chat_reactions))
@@ -196,7 +201,8 @@ def live_command(source: str, idle: float, follow_dir: bool, model: tuple[Path, 
         loudness=LoudnessConfig(track=audio_track),
         select={field: select[option] for option, field in SELECT_FIELDS.items()},
         render=RenderConfig(preset=preset, crf=crf, overlay=not no_overlay, jobs=1, captions=shorts.captions),
-        reel_audio=reel_audio, reel=not no_reel, shorts=shorts if make_shorts else None,
+        clip_preset=clip_preset, reel_audio=reel_audio, reel=not no_reel,
+        shorts=shorts if make_shorts else None,
     )
     terminal = Terminal()
     with contextlib.ExitStack() as stack:

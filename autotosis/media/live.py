@@ -124,10 +124,11 @@ def record_args(url: str, output: Path, headers: dict[str, str] | None = None) -
         before = ["-headers", "".join(f"{k}: {v}\r\n" for k, v in headers.items())]
     if is_playlist(url):
         before.extend(["-live_start_index", "0"])
-    # A Matroska cluster reaches the file only when the next one starts: 1 s clusters (not 5 s)
-    # keep the follower close behind, and lose at most a second when a stalled stream is cut off.
+    # A Matroska cluster reaches the file only when the next one starts: 0.2 s clusters (not
+    # 5 s, nor a GOP) keep the follower close behind the stream, and lose at most 0.2 s when a
+    # stalled stream is cut off.
     return [*before, "-i", url, "-map", "0:v:0?", "-map", "0:a?", "-c", "copy", "-flush_packets", "1",
-            "-cluster_time_limit", "1000", "-f", "matroska", arg_path(output)]
+            "-cluster_time_limit", "200", "-f", "matroska", arg_path(output)]
 
 
 def close_args(recording: Path, output: Path) -> list[str]:

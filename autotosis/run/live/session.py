@@ -25,6 +25,7 @@ from autotosis.core.timeline import Segment, Timeline
 from autotosis.pick import online as online_lib
 from autotosis.pick import select as select_lib
 from autotosis.pick.highlights import Highlight, peak_time
+from autotosis.publish import reel as render_lib
 from autotosis.run.live import clips as clips_lib
 from autotosis.run.live import usage
 from autotosis.run.live.chat import CHAT_LOG, LiveChat
@@ -281,7 +282,7 @@ class Session:
                         raise
                     self.note(f"live: could not cut {seg.start:.1f}-{seg.end:.1f}s at the end: {exc}")
         if not final:
-            self.ahead.start(opened, covered() if opened else finished, self.options.render)
+            self.ahead.start(opened, covered() if opened else finished, self.clip_render)
             self.buffer.prune(keep_from - self.options.buffer_seconds)
             self.events.status(self.status())
 
@@ -306,13 +307,18 @@ class Session:
             except AutotosisError as exc:  # the clip is kept; the stream goes on
                 self.note(f"live: no short of clip {number:02d}: {exc}")
 
-        clips_lib.cut_clip(self.buffer, seg, target, self.options.render, score, label, ahead,
+        clips_lib.cut_clip(self.buffer, seg, target, self.clip_render, score, label, ahead,
                            make_short if self.shorts is not None else None)
         self.render_cpu += usage.ended_children() - before_cpu
         clip = clips_lib.Clip(seg.start, seg.end, label, seg.peak, f"clips/{name}", short, replaces)
         clips_lib.append_log(self.folder, clip)
         self.clips.append(clip)
         self.events.clip(clip, time.monotonic() - before)
+
+    @property
+    def clip_render(self) -> render_lib.RenderConfig:
+        """How clips are encoded: as the reel, at the clip preset (see options.CLIP_PRESET)."""
+        return dataclasses.replace(self.options.render, preset=self.options.clip_preset)
 
     def status(self) -> Status:
         """Where the stream stands. The delay is how much further behind the clock the scored

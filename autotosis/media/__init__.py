@@ -45,6 +45,7 @@ from autotosis.media.live import (
     close_args,
     join_args,
     join_list,
+    not_there_yet,
     read_buffer_list,
     record_args,
 )
@@ -149,6 +150,7 @@ __all__ = [
     "make_lavfi_vod",
     "make_span_preview",
     "make_tracks_vod",
+    "not_there_yet",
     "parse_loudnorm",
     "piece_args",
     "pixel_box",

@@ -30,6 +30,7 @@ from autotosis.run.live import usage
 from autotosis.run.live.chat import CHAT_LOG, LiveChat
 from autotosis.run.live.follow import Follower, wait_for
 from autotosis.run.live.options import LiveEvents, LiveOptions, Status, source_name
+from autotosis.run.live.record import Recorder
 from autotosis.run.live.score import LiveSignals, load_models, loudness_reader, model_reader
 from autotosis.run.live.shorts import FOLDER as SHORTS
 from autotosis.run.live.shorts import ShortMaker
@@ -69,7 +70,7 @@ class Session:
         self.ahead = clips_lib.AheadEncoder(self.buffer)
         self.fps = Fraction(30)  # the recording's frame rate (parts are counted in its frames)
         self.shorts: ShortMaker | None = None
-        self.recorder: media.FFmpegProcess | None = None  # the ffmpeg recording a stream URL (end.py)
+        self.recorder: Recorder | None = None  # the ffmpeg recording a stream URL (end.py)
         # a chat log is read, or a twitch: spec checked, now: bad chat fails before the stream is followed
         self.chat = LiveChat(options.chat, options.chat_config, self.note, options.chat_server,
                              log=folder / CHAT_LOG) if options.chat else None
@@ -134,6 +135,8 @@ class Session:
         if path.exists() and path.stat().st_size > 0 and _readable(path):
             return True
         if self.recorder is not None and self.recorder.proc.poll() is not None:
+            if self.recorder.waiting():  # a URL not there yet (404): asked again until --idle
+                return False
             self.recorder.finish(self.options.source)  # its stderr as a MediaError
             raise AutotosisError(f"{self.options.source}: the stream ended before it started")
         return False

@@ -253,3 +253,27 @@ def test_url_never_there_ends_after_idle_in_one_line(project, served, name):
     assert result.output.strip().splitlines()[-1] == \
         f"Error: {base}/{name}: no stream arrived within --idle 1.5s"
     assert 1.5 <= time.monotonic() - started < 6.0
+
+
+def test_a_failed_short_of_a_stream_url_is_made_from_its_clip_on_resume(shout, project, served):
+    """A stream URL is recorded anew by the rerun, so its buffer never holds the first run's
+    clip again: the short that first failed is made from the clip file itself."""
+    from test_live_shorts import SHORTS
+
+    folder, base = served
+    (folder / "stream.mkv").write_bytes(shout.read_bytes())
+    out = project / "output" / "stream"
+    out.mkdir(parents=True)
+    (out / "shorts").write_text("not a folder")
+    args = ["live", f"{base}/stream.mkv", "--idle", "5", *QUICK, *SHORTS, "--no-reel"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0 and "live: no short of clip 01: " in first.output, first.output
+    [row] = [json.loads(line) for line in (out / "highlights.jsonl").read_text().splitlines()]
+    (out / "shorts").unlink()
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    own = f"shorts/01-loud-{int(row['start'])}s.mp4"
+    assert f"live: short {own} of clip 01 (cut by an earlier run), made from {row['file']}" in again.output
+    assert [json.loads(line) for line in (out / "highlights.jsonl").read_text().splitlines()] == \
+        [{**row, "short": own}]
+    assert media.probe(out / own).duration == pytest.approx(row["end"] - row["start"], abs=0.15)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import queue
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -70,6 +71,7 @@ class Session:
         self.ahead = clips_lib.AheadEncoder(self.buffer)
         self.fps = Fraction(30)  # the recording's frame rate (parts are counted in its frames)
         self.shorts: ShortMaker | None = None
+        self.missing_shorts: list[clips_lib.Clip] = []  # clips an earlier run cut without their short
         self.recorder: Recorder | None = None  # the ffmpeg recording a stream URL (end.py)
         # a chat log is read, or a twitch: spec checked, now: bad chat fails before the stream is followed
         self.chat = LiveChat(options.chat, options.chat_config, self.note, options.chat_server,
@@ -126,8 +128,13 @@ class Session:
         if opts.shorts is not None:  # the model's box (or --facecam), else found on the first clip
             box = self.model_meta["box"] if self.model_meta else opts.facecam
             self.shorts = ShortMaker(opts.shorts, box, source_name(opts.source), opts.render.audio_track)
+            joined = {file for clip in self.clips for file in clip.replaces}  # their whole highlight has one
+            self.missing_shorts = [c for c in self.clips if not c.short and c.file not in joined
+                                   and (self.folder / c.file).exists()]
         self.note("live: scoring with " + signals_lib.scorer_name(signals) +
-                  (f", {len(self.clips)} clip(s) already cut by an earlier run" if self.clips else ""))
+                  (f", {len(self.clips)} clip(s) already cut by an earlier run" if self.clips else "")
+                  + (f", {len(self.missing_shorts)} without their short (made again)"
+                     if self.missing_shorts else ""))
         return info
 
     def _usable(self, path: Path) -> bool:
@@ -241,7 +248,7 @@ class Session:
         if self.chat is not None:
             self.chat.poll(self._clock(final))
         scores = self.signals.label_scores(final) or {self.label: self.signals.score(final)}
-        keep_from, covered = float("inf"), self.buffer.covered_until()
+        keep_from, covered = self._make_missing_shorts(final), self.buffer.covered_until()
         opened: list[tuple[Segment, str, Timeline]] = []
         for label, score in scores.items():
             if len(score) == 0:
@@ -312,6 +319,52 @@ class Session:
         clips_lib.append_log(self.folder, clip)
         self.clips.append(clip)
         self.events.clip(clip, time.monotonic() - before)
+
+    def _make_missing_shorts(self, final: bool) -> float:
+        """The shorts an earlier run failed to make for the clips it cut (--shorts, resumed): from
+        the replay buffer once it holds the clip's span again (the same recording, re-read from its
+        start), else (a stream URL recorded anew, or the span pruned) from the clip file itself;
+        each is added to its clip's highlights.jsonl row. Returns the earliest clip start still
+        waiting for the buffer: pieces from there on are kept."""
+        if not self.missing_shorts:
+            return float("inf")
+        pieces = self.buffer.pieces()
+        covered = pieces[-1].end if pieces else 0.0
+        waiting = float("inf")
+        for clip in list(self.missing_shorts):
+            reachable = self.recorder is None and (not pieces or pieces[0].start <= clip.start + 0.05)
+            held = reachable and clip.end <= covered + 0.05
+            if reachable and not held and not final:
+                waiting = min(waiting, clip.start)
+                continue
+            self.missing_shorts.remove(clip)
+            self._short_again(clip, held)
+        return waiting
+
+    def _short_again(self, clip: clips_lib.Clip, from_buffer: bool) -> None:
+        assert self.shorts is not None and self.signals is not None
+        index = self.clips.index(clip)
+        seg = Segment(clip.start, clip.end, clip.peak)
+        peak = peak_time(seg, self.signals.score(final=False))  # the middle when not scored yet
+        own = f"{SHORTS}/{Highlight(index, seg, clip.label, peak).slug}.mp4"  # compile's name
+        try:
+            with tempfile.TemporaryDirectory(prefix=".live-", dir=self.folder) as tmp:
+                if from_buffer:
+                    joined = Path(tmp) / "whole.mkv"
+                    _, local = clips_lib.join_span(self.buffer, seg, joined)
+                else:
+                    joined, local = self.folder / clip.file, 0.0
+                for message in self.shorts(joined, Segment(local, local + clip.end - clip.start, clip.peak),
+                                           clip.start, index + 1, clip.label, peak - clip.start + local,
+                                           self.folder / own):
+                    self.note(message)
+        except AutotosisError as exc:  # the next run tries again
+            self.note(f"live: no short of clip {index + 1:02d} again: {exc}")
+            return
+        self.clips[index] = dataclasses.replace(clip, short=own)
+        clips_lib.rewrite_log(self.folder, self.clips)
+        self.note(f"live: short {own} of clip {index + 1:02d} (cut by an earlier run), made from "
+                  + ("the replay buffer" if from_buffer else f"{clip.file}"))
 
     def status(self) -> Status:
         """Where the stream stands. The delay is how much further behind the clock the scored

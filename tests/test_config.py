@@ -165,3 +165,33 @@ def test_model_takes_one_path_or_a_list(project):
     one = invoke("config", "compile", "--profile", "one")
     assert one.exit_code == 0, one.output
     assert _resolved(one.output, "compile")["model"][0] == "[models/rage.pt]"
+
+
+def test_a_profile_with_several_models_and_the_one_model_commands(project):
+    """compile and live take the profile's list; label and suggest, which use one model, still
+    run under it: label without a model, suggest with the list's model for --label, else one
+    line naming the profile and the --model to pass. A list in a one-model command's own
+    table is a one-line error."""
+    (project / "autotosis.toml").write_text('[profile.duo]\nmodel = ["models/a.pt", "models/b.pt"]\n')
+    (project / "vod.mp4").write_bytes(b"")
+    assert _resolved(invoke("config", "compile", "--profile", "duo").output, "compile")["model"][0] == \
+        "[models/a.pt,"
+    listed = invoke("label", "--list", "--profile", "duo")
+    assert "autotosis.toml" not in listed.output and "Traceback" not in listed.output, listed.output
+    for command in (["suggest", "vod.mp4"], ["label", "--ui", "vod.mp4", "--no-browser"]):
+        result = invoke(*command, "--profile", "duo")
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        name = "suggest" if command[0] == "suggest" else "label --ui"
+        assert result.output.strip().splitlines()[-1] == (
+            "Error: [profile.duo] autotosis.toml:2: model = [models/a.pt, models/b.pt] gives several "
+            f"models; `autotosis {name}` uses one: pass --model models/a.pt (or --label, to use the one "
+            "that scores it)")
+    picked = invoke("suggest", "vod.mp4", "--profile", "duo", "--label", "rage")
+    assert picked.output.strip().splitlines()[-1] == \
+        "Error: models/a.pt: no such model file ([profile.duo] autotosis.toml:2)"
+    typed = invoke("suggest", "vod.mp4", "--profile", "duo", "--model", "none")  # the command line wins
+    assert "several models" not in typed.output and "Traceback" not in typed.output, typed.output
+    (project / "autotosis.toml").write_text('[suggest]\nmodel = ["models/a.pt", "models/b.pt"]\n')
+    own = invoke("suggest", "vod.mp4")
+    assert own.exit_code == 1 and own.output.strip().splitlines()[-1] == \
+        f"Error: {project / 'autotosis.toml'}:2: model: `autotosis suggest` takes one model, not a list"

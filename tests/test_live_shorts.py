@@ -75,3 +75,37 @@ def test_a_clip_whose_short_fails_is_kept(project):
     assert "short" not in row and (project / "output" / "grey" / row["file"]).exists()
     assert not (project / "output" / "grey" / "shorts").exists() or \
         not list((project / "output" / "grey" / "shorts").iterdir())
+
+
+def test_a_short_that_failed_is_made_on_resume(project):
+    """The first run cannot write its short (a file is where shorts/ should be): the clip is kept
+    without one. Once that is cleared, the rerun over the same recording makes the short from
+    the replay buffer (the recording re-read) without cutting the clip again, and adds it to the
+    clip's row in highlights.jsonl."""
+    source = burst_vod(project / "shout.mkv", 8.0, (3.0, 5.0), width=160, height=90)
+    out = project / "output" / "shout"
+    out.mkdir(parents=True)
+    (out / "shorts").write_text("not a folder")
+    first = CliRunner().invoke(cli, ["live", str(source), "--idle", "0.3", *QUICK, *SHORTS, "--no-reel"])
+    assert first.exit_code == 0, first.output
+    assert "live: no short of clip 01: output/shout/shorts: cannot write (File exists)" in first.output
+    [row] = [json.loads(line) for line in (out / "highlights.jsonl").read_text().splitlines()]
+    assert "short" not in row
+    clip = out / row["file"]
+    cut = clip.stat().st_mtime_ns
+
+    (out / "shorts").unlink()
+    again = CliRunner().invoke(cli, ["live", str(source), "--idle", "0.3", *QUICK, *SHORTS, "--no-reel"])
+    assert again.exit_code == 0, again.output
+    assert "1 clip(s) already cut by an earlier run, 1 without their short (made again)" in again.output
+    own = f"shorts/01-loud-{int(row['start'])}s.mp4"
+    assert f"live: short {own} of clip 01 (cut by an earlier run), made from the replay buffer" \
+        in again.output
+    assert [json.loads(line) for line in (out / "highlights.jsonl").read_text().splitlines()] == \
+        [{**row, "short": own}]
+    assert clip.stat().st_mtime_ns == cut and sorted(p.name for p in (out / "clips").iterdir()) == [clip.name]
+    info = media.probe(out / own)
+    assert (info.width, info.height) == (90, 160)
+    assert info.duration == pytest.approx(row["end"] - row["start"], abs=0.15)
+    first_grey = decoded(out / own)[0][60:100, 10:80].mean()  # the stream's own first frame, no caption
+    assert first_grey == pytest.approx(3 * round(row["start"] * 10) % 255, abs=4)

@@ -212,3 +212,68 @@ def test_page_without_a_live_stream_is_one_line(shout, project, served):
         assert result.exit_code == 1 and "Traceback" not in result.output, result.output
         last = result.output.strip().splitlines()[-1]
         assert last.startswith(f"Error: {base}/{page}: {message}"), result.output
+
+
+@pytest.mark.parametrize("suffix", [".m3u8", ".mkv"])
+def test_url_not_there_yet_is_waited_for(shout, project, served, suffix):
+    """Started before the stream: the playlist (or stream file) URL answers 404 for 2 s, then
+    appears (a playlist's segments were already there); live says once that it waits, asks
+    again with a short back-off, and follows it."""
+    folder, base = served
+    late = folder / f"late{suffix}"
+    if suffix == ".m3u8":
+        media.run(["-i", str(shout), "-c", "copy", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0",
+                   str(late)])
+    else:
+        late.write_bytes(shout.read_bytes())
+    timer = threading.Timer(2.0, lambda: late.rename(folder / f"stream{suffix}"))
+    timer.start()
+    started = time.monotonic()
+    try:
+        result = CliRunner().invoke(cli, ["live", f"{base}/stream{suffix}", "--idle", "10", *QUICK,
+                                          "--no-reel"])
+    finally:
+        timer.cancel()
+    assert result.exit_code == 0, result.output
+    assert result.output.count("is not there yet (HTTP 404): waiting for the stream to start") == 1
+    assert "stream ended (source ended)" in result.output and time.monotonic() - started < 10.0
+    rows = [json.loads(line) for line in (project / "output" / "stream" / "highlights.jsonl").read_text()
+            .splitlines()]
+    assert len(rows) == 1 and rows[0]["start"] <= 3.5 and rows[0]["end"] >= 4.5
+    assert (project / "output" / "stream" / rows[0]["file"]).stat().st_size > 0
+
+
+@pytest.mark.parametrize("name", ["stream.m3u8", "stream.ts"])
+def test_url_never_there_ends_after_idle_in_one_line(project, served, name):
+    """Nothing is published within --idle: the usual one line, not the 404 of the first try."""
+    _, base = served
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["live", f"{base}/{name}", "--idle", "1.5", "--scorer", "loudness"])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert result.output.strip().splitlines()[-1] == \
+        f"Error: {base}/{name}: no stream arrived within --idle 1.5s"
+    assert 1.5 <= time.monotonic() - started < 6.0
+
+
+def test_a_failed_short_of_a_stream_url_is_made_from_its_clip_on_resume(shout, project, served):
+    """A stream URL is recorded anew by the rerun, so its buffer never holds the first run's
+    clip again: the short that first failed is made from the clip file itself."""
+    from test_live_shorts import SHORTS
+
+    folder, base = served
+    (folder / "stream.mkv").write_bytes(shout.read_bytes())
+    out = project / "output" / "stream"
+    out.mkdir(parents=True)
+    (out / "shorts").write_text("not a folder")
+    args = ["live", f"{base}/stream.mkv", "--idle", "5", *QUICK, *SHORTS, "--no-reel"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0 and "live: no short of clip 01: " in first.output, first.output
+    [row] = [json.loads(line) for line in (out / "highlights.jsonl").read_text().splitlines()]
+    (out / "shorts").unlink()
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    own = f"shorts/01-loud-{int(row['start'])}s.mp4"
+    assert f"live: short {own} of clip 01 (cut by an earlier run), made from {row['file']}" in again.output
+    assert [json.loads(line) for line in (out / "highlights.jsonl").read_text().splitlines()] == \
+        [{**row, "short": own}]
+    assert media.probe(out / own).duration == pytest.approx(row["end"] - row["start"], abs=0.15)

@@ -40,6 +40,12 @@ def _value(option: click.Option, value: Any) -> Any:
     return [value] if option.multiple and not isinstance(value, list | tuple) else value
 
 
+def _several_for_one(option: click.Option, value: Any) -> bool:
+    """A list of several for an option that takes one value (a profile's `model = [a, b]` for label)."""
+    return (option.name == "model" and not option.multiple and isinstance(value, list | tuple)
+            and len(value) != 1)
+
+
 def _commands(ctx: click.Context) -> dict[str, click.Command]:
     root = ctx.find_root().command
     return dict(root.commands) if isinstance(root, click.Group) else {}
@@ -63,6 +69,11 @@ def _check(config: ProjectConfig, commands: dict[str, click.Command]) -> None:
                 raise ConfigError(f"{where}: unknown option for {which} (in {setting.where}; "
                                   f"see `autotosis {names[0] if len(names) == 1 else 'COMMAND'} --help`)")
             for command_name, option in takers:
+                if _several_for_one(option, setting.value):
+                    if len(names) > 1:
+                        continue  # a profile's list for the commands that take several (see several_models)
+                    raise ConfigError(f"{where}: `autotosis {command_name}` takes one {setting.key}, "
+                                      "not a list")
                 if isinstance(option.type, click.types.IntParamType) and isinstance(setting.value, float):
                     raise ConfigError(f"{where}: {setting.value} is not a whole number")
                 probe = click.Context(commands[command_name], info_name=command_name, resilient_parsing=False)
@@ -90,7 +101,11 @@ def resolve(ctx: click.Context, command: str, profile: str | None,
         for key, setting in layer.items():
             if key in options:
                 source = f"{setting.where} {config.path.name}:{setting.line}"
-                found[options[key].name or key] = (_value(options[key], setting.value), source)
+                value = _value(options[key], setting.value)
+                if key == "model" and not options[key].multiple and isinstance(value, list | tuple) \
+                        and len(value) == 1:
+                    value = value[0]
+                found[options[key].name or key] = (value, source)
     return config, found
 
 
@@ -99,7 +114,11 @@ def _apply(ctx: click.Context, param: click.Parameter, value: str | None) -> str
     if ctx.resilient_parsing or ctx.command.name is None:
         return value
     _, found = resolve(ctx, ctx.command.name, value)
-    ctx.default_map = {**(ctx.default_map or {}), **{k: v for k, (v, _) in found.items()}}
+    options = {option.name: option for option in options_of(ctx.command).values()}
+    several = {k: (v, source) for k, (v, source) in found.items() if _several_for_one(options[k], v)}
+    ctx.meta["autotosis.several"] = several
+    ctx.default_map = {**(ctx.default_map or {}),
+                       **{k: v for k, (v, _) in found.items() if k not in several}}
     ctx.meta["autotosis.profile"] = value
     return value
 
@@ -109,6 +128,15 @@ def add_profile_option(command: click.Command) -> None:
     command.params.insert(0, click.Option(
         ["--profile"], is_eager=True, expose_value=False, callback=_apply,
         help="Use [profile.NAME] of autotosis.toml (CLI > profile > [command] table > built-in)."))
+
+
+def several_models(ctx: click.Context | None = None) -> tuple[list[Path], str] | None:
+    """(the checkpoints, where the file gives them) when the profile gives this one-model command
+    (label, suggest) a list of models, as compile and live take; None otherwise. The command
+    uses the one that scores its --label, or says which single --model to pass."""
+    ctx = ctx or click.get_current_context(silent=True)
+    found = ctx.meta.get("autotosis.several", {}).get("model") if ctx is not None else None
+    return ([Path(p) for p in found[0]], found[1]) if found else None
 
 
 def profile_used(ctx: click.Context | None = None) -> str | None:
@@ -152,7 +180,8 @@ def config_command(ctx: click.Context, commands: tuple[str, ...]) -> None:
         for key, option in options_of(known[name]).items():
             if option.name in found:
                 raw, source = found[option.name]
-                value = option.process_value(probe, raw)
+                several = _several_for_one(option, raw)  # the profile's list: the command picks one
+                value = raw if several else option.process_value(probe, raw)
             else:
                 value, source = option.get_default(probe, call=True), "built-in"
             click.echo(f"  {key.replace('_', '-'):<16} {_shown(value):<28} {source}")

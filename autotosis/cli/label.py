@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from autotosis import media
+from autotosis.cli.config import several_models
 from autotosis.cli.options import facecam_box
 from autotosis.core.timecode import format_time
 from autotosis.learn import labels as labels_lib
@@ -169,6 +170,12 @@ def label(
     if ui:
         from autotosis.cli.serve import run_app
         from autotosis.web.labeler import labeler_app
+
+        vod = bool(clips) and clips[0].is_file()  # a clips folder asks nothing of a model
+        if vod and model is None and (several := several_models()) is not None:  # the profile's list
+            from autotosis.run.suggest import model_for_label
+
+            model = model_for_label(several[0], label_name, several[1], "label --ui")
 
         app = labeler_app(Path.cwd(), clips[0] if clips else None, labels_dir, label=label_name, model=model)
         run_app(app, port, not no_browser)

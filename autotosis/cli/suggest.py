@@ -14,13 +14,14 @@ from pathlib import Path
 import click
 
 from autotosis.cli.compile import ProgressBars
+from autotosis.cli.config import several_models
 from autotosis.cli.options import facecam_box
 from autotosis.core.paths import LABELS_DIR
 from autotosis.core.timecode import format_time
 from autotosis.learn import labels as labels_lib
 from autotosis.pick.suggest import Candidate, SuggestConfig
 from autotosis.run.compile import CompileEvents
-from autotosis.run.suggest import SuggestOptions, suggest
+from autotosis.run.suggest import SuggestOptions, model_for_label, suggest
 from autotosis.signals.loudness import LoudnessConfig
 from autotosis.signals.scan import MODES, ScanConfig
 
@@ -84,6 +85,8 @@ def suggest_command(vod: Path, model: str | None, label_name: str | None, count:
     autotosis suggest vods/stream.mp4 --label laugh --count 10
     autotosis suggest vods/stream.mp4 --model none --json
     """
+    if model is None and (several := several_models()) is not None:  # the profile's list: the label's one
+        model = str(model_for_label(several[0], label_name, several[1], "suggest"))
     options = SuggestOptions(
         label=label_name,
         model="none" if model is not None and model.lower() == "none" else (Path(model) if model else None),

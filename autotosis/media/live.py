@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -135,3 +136,13 @@ def close_args(recording: Path, output: Path) -> list[str]:
     """Stream-copy a recording whose writer was killed (no length, no index written) into a
     proper file: compile and the review can then seek in it like in any other."""
     return ["-i", arg_path(recording), "-map", "0", "-c", "copy", arg_path(output)]
+
+
+# ffmpeg's words for an http URL that answers 404: a playlist or stream not published yet.
+_NOT_THERE = re.compile(r"HTTP error 404|Server returned 404")
+
+
+def not_there_yet(url: str, stderr: str) -> bool:
+    """Whether a recorder of `url` stopped because the http(s) server has no such stream yet
+    (404: the streamer has not gone live), rather than for a reason waiting will not fix."""
+    return url.startswith(("http://", "https://")) and bool(_NOT_THERE.search(stderr))

@@ -86,6 +86,26 @@ def _heads(path: Path) -> tuple[str, ...]:
     return meta.heads
 
 
+def model_for_label(models: Sequence[Path], label: str | None, where: str, command: str) -> Path:
+    """The checkpoint of a profile's `model = [...]` that scores `label`, for a command that asks
+    about one label with one model (suggest, label --ui); ModelError (one line) saying which
+    --model to pass when no label picks one."""
+    listed = ", ".join(map(str, models))
+    if label is None:
+        raise ModelError(f"{where}: model = [{listed}] gives several models; `autotosis {command}` uses one: "
+                         f"pass --model {models[0]} (or --label, to use the one that scores it)")
+    scores = []
+    for model in models:
+        if not model.is_file():
+            raise ModelError(f"{model}: no such model file ({where})")
+        heads = _heads(model)
+        if label in heads:
+            return model
+        scores.append(f"{model} scores {', '.join(heads)}")
+    raise ModelError(f"{where}: no model of [{listed}] scores '{label}' ({'; '.join(scores)}): "
+                     "pass --model with one that does")
+
+
 def choose_model(options: SuggestOptions, label: str | None
                  ) -> tuple[Path | None, tuple[str, ...], str | None]:
     """(the checkpoint to score with, the labels it scores, a note saying why when it was not given).

@@ -96,6 +96,12 @@ def append_log(folder: Path, clip: Clip) -> None:
         raise (write_error(exc, path) or exc) from None
 
 
+def rewrite_log(folder: Path, clips: list[Clip]) -> None:
+    """Write highlights.jsonl anew with `clips` (a row gained its `short`): to a temporary file,
+    flushed, then renamed over the log, so a run killed meanwhile leaves the old log or the new."""
+    atomic_write_text(folder / LOG, "".join(clip.to_json() + "\n" for clip in clips))
+
+
 # A highlight that overlaps clips already cut is cut again only when it reaches this much
 # further than they do (a later moment joined it); smaller moves (chat's delay re-estimated
 # under a cut clip) leave the clip as it is.

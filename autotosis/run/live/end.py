@@ -24,6 +24,7 @@ from autotosis.core.paths import OUTPUT_DIR
 from autotosis.run.compile import CompileOptions, Scored, publish_scored
 from autotosis.run.live import shorts as shorts_lib
 from autotosis.run.live.options import LiveEvents, LiveOptions, LiveResult, source_name
+from autotosis.run.live.record import Recorder
 from autotosis.run.live.resolve import needs_resolving, resolve_live
 from autotosis.run.live.session import Session
 from autotosis.signals import fuse as signals_lib
@@ -53,17 +54,14 @@ def run_live(options: LiveOptions, events: LiveEvents | None = None) -> LiveResu
     with exclusive(folder, "another autotosis live or compile"):
         session = Session(options, folder, events)
         path = folder / "stream.mkv" if is_url else Path(source)
-        recorder = None
         try:
             if is_url:
-                path.unlink(missing_ok=True)
                 stream, headers = source, None
                 if needs_resolving(source):  # a channel or a page: yt-dlp finds its live stream
                     found = resolve_live(source)
                     stream, headers = found.url, found.headers
                     session.note(f"live: {source} is live" + (f" ({found.title})" if found.title else ""))
-                recorder = session.recorder = media.FFmpegProcess(media.record_args(stream, path, headers),
-                                                                  stdout=False)
+                session.recorder = Recorder(stream, path, headers, session.note)
                 session.note(f"live: recording {stream} to {path}")
             try:
                 session.run(path)
@@ -72,7 +70,7 @@ def run_live(options: LiveOptions, events: LiveEvents | None = None) -> LiveResu
         finally:
             if session.chat is not None:
                 session.chat.close()  # what it received is taken in by the last update
-            if recorder is not None:
+            if (recorder := session.recorder) is not None:
                 cut_off = recorder.proc.poll() is None  # --idle on a stalled stream, or an error
                 recorder.__exit__()
                 if cut_off:

@@ -14,6 +14,7 @@ import dataclasses
 import errno
 import functools
 import queue
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from autotosis.run.live import usage
 from autotosis.run.live.chat import CHAT_LOG, LiveChat
 from autotosis.run.live.follow import Follower, wait_for
 from autotosis.run.live.options import LiveEvents, LiveOptions, Status, source_name
+from autotosis.run.live.record import Recorder
 from autotosis.run.live.score import LiveSignals, load_models, loudness_reader, model_reader
 from autotosis.run.live.shorts import FOLDER as SHORTS
 from autotosis.run.live.shorts import ShortMaker
@@ -69,7 +71,8 @@ class Session:
         self._follower: Follower | None = None
         self.ahead = clips_lib.AheadEncoder(self.buffer)
         self.shorts: ShortMaker | None = None
-        self.recorder: media.FFmpegProcess | None = None  # the ffmpeg recording a stream URL (end.py)
+        self.missing_shorts: list[clips_lib.Clip] = []  # clips an earlier run cut without their short
+        self.recorder: Recorder | None = None  # the ffmpeg recording a stream URL (end.py)
         # a chat log is read, or a twitch: spec checked, now: bad chat fails before the stream is followed
         self.chat = LiveChat(options.chat, options.chat_config, self.note, options.chat_server,
                              log=folder / CHAT_LOG) if options.chat else None
@@ -124,8 +127,13 @@ class Session:
         if opts.shorts is not None:  # the model's box (or --facecam), else found on the first clip
             box = self.model_meta["box"] if self.model_meta else opts.facecam
             self.shorts = ShortMaker(opts.shorts, box, source_name(opts.source), opts.render.audio_track)
+            joined = {file for clip in self.clips for file in clip.replaces}  # their whole highlight has one
+            self.missing_shorts = [c for c in self.clips if not c.short and c.file not in joined
+                                   and (self.folder / c.file).exists()]
         self.note("live: scoring with " + signals_lib.scorer_name(signals) +
-                  (f", {len(self.clips)} clip(s) already cut by an earlier run" if self.clips else ""))
+                  (f", {len(self.clips)} clip(s) already cut by an earlier run" if self.clips else "")
+                  + (f", {len(self.missing_shorts)} without their short (made again)"
+                     if self.missing_shorts else ""))
         return info
 
     def _usable(self, path: Path) -> bool:
@@ -133,6 +141,8 @@ class Session:
         if path.exists() and path.stat().st_size > 0 and _readable(path):
             return True
         if self.recorder is not None and self.recorder.proc.poll() is not None:
+            if self.recorder.waiting():  # a URL not there yet (404): asked again until --idle
+                return False
             self.recorder.finish(self.options.source)  # its stderr as a MediaError
             raise AutotosisError(f"{self.options.source}: the stream ended before it started")
         return False
@@ -241,7 +251,7 @@ class Session:
         if self.chat is not None:
             self.chat.poll(self._clock(final))
         scores = self.signals.label_scores(final) or {self.label: self.signals.score(final)}
-        keep_from, finished = float("inf"), self.buffer.covered_until()
+        keep_from, finished = self._make_missing_shorts(final), self.buffer.covered_until()
         # with the piece still being written (an ffprobe): read when a clip or a part needs it
         covered = functools.cache(lambda: self.buffer.covered_until(writing=True))
         opened: list[tuple[Segment, str, Timeline]] = []
@@ -319,6 +329,52 @@ class Session:
     def clip_render(self) -> render_lib.RenderConfig:
         """How clips are encoded: as the reel, at the clip preset (see options.CLIP_PRESET)."""
         return dataclasses.replace(self.options.render, preset=self.options.clip_preset)
+
+    def _make_missing_shorts(self, final: bool) -> float:
+        """The shorts an earlier run failed to make for the clips it cut (--shorts, resumed): from
+        the replay buffer once it holds the clip's span again (the same recording, re-read from its
+        start), else (a stream URL recorded anew, or the span pruned) from the clip file itself;
+        each is added to its clip's highlights.jsonl row. Returns the earliest clip start still
+        waiting for the buffer: pieces from there on are kept."""
+        if not self.missing_shorts:
+            return float("inf")
+        pieces = self.buffer.pieces()
+        covered = pieces[-1].end if pieces else 0.0
+        waiting = float("inf")
+        for clip in list(self.missing_shorts):
+            reachable = self.recorder is None and (not pieces or pieces[0].start <= clip.start + 0.05)
+            held = reachable and clip.end <= covered + 0.05
+            if reachable and not held and not final:
+                waiting = min(waiting, clip.start)
+                continue
+            self.missing_shorts.remove(clip)
+            self._short_again(clip, held)
+        return waiting
+
+    def _short_again(self, clip: clips_lib.Clip, from_buffer: bool) -> None:
+        assert self.shorts is not None and self.signals is not None
+        index = self.clips.index(clip)
+        seg = Segment(clip.start, clip.end, clip.peak)
+        peak = peak_time(seg, self.signals.score(final=False))  # the middle when not scored yet
+        own = f"{SHORTS}/{Highlight(index, seg, clip.label, peak).slug}.mp4"  # compile's name
+        try:
+            with tempfile.TemporaryDirectory(prefix=".live-", dir=self.folder) as tmp:
+                if from_buffer:
+                    joined = Path(tmp) / "whole.mkv"
+                    _, local, _ = clips_lib.join_span(self.buffer, seg, joined)
+                else:
+                    joined, local = self.folder / clip.file, 0.0
+                for message in self.shorts(joined, Segment(local, local + clip.end - clip.start, clip.peak),
+                                           clip.start, index + 1, clip.label, peak - clip.start + local,
+                                           self.folder / own):
+                    self.note(message)
+        except AutotosisError as exc:  # the next run tries again
+            self.note(f"live: no short of clip {index + 1:02d} again: {exc}")
+            return
+        self.clips[index] = dataclasses.replace(clip, short=own)
+        clips_lib.rewrite_log(self.folder, self.clips)
+        self.note(f"live: short {own} of clip {index + 1:02d} (cut by an earlier run), made from "
+                  + ("the replay buffer" if from_buffer else f"{clip.file}"))
 
     def status(self) -> Status:
         """Where the stream stands. The delay is how much further behind the clock the scored

@@ -60,8 +60,9 @@ class ShortMaker:
         item = Highlight(number - 1, local, label, peak_time)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise (write_error(exc, target.parent) or exc) from None
+        except OSError as exc:  # a full or read-only disk, or a file where the folder should be
+            raise (write_error(exc, target.parent)
+                   or AutotosisError(f"{target.parent}: cannot write ({exc.strerror or exc})")) from None
         with tempfile.TemporaryDirectory(prefix=".live-", dir=target.parent) as tmp:
             tracks = len(media.probe(joined).audio_tracks)
             [made] = shorts_lib.make_shorts(joined, [item], Path(tmp), config, box, force=True,

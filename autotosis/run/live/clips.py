@@ -308,9 +308,14 @@ class AheadEncoder:
         self._job: threading.Thread | None = None
         self._error: BaseException | None = None
 
+    @property
+    def busy(self) -> bool:
+        """A round is still running: a new one waits (asking how far the buffer reaches can too)."""
+        return self._job is not None and self._job.is_alive()
+
     def start(self, opened: list[Opened], covered: float, render: render_lib.RenderConfig) -> None:
         """Encode ahead on what is known now, unless the last round is still running."""
-        if self._job is not None and self._job.is_alive():
+        if self.busy:
             return
         self.wait()
 

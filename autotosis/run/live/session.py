@@ -292,7 +292,8 @@ class Session:
                         raise
                     self.note(f"live: could not cut {seg.start:.1f}-{seg.end:.1f}s at the end: {exc}")
         if not final:
-            self.ahead.start(opened, covered() if opened else finished, self.clip_render)
+            if not self.ahead.busy:
+                self.ahead.start(opened, covered() if opened else finished, self.clip_render)
             self.buffer.prune(keep_from - self.options.buffer_seconds)
             self.events.status(self.status())
 

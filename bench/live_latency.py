@@ -3,6 +3,8 @@
     .venv/bin/python bench/live_latency.py                          # 720p30 and 1080p60, 150 s each
     .venv/bin/python bench/live_latency.py --sizes 1280x720@30 --seconds 60 --every 20
     .venv/bin/python bench/live_latency.py --memory 10,30           # two streams side by side
+    .venv/bin/python bench/live_latency.py --streams /tmp/streams   # generated streams kept for the next run
+    .venv/bin/python bench/live_latency.py --live-args "--clip-preset veryfast"
 
 A generated stream (moving test pattern encoded as OBS encodes by default: x264 veryfast,
 B-frames, a keyframe every 2 s; a voice with a shout of `--shout` seconds every `--every`
@@ -124,7 +126,6 @@ def run_one(work: Path, streams: Path, width: int, height: int, fps: int, second
     out = work / "out" / growing.stem
     player, live = start_live(source, growing, out, model, extra=extra)
     started = time.time()
-    print("STARTED", started, file=sys.stderr)
     memory, marks = [], []
     while live.poll() is None:
         memory.append((round(time.time() - started), round(_rss_mb(live.pid), 1)))

@@ -43,17 +43,19 @@ def test_parts_encoded_ahead_join_into_the_clip_a_single_cut_makes(buffer, tmp_p
     # the end; as the score settles the start moves earlier, twice: the seconds before the parts
     # are encoded in the next round, then (after the last round) by the cut itself. No time here
     # falls on a frame (10 fps, frames at 0.021 + k / 10).
+    # Once the buffer holds all it may (to 1 s short of the end), a last part of 0.5 s or more.
     for covered, open_so_far in ((3.0, Segment(2.55, 4.0)), (5.6, Segment(2.55, 7.0)),
-                                 (7.0, Segment(2.05, 8.0)), (8.4, Segment(2.05, 9.0))):
+                                 (7.0, Segment(2.05, 8.0)), (8.4, Segment(2.05, 9.0)),
+                                 (9.0, Segment(2.05, 9.1)), (9.0, Segment(2.05, 9.7))):
         encode_ahead(buffer, aheads, [(open_so_far, "loud", None)], covered, render)
     [ahead] = aheads
-    assert len(ahead.parts) == 3 and (ahead.start, ahead.end) == (2.05, 8.0)  # 2.05-2.55-5.6-8.0
-    seg = Segment(1.55, 8.5)
+    assert len(ahead.parts) == 4 and (ahead.start, ahead.end) == (2.05, 8.7)  # 2.05-2.55-5.6-8.0-8.7
+    seg = Segment(1.55, 9.5)
     assert ahead.fits(seg)
     joined = cut_clip(buffer, seg, tmp_path / "joined.mp4", render, None, "loud", ahead)
     whole = cut_clip(buffer, seg, tmp_path / "whole.mp4", render, None, "loud")
     ours, theirs = brightness(joined), brightness(whole)
-    assert len(ours) == len(theirs) == 69  # frames 16 (1.621 s) to 84 (8.421 s): those shown in 1.55-8.5 s
+    assert len(ours) == len(theirs) == 79  # frames 16 (1.621 s) to 94 (9.421 s): those shown in 1.55-9.5 s
     assert ours[0] == pytest.approx(48, abs=3)
     assert np.abs(ours - theirs).max() < 2.0  # the same frames, in order, none doubled or lost
     assert media.probe(joined).duration == pytest.approx(media.probe(whole).duration, abs=0.03)

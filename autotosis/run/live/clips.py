@@ -253,9 +253,11 @@ Opened = tuple[Segment, str, Timeline]  # an open highlight, its label and the s
 
 # An open highlight is encoded ahead in parts of at least AHEAD_STEP seconds, up to
 # AHEAD_MARGIN before where its end stands now (while the score there settles, its end can
-# still move a little earlier).
+# still move a little earlier); once the buffer holds that far, the rest up to there is
+# encoded if it is AHEAD_LAST or more (its clip is about to close: less left to encode then).
 AHEAD_STEP = 2.0
 AHEAD_MARGIN = 1.0
+AHEAD_LAST = 0.5
 
 
 def encode_ahead(buffer: ReplayBuffer, aheads: list[Ahead], opened: list[Opened], covered: float,
@@ -281,7 +283,7 @@ def encode_ahead(buffer: ReplayBuffer, aheads: list[Ahead], opened: list[Opened]
             span = dataclasses.replace(seg, end=ahead.start)
         else:
             end = min(covered, seg.end - AHEAD_MARGIN)
-            if end - ahead.end < AHEAD_STEP:
+            if end - ahead.end < (AHEAD_LAST if covered >= seg.end - AHEAD_MARGIN else AHEAD_STEP):
                 continue
             span = dataclasses.replace(seg, start=ahead.end, end=end)
         part = buffer.folder / "ahead" / f"{span.start:.3f}-{span.end:.3f}.mkv"

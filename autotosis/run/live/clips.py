@@ -202,7 +202,7 @@ class ReplayBuffer:
     def covered_until(self, writing: bool = False) -> float:
         """Stream seconds the buffer reaches: a clip ending before this can be cut now. The
         finished pieces, and with `writing` the piece still being written (an ffprobe: asked
-        only when a clip is waiting for it)."""
+        only when a clip waits for it or the ahead encoder can use it)."""
         pieces = self.pieces()
         reach = pieces[-1].end if pieces else 0.0
         piece = self.writing() if writing else None

@@ -94,11 +94,15 @@ def test_a_clip_is_cut_from_the_piece_still_being_written(tmp_path):
         assert finished == pytest.approx(4.0, abs=0.3) and reach > finished + 1.5
         seg = Segment(finished - 1.0, reach - 0.05)
         early = cut_clip(replay, seg, tmp_path / "early.mp4", render, None, "loud")
+        inside = Segment(finished + 0.3, reach - 0.05)  # a clip's last part, all in the piece being written
+        early_inside = cut_clip(replay, inside, tmp_path / "early_inside.mp4", render, None, "loud")
         proc.proc.stdin.write(data[len(data) * 7 // 12:])
         proc.proc.stdin.close()
         proc.finish(source)
     assert replay.covered_until() > seg.end + 1.0  # that piece is finished now
     late = cut_clip(replay, seg, tmp_path / "late.mp4", render, None, "loud")
+    late_inside = cut_clip(replay, inside, tmp_path / "late_inside.mp4", render, None, "loud")
+    assert np.array_equal(brightness(early_inside), brightness(late_inside))
     ours, theirs = brightness(early), brightness(late)
     assert len(ours) == len(theirs) and abs(len(ours) - (seg.end - seg.start) * 10) <= 1
     assert np.abs(ours - theirs).max() < 2.0  # the same frames, the last ones too

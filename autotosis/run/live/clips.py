@@ -220,8 +220,8 @@ class ReplayBuffer:
         """The pieces that hold `start`-`end`: the finished ones, and the one still being written
         when they end before `end`."""
         pieces = [p for p in self.pieces() if p.end > start and p.start < end]
-        if pieces and pieces[-1].end < end - 0.05 and (piece := self.writing()) is not None:
-            pieces.append(piece)
+        if (not pieces or pieces[-1].end < end - 0.05) and (piece := self.writing()) is not None:
+            pieces.append(piece)  # the last seconds of a clip whose first were encoded ahead: often all in it
         if not pieces or pieces[0].start > start + 0.05 or pieces[-1].end < end - 0.05:
             have = f"{pieces[0].start:.1f}-{pieces[-1].end:.1f}" if pieces else "nothing"
             raise AutotosisError(f"{self.folder}: the replay buffer no longer holds {start:.1f}-{end:.1f}s "

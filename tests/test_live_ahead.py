@@ -14,7 +14,8 @@ from media_support import burst_vod
 from autotosis import media
 from autotosis.core.timeline import Segment
 from autotosis.publish.reel import RenderConfig
-from autotosis.run.live.clips import ReplayBuffer, cut_clip, encode_ahead
+from autotosis.run.live.buffer import ReplayBuffer
+from autotosis.run.live.clips import cut_clip, encode_ahead
 
 
 def brightness(path: Path) -> np.ndarray:

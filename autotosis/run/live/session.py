@@ -14,7 +14,6 @@ import dataclasses
 import errno
 import functools
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,17 +24,17 @@ from autotosis.core.errors import AutotosisError, MediaError
 from autotosis.core.timeline import Segment, Timeline
 from autotosis.pick import online as online_lib
 from autotosis.pick import select as select_lib
-from autotosis.pick.highlights import Highlight, peak_time
+from autotosis.pick.highlights import peak_time
 from autotosis.publish import reel as render_lib
 from autotosis.run.live import clips as clips_lib
 from autotosis.run.live import usage
+from autotosis.run.live.buffer import ReplayBuffer
 from autotosis.run.live.chat import CHAT_LOG, LiveChat
 from autotosis.run.live.follow import Follower, wait_for
 from autotosis.run.live.options import LiveEvents, LiveOptions, Status, source_name
 from autotosis.run.live.record import Recorder
 from autotosis.run.live.score import LiveSignals, load_models, loudness_reader, model_reader
-from autotosis.run.live.shorts import FOLDER as SHORTS
-from autotosis.run.live.shorts import ShortMaker
+from autotosis.run.live.shorts import ShortMaker, short_name
 from autotosis.signals import fuse as signals_lib
 from autotosis.signals import loudness as loudness_lib
 
@@ -53,7 +52,7 @@ class Session:
 
     def __init__(self, options: LiveOptions, folder: Path, events: LiveEvents):
         self.options, self.folder, self.events = options, folder, events
-        self.buffer = clips_lib.ReplayBuffer(folder / ".buffer")
+        self.buffer = ReplayBuffer(folder / ".buffer")
         self.clips = clips_lib.read_log(folder)
         self.stop = threading.Event()
         self.ended = ""
@@ -309,7 +308,7 @@ class Session:
             nonlocal short
             assert self.shorts is not None
             peak = peak_time(seg, score)
-            own = f"{SHORTS}/{Highlight(number - 1, seg, label, peak).slug}.mp4"  # compile's name
+            own = short_name(number, seg, label, peak)
             try:
                 for message in self.shorts(joined, local, seg.start, number, label,
                                            peak - seg.start + local.start, self.folder / own):
@@ -332,11 +331,9 @@ class Session:
         return dataclasses.replace(self.options.render, preset=self.options.clip_preset)
 
     def _make_missing_shorts(self, final: bool) -> float:
-        """The shorts an earlier run failed to make for the clips it cut (--shorts, resumed): from
-        the replay buffer once it holds the clip's span again (the same recording, re-read from its
-        start), else (a stream URL recorded anew, or the span pruned) from the clip file itself;
-        each is added to its clip's highlights.jsonl row. Returns the earliest clip start still
-        waiting for the buffer: pieces from there on are kept."""
+        """The shorts an earlier run failed to make (--shorts, resumed), from the replay buffer once
+        it holds the clip again (the same recording), else from the clip file; each goes into its
+        highlights.jsonl row. Returns the earliest clip start waiting for the buffer (kept from there)."""
         if not self.missing_shorts:
             return float("inf")
         pieces = self.buffer.pieces()
@@ -355,23 +352,15 @@ class Session:
     def _short_again(self, clip: clips_lib.Clip, from_buffer: bool) -> None:
         assert self.shorts is not None and self.signals is not None
         index = self.clips.index(clip)
-        seg = Segment(clip.start, clip.end, clip.peak)
-        peak = peak_time(seg, self.signals.score(final=False))  # the middle when not scored yet
-        own = f"{SHORTS}/{Highlight(index, seg, clip.label, peak).slug}.mp4"  # compile's name
+        peak = peak_time(Segment(clip.start, clip.end, clip.peak), self.signals.score(final=False))
+        buffer = self.buffer if from_buffer else None
         try:
-            with tempfile.TemporaryDirectory(prefix=".live-", dir=self.folder) as tmp:
-                if from_buffer:
-                    joined = Path(tmp) / "whole.mkv"
-                    _, local, _ = clips_lib.join_span(self.buffer, seg, joined)
-                else:
-                    joined, local = self.folder / clip.file, 0.0
-                for message in self.shorts(joined, Segment(local, local + clip.end - clip.start, clip.peak),
-                                           clip.start, index + 1, clip.label, peak - clip.start + local,
-                                           self.folder / own):
-                    self.note(message)
+            own, notes = self.shorts.again(self.folder, buffer, clip, index + 1, peak)
         except AutotosisError as exc:  # the next run tries again
             self.note(f"live: no short of clip {index + 1:02d} again: {exc}")
             return
+        for message in notes:
+            self.note(message)
         self.clips[index] = dataclasses.replace(clip, short=own)
         clips_lib.rewrite_log(self.folder, self.clips)
         self.note(f"live: short {own} of clip {index + 1:02d} (cut by an earlier run), made from "

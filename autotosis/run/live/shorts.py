@@ -23,8 +23,15 @@ from autotosis.core.timecode import format_time
 from autotosis.core.timeline import Segment
 from autotosis.pick.highlights import Highlight
 from autotosis.publish import shorts as shorts_lib
+from autotosis.run.live.buffer import ReplayBuffer
+from autotosis.run.live.clips import Clip, join_span
 
 FOLDER = "shorts"
+
+
+def short_name(number: int, segment: Segment, label: str, peak: float) -> str:
+    """shorts/NN-label-Ns.mp4 for clip `number`: the name compile gives the same highlight's short."""
+    return f"{FOLDER}/{Highlight(number - 1, segment, label, peak).slug}.mp4"
 
 
 def check(config: shorts_lib.ShortsConfig) -> None:
@@ -72,3 +79,20 @@ class ShortMaker:
             except OSError as exc:
                 raise (write_error(exc, target) or exc) from None
         return notes
+
+    def again(self, folder: Path, buffer: ReplayBuffer | None, clip: Clip, number: int,
+              peak: float) -> tuple[str, list[str]]:
+        """The short of a clip an earlier run cut without one, from `buffer` when given (it holds
+        the clip's span again: the stream's own picture), else from the clip file. Returns its
+        name (relative to `folder`) and the notes to show."""
+        seg = Segment(clip.start, clip.end, clip.peak)
+        own = short_name(number, seg, clip.label, peak)
+        with tempfile.TemporaryDirectory(prefix=".live-", dir=folder) as tmp:
+            if buffer is not None:
+                joined = Path(tmp) / "whole.mkv"
+                _, local, _ = join_span(buffer, seg, joined)
+            else:
+                joined, local = folder / clip.file, 0.0
+            notes = self(joined, Segment(local, local + clip.end - clip.start, clip.peak), clip.start, number,
+                         clip.label, peak - clip.start + local, folder / own)
+        return own, notes

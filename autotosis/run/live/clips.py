@@ -137,6 +137,10 @@ class Ahead:
         a highlight still open can move earlier as the score around it settles)."""
         return segment.start - 1e-6 <= self.start < segment.end
 
+    def gap(self, segment: Segment) -> Segment | None:
+        """The seconds of `segment` before these parts (its start moved earlier since); None: none."""
+        return dataclasses.replace(segment, end=self.start) if self.start > segment.start + 1e-6 else None
+
     def fits(self, segment: Segment) -> bool:
         """Whether these parts can make `segment`'s clip: they are of it and end before it."""
         return bool(self.parts) and self.belongs(segment) and self.end < segment.end - 0.01
@@ -171,9 +175,9 @@ def encode_ahead(buffer: ReplayBuffer, aheads: list[Ahead], opened: list[Opened]
                 aheads.remove(found)
             ahead = Ahead(seg.start, seg.start, [])
             aheads.append(ahead)
-        head = ahead.start > seg.start + 1e-6  # its start moved earlier: the seconds before its parts first
-        if head:
-            span = dataclasses.replace(seg, end=ahead.start)
+        head = ahead.gap(seg)  # its start moved earlier: the seconds before its parts first
+        if head is not None:
+            span = head
         else:
             end = min(covered, seg.end - AHEAD_MARGIN)
             if end - ahead.end < (AHEAD_LAST if covered >= seg.end - AHEAD_MARGIN else AHEAD_STEP):
@@ -185,7 +189,7 @@ def encode_ahead(buffer: ReplayBuffer, aheads: list[Ahead], opened: list[Opened]
         except OSError as exc:
             raise (write_error(exc, part.parent) or exc) from None
         encode_part(buffer, span, part, render, scores, label)
-        if head:
+        if head is not None:
             ahead.parts.insert(0, part)
             ahead.start = span.start
         else:
@@ -295,9 +299,8 @@ def cut_clip(buffer: ReplayBuffer, segment: Segment, target: Path, render: rende
     parts = list(ahead.parts) if ahead is not None and ahead.fits(segment) else []
     with tempfile.TemporaryDirectory(prefix=".live-", dir=target.parent) as tmp:
         if parts and ahead is not None:
-            if ahead.start > segment.start + 1e-6:  # it began earlier than its parts
+            if (head := ahead.gap(segment)) is not None:  # it began earlier than its parts
                 parts.insert(0, Path(tmp) / "head.mkv")
-                head = dataclasses.replace(segment, end=ahead.start)
                 encode_part(buffer, head, parts[0], render, scores, label)
             segment_rest = dataclasses.replace(segment, start=ahead.end)
         else:
